@@ -1,0 +1,47 @@
+//! One error type for the library: each variant says what went wrong and with which input.
+//! Messages never contain key material.
+
+use std::io;
+use std::path::PathBuf;
+
+/// Everything that can go wrong in Filigree's library.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("frame is {width}x{height}; Filigree needs at least {min_width}x{min_height} pixels")]
+    FrameTooSmall {
+        width: usize,
+        height: usize,
+        min_width: usize,
+        min_height: usize,
+    },
+
+    #[error("frame is {width}x{height} but this stream started at {expected_width}x{expected_height}")]
+    FrameSizeChanged {
+        width: usize,
+        height: usize,
+        expected_width: usize,
+        expected_height: usize,
+    },
+
+    #[error("bit depth {0} is not supported (8-bit planes use u8, 9- to 16-bit planes use u16)")]
+    UnsupportedBitDepth(u8),
+
+    #[error("strength {0} is out of range: it must be a finite number above 0 and at most 8")]
+    InvalidStrength(f32),
+
+    #[error("key file {path}: {reason}")]
+    MalformedKeyFile { path: PathBuf, reason: String },
+
+    #[error("key file {path}: {source}")]
+    KeyFileIo {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+
+    #[error("the system random number generator failed: {0}")]
+    Random(String),
+}
+
+/// Result alias used across the crate.
+pub type Result<T> = std::result::Result<T, Error>;

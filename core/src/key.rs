@@ -1,0 +1,232 @@
+//! Secret keys, per-purpose key derivation and public fingerprints.
+//!
+//! All of Filigree's randomness comes from one 256-bit secret. Each use (sync pattern,
+//! payload chips, integrity tag) gets its own HMAC-SHA256-derived subkey, so learning one
+//! derived stream reveals nothing about the others or about the master key. The key is never
+//! printed: `Debug` shows only the fingerprint.
+
+use std::fmt;
+use std::fs;
+use std::io::Write;
+use std::path::Path;
+
+use hmac::{Hmac, KeyInit, Mac};
+use rand_chacha::ChaCha20Rng;
+use rand_chacha::rand_core::SeedableRng;
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+
+/// Length of a Filigree key in bytes (256 bits).
+pub const KEY_LEN: usize = 32;
+
+/// First line of a key file; the second line is the key in hex.
+const KEY_FILE_HEADER: &str = "filigree-key-v1";
+
+/// What a derived subkey is used for. Each purpose yields an independent stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// Signs of the synchronisation chips (recipient-independent).
+    SyncPattern,
+    /// Placement of payload chips in the tile and their signs.
+    PayloadPattern,
+    /// The keyed integrity tag appended to the recipient ID.
+    IntegrityTag,
+}
+
+impl Purpose {
+    fn label(self) -> &'static [u8] {
+        match self {
+            Purpose::SyncPattern => b"filigree/v1/sync-pattern",
+            Purpose::PayloadPattern => b"filigree/v1/payload-pattern",
+            Purpose::IntegrityTag => b"filigree/v1/integrity-tag",
+        }
+    }
+}
+
+/// A 256-bit secret watermarking key.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Key([u8; KEY_LEN]);
+
+impl Key {
+    /// A new key from the operating system's secure random source.
+    pub fn generate() -> Result<Key> {
+        let mut bytes = [0u8; KEY_LEN];
+        getrandom::fill(&mut bytes).map_err(|e| Error::Random(e.to_string()))?;
+        Ok(Key(bytes))
+    }
+
+    /// A key from raw bytes (for callers that manage key storage themselves).
+    pub fn from_bytes(bytes: [u8; KEY_LEN]) -> Key {
+        Key(bytes)
+    }
+
+    /// The raw secret. Handle with care: never log it.
+    pub fn as_bytes(&self) -> &[u8; KEY_LEN] {
+        &self.0
+    }
+
+    /// Public identifier of this key: 16 hex digits of a domain-separated SHA-256.
+    /// Safe to print and store in ledgers; it cannot be turned back into the key.
+    pub fn fingerprint(&self) -> String {
+        let digest = Sha256::new()
+            .chain_update(b"filigree/v1/fingerprint")
+            .chain_update(self.0)
+            .finalize();
+        hex(&digest[..8])
+    }
+
+    /// HMAC-SHA256(key, purpose label || context): an independent 256-bit subkey.
+    pub fn derive(&self, purpose: Purpose, context: &[u8]) -> [u8; 32] {
+        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.0)
+            .expect("HMAC accepts keys of any length");
+        mac.update(purpose.label());
+        mac.update(&[0]);
+        mac.update(context);
+        mac.finalize().into_bytes().into()
+    }
+
+    /// A ChaCha20 stream seeded from the subkey for `purpose`.
+    pub fn rng(&self, purpose: Purpose) -> ChaCha20Rng {
+        ChaCha20Rng::from_seed(self.derive(purpose, &[]))
+    }
+
+    /// Writes the key to a new file readable only by its owner (mode 0600).
+    /// Refuses to overwrite an existing file. The key is written to a temporary file in the
+    /// same directory first and linked into place, so a crash never leaves a partial key.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let io_error = |source| Error::KeyFileIo {
+            path: path.to_path_buf(),
+            source,
+        };
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        let mut tmp = tempfile::Builder::new()
+            .prefix(".filigree-key-")
+            .permissions(owner_only())
+            .tempfile_in(dir)
+            .map_err(io_error)?;
+        writeln!(tmp, "{KEY_FILE_HEADER}\n{}", hex(&self.0)).map_err(io_error)?;
+        tmp.as_file().sync_all().map_err(io_error)?;
+        tmp.persist_noclobber(path).map_err(|e| io_error(e.error))?;
+        Ok(())
+    }
+
+    /// Reads a key written by [`Key::save`].
+    pub fn load(path: &Path) -> Result<Key> {
+        let malformed = |reason: &str| Error::MalformedKeyFile {
+            path: path.to_path_buf(),
+            reason: reason.to_string(),
+        };
+        let text = fs::read_to_string(path).map_err(|source| match source.kind() {
+            std::io::ErrorKind::InvalidData => malformed("not a text file"),
+            _ => Error::KeyFileIo {
+                path: path.to_path_buf(),
+                source,
+            },
+        })?;
+        let mut lines = text.lines();
+        if lines.next().map(str::trim) != Some(KEY_FILE_HEADER) {
+            return Err(malformed("missing the 'filigree-key-v1' header line"));
+        }
+        let digits = lines.next().map(str::trim).unwrap_or("");
+        if digits.len() != 2 * KEY_LEN {
+            return Err(malformed(&format!(
+                "the key must be {} hex digits, found {}",
+                2 * KEY_LEN,
+                digits.len()
+            )));
+        }
+        let mut bytes = [0u8; KEY_LEN];
+        for (byte, pair) in bytes.iter_mut().zip(digits.as_bytes().chunks(2)) {
+            let pair = std::str::from_utf8(pair).map_err(|_| malformed("non-hex characters"))?;
+            *byte = u8::from_str_radix(pair, 16).map_err(|_| malformed("non-hex characters"))?;
+        }
+        if lines.any(|l| !l.trim().is_empty()) {
+            return Err(malformed("unexpected content after the key"));
+        }
+        Ok(Key(bytes))
+    }
+}
+
+impl fmt::Debug for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Key(fingerprint {})", self.fingerprint())
+    }
+}
+
+#[cfg(unix)]
+fn owner_only() -> fs::Permissions {
+    use std::os::unix::fs::PermissionsExt;
+    fs::Permissions::from_mode(0o600)
+}
+
+#[cfg(not(unix))]
+fn owner_only() -> fs::Permissions {
+    let mut p = fs::metadata(".").expect("cwd").permissions();
+    p.set_readonly(false);
+    p
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn derived_subkeys_differ_by_purpose_and_key() {
+        let a = Key::from_bytes([1; KEY_LEN]);
+        let b = Key::from_bytes([2; KEY_LEN]);
+        assert_ne!(a.derive(Purpose::SyncPattern, &[]), a.derive(Purpose::PayloadPattern, &[]));
+        assert_ne!(a.derive(Purpose::SyncPattern, &[]), b.derive(Purpose::SyncPattern, &[]));
+        assert_eq!(a.derive(Purpose::IntegrityTag, b"x"), a.derive(Purpose::IntegrityTag, b"x"));
+    }
+
+    #[test]
+    fn debug_shows_fingerprint_not_key() {
+        let key = Key::from_bytes([0xab; KEY_LEN]);
+        let shown = format!("{key:?}");
+        assert!(shown.contains(&key.fingerprint()));
+        assert!(!shown.contains("abab"));
+    }
+
+    #[test]
+    fn save_load_round_trip_with_owner_only_mode_and_no_overwrite() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("k.key");
+        let key = Key::generate().unwrap();
+        key.save(&path).unwrap();
+        assert_eq!(Key::load(&path).unwrap(), key);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600);
+        }
+        assert!(Key::generate().unwrap().save(&path).is_err());
+        assert_eq!(Key::load(&path).unwrap(), key, "refused save must not touch the file");
+    }
+
+    #[test]
+    fn malformed_key_files_are_rejected_without_echoing_content() {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, body) in [
+            ("empty", ""),
+            ("noheader", "00112233\n"),
+            ("short", "filigree-key-v1\n0011\n"),
+            ("nonhex", &format!("filigree-key-v1\n{}\n", "zz".repeat(32))),
+        ] {
+            let path = dir.path().join(name);
+            fs::write(&path, body).unwrap();
+            let err = Key::load(&path).unwrap_err().to_string();
+            assert!(err.contains(name), "error names the file: {err}");
+            assert!(!err.contains("zzzz"), "error must not echo key material: {err}");
+        }
+        assert!(Key::load(&dir.path().join("missing")).is_err());
+    }
+}

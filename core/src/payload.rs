@@ -1,0 +1,1 @@
+//! Payload framing and error-correcting code (in progress).

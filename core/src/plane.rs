@@ -1,0 +1,55 @@
+//! Luma sample types. Filigree works on the luma plane only; callers hand it in as an
+//! `ndarray` view (row-major, any stride) of `u8` for 8-bit video or `u16` for 9- to 16-bit.
+
+use crate::error::{Error, Result};
+
+/// A luma sample: `u8` (8-bit video) or `u16` (10-bit and other high-bit-depth video).
+pub trait Sample: Copy + Send + Sync + 'static {
+    /// Largest bit depth this sample type can hold.
+    const MAX_BIT_DEPTH: u8;
+    fn to_f32(self) -> f32;
+    /// Rounds to nearest and clamps into `0..=max`.
+    fn from_f32_clamped(value: f32, max: f32) -> Self;
+}
+
+impl Sample for u8 {
+    const MAX_BIT_DEPTH: u8 = 8;
+    #[inline]
+    fn to_f32(self) -> f32 {
+        self as f32
+    }
+    #[inline]
+    fn from_f32_clamped(value: f32, max: f32) -> u8 {
+        value.round().clamp(0.0, max) as u8
+    }
+}
+
+impl Sample for u16 {
+    const MAX_BIT_DEPTH: u8 = 16;
+    #[inline]
+    fn to_f32(self) -> f32 {
+        self as f32
+    }
+    #[inline]
+    fn from_f32_clamped(value: f32, max: f32) -> u16 {
+        value.round().clamp(0.0, max) as u16
+    }
+}
+
+/// Checks that `bit_depth` fits sample type `S` and returns the largest code value.
+pub fn max_code_value<S: Sample>(bit_depth: u8) -> Result<f32> {
+    let fits = if S::MAX_BIT_DEPTH == 8 {
+        bit_depth == 8
+    } else {
+        (9..=S::MAX_BIT_DEPTH).contains(&bit_depth)
+    };
+    if !fits {
+        return Err(Error::UnsupportedBitDepth(bit_depth));
+    }
+    Ok(((1u32 << bit_depth) - 1) as f32)
+}
+
+/// Factor from 8-bit code values to `bit_depth` code values (4 for 10-bit).
+pub fn code_value_scale(bit_depth: u8) -> f32 {
+    (1u32 << (bit_depth - 8)) as f32
+}
