@@ -3,6 +3,20 @@
 //! Every recipient's copy carries an invisible, keyed recipient ID in the luma plane. The
 //! detector recovers the exact ID from a leaked copy after re-encoding, scaling, cropping,
 //! letterboxing and frame-rate changes, and reports a calibrated false-positive probability.
+//!
+//! ```no_run
+//! use filigree::{Detector, EmbedConfig, Embedder, Key};
+//! # fn frames() -> Vec<ndarray::Array2<u8>> { vec![] }
+//! let key = Key::generate()?;
+//! let mut embedder = Embedder::new(&key, 42, 1920, 1080, &EmbedConfig::default())?;
+//! let mut detector = Detector::new();
+//! for mut luma in frames() {
+//!     embedder.mark(luma.view_mut(), 8)?;
+//!     detector.add_luma(luma.view(), 8)?;
+//! }
+//! assert_eq!(detector.detect(&key).recipient, Some(42));
+//! # Ok::<(), filigree::Error>(())
+//! ```
 
 pub mod error;
 pub mod key;
@@ -10,6 +24,22 @@ pub mod metrics;
 pub mod payload;
 pub mod plane;
 
+mod detect;
+mod embed;
+mod grid;
+mod letterbox;
+mod mask;
+mod pattern;
+mod resample;
+mod scheme;
+mod statistics;
+mod sync;
+mod whiten;
+
+pub use detect::{Detection, Detector, Evidence, detect_still};
+pub use embed::{BASE_AMPLITUDE, EmbedConfig, Embedder, MAX_STRENGTH};
 pub use error::{Error, Result};
+pub use grid::{MIN_HEIGHT, MIN_WIDTH, WORKING_HEIGHT};
 pub use key::Key;
+pub use letterbox::ContentRect;
 pub use plane::Sample;

@@ -1,0 +1,195 @@
+//! Blind detection: accumulate a suspect stream, find the tile, decode the recipient, and say
+//! how likely it is that unmarked or differently keyed content would have produced the result.
+
+use ndarray::{Array2, ArrayView2};
+
+use crate::error::{Error, Result};
+use crate::grid::WORKING_HEIGHT;
+use crate::key::Key;
+use crate::letterbox::{BarTracker, ContentRect};
+use crate::pattern::downsample2;
+use crate::payload::TAG_BITS;
+use crate::plane::{Sample, code_value_scale, max_code_value};
+use crate::resample::area_resize;
+use crate::scheme::KeyedScheme;
+use crate::statistics::max_tail;
+use crate::sync::{Folds, SyncPeak};
+use crate::whiten::whiten;
+
+/// Rows of the plane suspect frames are brought to before whitening: two samples per working
+/// pixel of an uncropped picture, so folding at half-pixel steps loses nothing.
+const ACCUMULATION_HEIGHT: usize = 2 * WORKING_HEIGHT;
+
+/// Sync peaks (best per magnification, strongest first) handed to the payload decoder. The
+/// false-positive bound is multiplied by this count.
+const DECODE_CANDIDATES: usize = 8;
+
+/// Smallest suspect frame the detector accepts.
+const MIN_SUSPECT_SIDE: usize = 32;
+
+/// What detection found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Detection {
+    /// The recipient whose ID decoded and passed the keyed integrity check; `None` means
+    /// "no watermark (for this key)".
+    pub recipient: Option<u32>,
+    /// For a found recipient: the probability that unmarked or differently keyed content
+    /// yields a detection at least this strong (search over scales and shifts and the number
+    /// of decoding attempts accounted for). `None` when nothing was found.
+    pub false_positive_probability: Option<f64>,
+    /// Height of the strongest sync peak, in standard deviations of the correlation surface.
+    pub sync_z: f64,
+    /// Probability of a sync peak at least this high on unmarked content (all hypotheses).
+    pub sync_p_value: f64,
+    /// How much larger the tile appeared than in an uncropped picture (1/(1 - crop)).
+    pub magnification: f32,
+    pub frames_used: usize,
+}
+
+/// Accumulates suspect frames. Key-independent: one accumulation can be tested against
+/// several keys with [`Evidence::detect`].
+#[derive(Debug, Default)]
+pub struct Detector {
+    /// Source frame size (width, height), fixed by the first frame.
+    frame_size: Option<(usize, usize)>,
+    accumulated: Option<Array2<f32>>,
+    bars: BarTracker,
+    frames: usize,
+    /// Reused conversion buffer for incoming luma.
+    scratch: Array2<f32>,
+}
+
+impl Detector {
+    pub fn new() -> Detector {
+        Detector::default()
+    }
+
+    /// Adds one suspect luma plane. `bit_depth` is 8 for `u8`, 9..=16 for `u16`.
+    pub fn add_luma<S: Sample>(&mut self, luma: ArrayView2<S>, bit_depth: u8) -> Result<()> {
+        max_code_value::<S>(bit_depth)?;
+        let (height, width) = luma.dim();
+        if width < MIN_SUSPECT_SIDE || height < MIN_SUSPECT_SIDE {
+            return Err(Error::FrameTooSmall {
+                width,
+                height,
+                min_width: MIN_SUSPECT_SIDE,
+                min_height: MIN_SUSPECT_SIDE,
+            });
+        }
+        match self.frame_size {
+            None => self.frame_size = Some((width, height)),
+            Some((w, h)) if (w, h) != (width, height) => {
+                return Err(Error::FrameSizeChanged {
+                    width,
+                    height,
+                    expected_width: w,
+                    expected_height: h,
+                });
+            }
+            Some(_) => {}
+        }
+        let to_8bit = 1.0 / code_value_scale(bit_depth);
+        if self.scratch.dim() != (height, width) {
+            self.scratch = Array2::zeros((height, width));
+        }
+        self.scratch.zip_mut_with(&luma, |d, s| *d = s.to_f32() * to_8bit);
+        let cols = ((width * ACCUMULATION_HEIGHT) as f32 / height as f32).round() as usize;
+        let plane = area_resize(self.scratch.view(), ACCUMULATION_HEIGHT, cols.max(1));
+        self.bars.update(plane.view());
+        let whitened = whiten(&plane);
+        match &mut self.accumulated {
+            Some(sum) => *sum += &whitened,
+            None => self.accumulated = Some(whitened),
+        }
+        self.frames += 1;
+        Ok(())
+    }
+
+    pub fn frames(&self) -> usize {
+        self.frames
+    }
+
+    /// Folds the accumulation at every candidate magnification (the expensive, key-free part).
+    pub fn evidence(&self) -> Evidence {
+        let folds = self.accumulated.as_ref().map(|sum| {
+            let content = self.bars.content();
+            Folds::new(sum.view(), content)
+        });
+        Evidence {
+            folds,
+            frames: self.frames,
+            content: self.accumulated.as_ref().map(|_| self.bars.content()),
+        }
+    }
+
+    /// Convenience for one key: `self.evidence().detect(key)`.
+    pub fn detect(&self, key: &Key) -> Detection {
+        self.evidence().detect(key)
+    }
+}
+
+/// A suspect stream reduced to folded tiles, ready to be tested against keys.
+pub struct Evidence {
+    folds: Option<Folds>,
+    frames: usize,
+    content: Option<ContentRect>,
+}
+
+impl Evidence {
+    /// Picture area (inside any letterbox or pillarbox bars) in accumulation-plane pixels.
+    pub fn content(&self) -> Option<ContentRect> {
+        self.content
+    }
+
+    pub fn detect(&self, key: &Key) -> Detection {
+        let Some(folds) = &self.folds else {
+            return Detection {
+                recipient: None,
+                false_positive_probability: None,
+                sync_z: 0.0,
+                sync_p_value: 1.0,
+                magnification: 1.0,
+                frames_used: 0,
+            };
+        };
+        let scheme = KeyedScheme::new(key);
+        let peaks = folds.search(&scheme.layout);
+        let hypotheses = folds.hypotheses() as f64;
+        let best = peaks[0];
+        let decoded = peaks
+            .iter()
+            .take(DECODE_CANDIDATES)
+            .find_map(|peak| decode_at(folds, peak, &scheme).map(|id| (id, peak)));
+        let (recipient, false_positive_probability, reported) = match decoded {
+            Some((id, peak)) => {
+                // Unmarked content passes the keyed tag with probability 2^-32 per decode,
+                // independently of the sync peak (see `payload`).
+                let tag = DECODE_CANDIDATES as f64 * (-(TAG_BITS as f64)).exp2();
+                let sync = max_tail(peak.z, hypotheses);
+                (Some(id), Some((sync * tag).min(1.0)), *peak)
+            }
+            None => (None, None, best),
+        };
+        Detection {
+            recipient,
+            false_positive_probability,
+            sync_z: reported.z,
+            sync_p_value: max_tail(reported.z, hypotheses),
+            magnification: reported.magnification,
+            frames_used: self.frames,
+        }
+    }
+}
+
+fn decode_at(folds: &Folds, peak: &SyncPeak, scheme: &KeyedScheme) -> Option<u32> {
+    let tile = downsample2(folds.registered(peak).view());
+    let soft = scheme.layout.soft_bits(tile.view());
+    scheme.codec.decode(&scheme.tag_key, &soft).map(|id| id as u32)
+}
+
+/// Detects in a single plane (a still or one frame): a shortcut for tests and tools.
+pub fn detect_still<S: Sample>(luma: ArrayView2<S>, bit_depth: u8, key: &Key) -> Result<Detection> {
+    let mut detector = Detector::new();
+    detector.add_luma(luma, bit_depth)?;
+    Ok(detector.detect(key))
+}

@@ -1,0 +1,177 @@
+//! Perceptual mask: how strongly each working cell of a frame may be marked.
+//!
+//! JND-style: texture hides a mark (contrast masking), flat areas show it (banding), and the
+//! eye tolerates more change in dark and bright areas than in mid-grey (luminance masking,
+//! after Chou & Li 1995). The mask is smoothed over time, except where the content itself
+//! changes (cuts, motion), so a static scene never sees the mark pulse.
+
+use ndarray::{Array2, ArrayView2, Zip};
+
+use crate::grid::WorkingGrid;
+use crate::plane::Sample;
+
+/// Gain bounds of the texture term: a flat sky still carries ~45 % of the average mark so the
+/// detector has something to find, heavy texture at most 2.2x before ringing shows on edges.
+const MIN_TEXTURE_GAIN: f32 = 0.45;
+const MAX_TEXTURE_GAIN: f32 = 2.2;
+/// Mean absolute gradient (8-bit code values) that doubles the gain.
+const ACTIVITY_PER_UNIT_GAIN: f32 = 6.0;
+/// Temporal smoothing factor for unchanged content (about a third of a second at 24 fps).
+const TEMPORAL_SMOOTHING: f32 = 0.3;
+/// A cell whose mean luma moved by more than this (8-bit code values) follows at once:
+/// changing content masks the change of the mark.
+const CONTENT_CHANGE: f32 = 10.0;
+
+/// Per-stream perceptual mask state.
+#[derive(Debug, Clone)]
+pub struct PerceptualMask {
+    grid: WorkingGrid,
+    row_cell: Vec<usize>,
+    col_cell: Vec<usize>,
+    previous: Option<(Array2<f32>, Array2<f32>)>,
+}
+
+impl PerceptualMask {
+    pub fn new(grid: WorkingGrid) -> PerceptualMask {
+        let row_cell = (0..grid.height).map(|r| grid.cell_of(r, grid.rows)).collect();
+        let col_cell = (0..grid.width).map(|c| grid.cell_of(c, grid.cols)).collect();
+        PerceptualMask {
+            grid,
+            row_cell,
+            col_cell,
+            previous: None,
+        }
+    }
+
+    /// Measures `luma` (scaled to 8-bit code values by `to_8bit`) and returns the gain per
+    /// working cell, around 1 on average content.
+    pub fn update<S: Sample>(&mut self, luma: ArrayView2<S>, to_8bit: f32) -> Array2<f32> {
+        let (mean_luma, activity) = self.cell_statistics(luma, to_8bit);
+        let mut gain = Zip::from(&mean_luma)
+            .and(&activity)
+            .map_collect(|&y, &a| luminance_gain(y) * texture_gain(a));
+        gain = box3(&gain);
+        if let Some((previous_luma, previous_gain)) = &self.previous {
+            Zip::from(&mut gain)
+                .and(&mean_luma)
+                .and(previous_luma)
+                .and(previous_gain)
+                .for_each(|g, &y, &py, &pg| {
+                    if (y - py).abs() <= CONTENT_CHANGE {
+                        *g = pg + TEMPORAL_SMOOTHING * (*g - pg);
+                    }
+                });
+        }
+        self.previous = Some((mean_luma, gain.clone()));
+        gain
+    }
+
+    /// Mean luma and mean absolute gradient per working cell.
+    fn cell_statistics<S: Sample>(
+        &self,
+        luma: ArrayView2<S>,
+        to_8bit: f32,
+    ) -> (Array2<f32>, Array2<f32>) {
+        let shape = (self.grid.rows, self.grid.cols);
+        let mut luma_sum = Array2::<f32>::zeros(shape);
+        let mut activity_sum = Array2::<f32>::zeros(shape);
+        let mut count = Array2::<f32>::zeros(shape);
+        let (height, width) = luma.dim();
+        let mut row_luma = vec![0.0f32; self.grid.cols];
+        let mut row_activity = vec![0.0f32; self.grid.cols];
+        let mut row_count = vec![0.0f32; self.grid.cols];
+        for r in 0..height {
+            row_luma.fill(0.0);
+            row_activity.fill(0.0);
+            row_count.fill(0.0);
+            let here = luma.row(r);
+            let below = luma.row((r + 1).min(height - 1));
+            for c in 0..width {
+                let value = here[c].to_f32();
+                let right = here[(c + 1).min(width - 1)].to_f32();
+                let cell = self.col_cell[c];
+                row_luma[cell] += value;
+                row_activity[cell] += (right - value).abs() + (below[c].to_f32() - value).abs();
+                row_count[cell] += 1.0;
+            }
+            let cell_row = self.row_cell[r];
+            for cell in 0..self.grid.cols {
+                luma_sum[[cell_row, cell]] += row_luma[cell];
+                activity_sum[[cell_row, cell]] += row_activity[cell];
+                count[[cell_row, cell]] += row_count[cell];
+            }
+        }
+        let scale = to_8bit;
+        let mean_luma = Zip::from(&luma_sum).and(&count).map_collect(|&s, &n| s * scale / n.max(1.0));
+        let activity = Zip::from(&activity_sum).and(&count).map_collect(|&s, &n| s * scale / n.max(1.0));
+        (mean_luma, activity)
+    }
+}
+
+fn texture_gain(activity: f32) -> f32 {
+    (MIN_TEXTURE_GAIN + activity / ACTIVITY_PER_UNIT_GAIN).min(MAX_TEXTURE_GAIN)
+}
+
+/// Luminance masking: mid-grey is most sensitive; dark areas tolerate more (up to 1.5x at
+/// black), bright ones a little more (1.25x at white).
+fn luminance_gain(luma: f32) -> f32 {
+    if luma < 127.0 {
+        let d = 1.0 - luma / 127.0;
+        1.0 + 0.5 * d * d
+    } else {
+        1.0 + 0.25 * (luma - 127.0) / 128.0
+    }
+}
+
+/// 3x3 mean with edge replication: no step in the mask between neighbouring cells.
+fn box3(field: &Array2<f32>) -> Array2<f32> {
+    let (rows, cols) = field.dim();
+    Array2::from_shape_fn((rows, cols), |(r, c)| {
+        let mut sum = 0.0;
+        for dr in [-1isize, 0, 1] {
+            for dc in [-1isize, 0, 1] {
+                let rr = (r as isize + dr).clamp(0, rows as isize - 1) as usize;
+                let cc = (c as isize + dc).clamp(0, cols as isize - 1) as usize;
+                sum += field[[rr, cc]];
+            }
+        }
+        sum / 9.0
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn grid() -> WorkingGrid {
+        WorkingGrid::new(320, 180)
+    }
+
+    #[test]
+    fn texture_gets_more_gain_than_flat() {
+        let mut mask = PerceptualMask::new(grid());
+        let frame = Array2::from_shape_fn((180, 320), |(r, c)| {
+            if c < 160 { 128u8 } else { (128 + ((r * 37 + c * 91) % 41) as i32 - 20) as u8 }
+        });
+        let gain = mask.update(frame.view(), 1.0);
+        assert!(gain[[90, 250]] > 2.0 * gain[[90, 40]]);
+        assert!(gain.iter().all(|&g| (MIN_TEXTURE_GAIN..=1.5 * MAX_TEXTURE_GAIN).contains(&g)));
+    }
+
+    #[test]
+    fn static_content_is_smoothed_and_changed_content_follows() {
+        let mut mask = PerceptualMask::new(grid());
+        let flat = Array2::from_elem((180, 320), 100u8);
+        let first = mask.update(flat.view(), 1.0);
+        let noisy = Array2::from_shape_fn((180, 320), |(r, c)| (100 + (r * 7 + c * 3) % 5) as u8);
+        let second = mask.update(noisy.view(), 1.0);
+        let fresh = PerceptualMask::new(grid()).update(noisy.view(), 1.0);
+        // Small texture change on the same content: only part of the way.
+        assert!(second[[50, 50]] > first[[50, 50]] && second[[50, 50]] < fresh[[50, 50]]);
+        // A cut to much brighter content: follows immediately.
+        let bright = Array2::from_elem((180, 320), 200u8);
+        let after_cut = mask.update(bright.view(), 1.0);
+        let bright_fresh = PerceptualMask::new(grid()).update(bright.view(), 1.0);
+        assert!((after_cut[[50, 50]] - bright_fresh[[50, 50]]).abs() < 1e-6);
+    }
+}

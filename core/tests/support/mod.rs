@@ -1,0 +1,376 @@
+//! Test support: decode real footage and apply real attacks with the system's `ffmpeg`.
+//!
+//! Used by integration tests (`mod support;` in `core/tests/*.rs`) and by examples
+//! (`#[path = "../tests/support/mod.rs"] mod support;`). It drives the `ffmpeg` and
+//! `ffprobe` binaries (Debian package `ffmpeg`, see `scripts/setup-debian`) through pipes,
+//! so the attacks are the very encoders and filters a leaker would use.
+//!
+//! Frames are 8-bit yuv420p: luma `(height, width)`, chroma `((height + 1) / 2, (width + 1) / 2)`,
+//! every array shaped `(rows, cols)`.
+//!
+//! Filters passed to [`Attack::filter`] must leave **even** dimensions, because the attacked
+//! clip is encoded as yuv420p with libx264/libx265, which reject odd sizes. Write scales as
+//! `scale=320:-2` (or `scale=-2:480`, `scale=trunc(iw*0.7/2)*2:-2`) and crops as
+//! `crop=trunc(iw*0.9/2)*2:trunc(ih*0.9/2)*2`.
+//!
+//! This is test code: every failure panics with a message that includes ffmpeg's stderr.
+
+#![allow(dead_code)]
+
+use std::io::{ErrorKind, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use ndarray::Array2;
+
+/// Path of a file in the repository's `testdata/` folder.
+pub fn testdata(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("testdata").join(name)
+}
+
+/// One yuv420p frame. Chroma planes are `((h + 1) / 2, (w + 1) / 2)`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Frame {
+    pub y: Array2<u8>,
+    pub u: Array2<u8>,
+    pub v: Array2<u8>,
+}
+
+impl Frame {
+    /// Builds a frame from one packed yuv420p frame (`Y` then `U` then `V`, no padding).
+    pub fn from_yuv420p(bytes: &[u8], width: usize, height: usize) -> Frame {
+        let (cw, ch) = chroma_size(width, height);
+        let (ys, cs) = (width * height, cw * ch);
+        assert_eq!(
+            bytes.len(),
+            ys + 2 * cs,
+            "yuv420p frame of {width}x{height} must be {} bytes",
+            ys + 2 * cs
+        );
+        let plane = |data: &[u8], w: usize, h: usize| {
+            Array2::from_shape_vec((h, w), data.to_vec()).expect("plane shape")
+        };
+        Frame {
+            y: plane(&bytes[..ys], width, height),
+            u: plane(&bytes[ys..ys + cs], cw, ch),
+            v: plane(&bytes[ys + cs..], cw, ch),
+        }
+    }
+
+    /// Packed yuv420p bytes of this frame (`Y` then `U` then `V`, no padding).
+    pub fn to_yuv420p(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.y.len() + self.u.len() + self.v.len());
+        for plane in [&self.y, &self.u, &self.v] {
+            out.extend(plane.iter().copied()); // logical (row-major) order for any layout
+        }
+        out
+    }
+
+    pub fn width(&self) -> usize {
+        self.y.ncols()
+    }
+
+    pub fn height(&self) -> usize {
+        self.y.nrows()
+    }
+}
+
+/// A decoded clip: size, frame rate `(num, den)` and its frames in display order.
+#[derive(Clone, Debug)]
+pub struct Clip {
+    pub width: usize,
+    pub height: usize,
+    pub fps: (u32, u32),
+    pub frames: Vec<Frame>,
+}
+
+impl Clip {
+    /// Frame rate as a float.
+    pub fn fps_f64(&self) -> f64 {
+        self.fps.0 as f64 / self.fps.1 as f64
+    }
+
+    /// Duration in seconds (`frames / fps`).
+    pub fn duration_s(&self) -> f64 {
+        self.frames.len() as f64 / self.fps_f64()
+    }
+}
+
+fn chroma_size(width: usize, height: usize) -> (usize, usize) {
+    (width.div_ceil(2), height.div_ceil(2))
+}
+
+fn run_tool(cmd: &mut Command, what: &str) -> std::process::Output {
+    let output = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("{what}: cannot run {:?} ({e}); is ffmpeg installed? see scripts/setup-debian", cmd.get_program()));
+    if !output.status.success() {
+        panic!(
+            "{what} failed ({}): {:?}\n--- stderr ---\n{}",
+            output.status,
+            cmd,
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    output
+}
+
+/// Width, height and `r_frame_rate` of the first video stream, via `ffprobe`.
+pub fn probe(path: &Path) -> (usize, usize, (u32, u32)) {
+    let what = format!("ffprobe {}", path.display());
+    let output = run_tool(
+        Command::new("ffprobe")
+            .args(["-v", "error", "-select_streams", "v:0"])
+            .args(["-show_entries", "stream=width,height,r_frame_rate"])
+            .args(["-of", "default=noprint_wrappers=1"])
+            .arg(path)
+            .stdin(Stdio::null()),
+        &what,
+    );
+    let text = String::from_utf8_lossy(&output.stdout);
+    let field = |key: &str| -> &str {
+        text.lines()
+            .find_map(|l| l.strip_prefix(key).and_then(|r| r.strip_prefix('=')))
+            .unwrap_or_else(|| panic!("{what}: no {key} in output:\n{text}"))
+            .trim()
+    };
+    let width: usize = field("width").parse().unwrap_or_else(|e| panic!("{what}: width: {e}"));
+    let height: usize = field("height").parse().unwrap_or_else(|e| panic!("{what}: height: {e}"));
+    let rate = field("r_frame_rate");
+    let (num, den) = rate
+        .split_once('/')
+        .and_then(|(n, d)| Some((n.parse::<u32>().ok()?, d.parse::<u32>().ok()?)))
+        .filter(|&(n, d)| n > 0 && d > 0)
+        .unwrap_or_else(|| panic!("{what}: unusable r_frame_rate {rate:?}"));
+    (width, height, (num, den))
+}
+
+/// Decodes the first video stream of `path` (at most `max_frames` frames) to yuv420p.
+///
+/// Every decoded frame is returned once (`-fps_mode passthrough`: no duplication or
+/// dropping to a constant rate); `fps` is the stream's `r_frame_rate`.
+pub fn decode(path: &Path, max_frames: Option<usize>) -> Clip {
+    let (width, height, fps) = probe(path);
+    let mut cmd = Command::new("ffmpeg");
+    cmd.args(["-nostdin", "-hide_banner", "-v", "error", "-i"]).arg(path);
+    if let Some(n) = max_frames {
+        cmd.args(["-frames:v", &n.to_string()]);
+    }
+    cmd.args(["-map", "0:v:0", "-fps_mode", "passthrough"])
+        .args(["-f", "rawvideo", "-pix_fmt", "yuv420p", "-"])
+        .stdin(Stdio::null());
+    let output = run_tool(&mut cmd, &format!("ffmpeg decode of {}", path.display()));
+
+    let (cw, ch) = chroma_size(width, height);
+    let frame_len = width * height + 2 * cw * ch;
+    let raw = output.stdout;
+    assert!(
+        raw.len() % frame_len == 0,
+        "decode of {}: {} bytes is not a whole number of {width}x{height} yuv420p frames",
+        path.display(),
+        raw.len()
+    );
+    let frames = raw
+        .chunks_exact(frame_len)
+        .map(|chunk| Frame::from_yuv420p(chunk, width, height))
+        .collect();
+    Clip { width, height, fps, frames }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Codec {
+    H264,
+    H265,
+}
+
+/// A real-world transformation of a clip: optional excerpt, a `-vf` filter chain, then a
+/// lossy encode (preset medium, given CRF) into MP4.
+///
+/// ffmpeg command: `ffmpeg -f rawvideo -pix_fmt yuv420p -s WxH -r N/D -i - -vf [trim,]FILTERS
+/// -c:v libx264|libx265 -preset medium -crf CRF -pix_fmt yuv420p OUT.mp4`.
+#[derive(Clone, Debug)]
+pub struct Attack {
+    pub name: String,
+    codec: Codec,
+    crf: u8,
+    filters: Vec<String>,
+    excerpt: Option<(f64, f64)>,
+    custom_name: bool,
+}
+
+impl Attack {
+    fn new(codec: Codec, crf: u8) -> Attack {
+        let base = match codec {
+            Codec::H264 => "h264",
+            Codec::H265 => "h265",
+        };
+        Attack {
+            name: format!("{base} crf{crf}"),
+            codec,
+            crf,
+            filters: Vec::new(),
+            excerpt: None,
+            custom_name: false,
+        }
+    }
+
+    /// libx264, preset medium, `-crf crf`.
+    pub fn h264(crf: u8) -> Attack {
+        Attack::new(Codec::H264, crf)
+    }
+
+    /// libx265, preset medium, `-crf crf` (`-x265-params log-level=error`).
+    pub fn h265(crf: u8) -> Attack {
+        Attack::new(Codec::H265, crf)
+    }
+
+    fn describe(mut self, part: &str) -> Attack {
+        if !self.custom_name {
+            self.name = format!("{} + {part}", self.name);
+        }
+        self
+    }
+
+    /// Appends `vf` to the `-vf` chain (comma-joined, in call order). It must leave even
+    /// dimensions: use `scale=W:-2`-style expressions.
+    pub fn filter(mut self, vf: &str) -> Attack {
+        self.filters.push(vf.to_string());
+        self.describe(vf)
+    }
+
+    /// Changes the output frame rate with the `fps` filter (e.g. 25 -> 30), in chain order.
+    pub fn fps(mut self, fps: u32) -> Attack {
+        self.filters.push(format!("fps={fps}"));
+        self.describe(&format!("{fps} fps"))
+    }
+
+    /// Keeps only `duration_s` seconds starting at `start_s` of the input clip, cut before
+    /// any other filter (a `trim` filter; see [`attack`]).
+    pub fn excerpt(mut self, start_s: f64, duration_s: f64) -> Attack {
+        self.excerpt = Some((start_s, duration_s));
+        self.describe(&format!("excerpt {start_s}s+{duration_s}s"))
+    }
+
+    /// Replaces the generated name (later builder calls keep it).
+    pub fn named(mut self, name: &str) -> Attack {
+        self.name = name.to_string();
+        self.custom_name = true;
+        self
+    }
+}
+
+/// Applies `attack` to `clip` with ffmpeg and decodes the result (which has the attacked
+/// size, frame count and frame rate).
+pub fn attack(clip: &Clip, attack: &Attack) -> Clip {
+    assert!(!clip.frames.is_empty(), "attack {:?}: clip has no frames", attack.name);
+    for (i, f) in clip.frames.iter().enumerate() {
+        let (cw, ch) = chroma_size(clip.width, clip.height);
+        assert!(
+            f.y.dim() == (clip.height, clip.width) && f.u.dim() == (ch, cw) && f.v.dim() == (ch, cw),
+            "attack {:?}: frame {i} planes {:?}/{:?}/{:?} do not match clip {}x{}",
+            attack.name,
+            f.y.dim(),
+            f.u.dim(),
+            f.v.dim(),
+            clip.width,
+            clip.height
+        );
+    }
+
+    let dir = tempfile::Builder::new()
+        .prefix("filigree-attack-")
+        .tempdir()
+        .expect("create temp dir for attack output");
+    let out_path = dir.path().join("attacked.mp4");
+
+    let mut cmd = Command::new("ffmpeg");
+    cmd.args(["-hide_banner", "-nostats", "-v", "error", "-y"]);
+    cmd.args(["-f", "rawvideo", "-pix_fmt", "yuv420p"])
+        .args(["-s", &format!("{}x{}", clip.width, clip.height)])
+        .args(["-r", &format!("{}/{}", clip.fps.0, clip.fps.1)])
+        .args(["-i", "-"]);
+    // The excerpt is cut from the input, before the other filters. It is a `trim` filter
+    // rather than input `-ss`/`-t`: ffmpeg cannot seek a pipe and would silently keep the
+    // clip's start ("could not seek to position").
+    let mut chain = Vec::new();
+    if let Some((start, duration)) = attack.excerpt {
+        chain.push(format!("trim=start={start}:duration={duration},setpts=PTS-STARTPTS"));
+    }
+    chain.extend(attack.filters.iter().cloned());
+    if !chain.is_empty() {
+        cmd.args(["-vf", &chain.join(",")]);
+    }
+    let crf = attack.crf.to_string();
+    match attack.codec {
+        Codec::H264 => {
+            cmd.args(["-c:v", "libx264", "-preset", "medium", "-crf", &crf]);
+        }
+        Codec::H265 => {
+            cmd.args(["-c:v", "libx265", "-preset", "medium", "-crf", &crf])
+                .args(["-x265-params", "log-level=error"]);
+        }
+    }
+    cmd.args(["-pix_fmt", "yuv420p", "-an"])
+        .arg(&out_path)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let what = format!("ffmpeg attack {:?}", attack.name);
+
+    let mut child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("{what}: cannot run ffmpeg ({e}); see scripts/setup-debian"));
+    let mut stdin = child.stdin.take().expect("ffmpeg stdin");
+
+    // Feed frames on a writer thread while this thread drains stderr, so neither pipe fills
+    // up. ffmpeg may stop reading early (e.g. `-t`): a broken pipe is not an error here; the
+    // exit status decides.
+    let output = std::thread::scope(|s| {
+        let writer = s.spawn(move || -> std::io::Result<()> {
+            for frame in &clip.frames {
+                match stdin.write_all(&frame.to_yuv420p()) {
+                    Err(e) if e.kind() == ErrorKind::BrokenPipe => return Ok(()),
+                    other => other?,
+                }
+            }
+            drop(stdin); // EOF
+            Ok(())
+        });
+        let output = child.wait_with_output().expect("wait for ffmpeg");
+        let written = writer.join().expect("writer thread panicked");
+        (output, written)
+    });
+    let (output, written) = output;
+    if !output.status.success() {
+        panic!(
+            "{what} failed ({}): {:?}\n--- stderr ---\n{}",
+            output.status,
+            cmd,
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    if let Err(e) = written {
+        panic!(
+            "{what}: writing frames to ffmpeg failed: {e}\n--- stderr ---\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+
+    let attacked = decode(&out_path, None);
+    assert!(!attacked.frames.is_empty(), "{what}: produced no frames");
+    attacked
+}
+
+/// A copy of `clip` with `f(frame_index, &mut luma)` applied to every frame's luma plane.
+pub fn with_luma(clip: &Clip, mut f: impl FnMut(usize, &mut Array2<u8>)) -> Clip {
+    let mut out = clip.clone();
+    for (i, frame) in out.frames.iter_mut().enumerate() {
+        f(i, &mut frame.y);
+        assert_eq!(
+            frame.y.dim(),
+            (clip.height, clip.width),
+            "with_luma: callback changed the luma size of frame {i}"
+        );
+    }
+    out
+}
