@@ -9,9 +9,7 @@ mod support;
 
 use std::time::Instant;
 
-use filigree::metrics::{QualityStats, psnr, ssim};
-use filigree::{Detector, EmbedConfig, Embedder, Key};
-use support::{Attack, Clip};
+use filigree::{EmbedConfig, Key};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -34,19 +32,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         key.fingerprint()
     );
 
-    let mut embedder = Embedder::new(
-        &key,
-        recipient,
-        original.width,
-        original.height,
-        &EmbedConfig { strength },
-    )?;
-    let mut quality = QualityStats::default();
-    let marked = support::with_luma(&original, |i, luma| {
-        embedder.mark(luma.view_mut(), 8).expect("mark");
-        let reference = original.frames[i].y.view();
-        quality.add(psnr(reference, luma.view(), 8), ssim(reference, luma.view(), 8));
-    });
+    let (marked, quality) = support::mark_clip(&original, &key, recipient, &EmbedConfig { strength });
     println!(
         "fidelity: luma PSNR mean {:.2} dB (min {:.2}), SSIM mean {:.4} (min {:.4})",
         quality.mean_psnr(),
@@ -58,9 +44,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("\n| attack | recovered | FP probability | sync z | magnification | frames |");
     println!("|---|---|---|---|---|---|");
     let mut all_exact = true;
-    for attack in attack_list(&original) {
+    for attack in support::suite::all(&original) {
         let attacked = support::attack(&marked, &attack);
-        let detection = detect(&attacked, &key);
+        let detection = support::accumulate(&attacked).detect(&key);
         let exact = detection.recipient == Some(recipient);
         all_exact &= exact;
         println!(
@@ -79,7 +65,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             detection.frames_used
         );
     }
-    let unmarked = detect(&original, &key);
+    let unmarked = support::accumulate(&original).detect(&key);
     println!(
         "\nunmarked original: {} (sync z {:.1}, p {:.2})",
         unmarked.recipient.map_or("no watermark".into(), |id| format!("recipient {id}")),
@@ -91,38 +77,4 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         return Err("some attacks did not recover the exact ID".into());
     }
     Ok(())
-}
-
-fn detect(clip: &Clip, key: &Key) -> filigree::Detection {
-    let mut detector = Detector::new();
-    for frame in &clip.frames {
-        detector.add_luma(frame.y.view(), 8).expect("detector accepts frame");
-    }
-    detector.detect(key)
-}
-
-/// The core issue's attack list, scaled to the clip's frame rate and duration.
-fn attack_list(clip: &Clip) -> Vec<Attack> {
-    let middle = (clip.duration_s() / 2.0 - 1.5).max(0.0);
-    vec![
-        Attack::h264(23),
-        Attack::h264(28),
-        Attack::h264(32),
-        Attack::h265(28),
-        Attack::h264(28).filter("scale=640:360"),
-        Attack::h264(26)
-            .filter("crop=trunc(iw*0.9/2)*2:trunc(ih*0.9/2)*2:iw*0.07:ih*0.03")
-            .named("crop 10% off-centre + h264 crf26"),
-        Attack::h264(26)
-            .filter("scale=trunc(iw*0.75/2)*2:-2,pad=trunc(iw/0.75/2)*2:trunc(ih/0.75/2)*2:(ow-iw)/2:(oh-ih)/2")
-            .named("letterbox+pillarbox 75% + h264 crf26"),
-        Attack::h264(26)
-            .filter("eq=brightness=0.1:contrast=1.2:gamma=0.8")
-            .named("brightness+contrast+gamma + h264 crf26"),
-        Attack::h264(26).fps(30),
-        Attack::h264(26).excerpt(middle, 3.0).named("3 s excerpt + h264 crf26"),
-        Attack::h264(30)
-            .filter("crop=trunc(iw*0.95/2)*2:trunc(ih*0.95/2)*2:iw*0.02:ih*0.04,scale=854:480,eq=brightness=0.06")
-            .named("crop 5% + 854x480 + brightness + h264 crf30"),
-    ]
 }

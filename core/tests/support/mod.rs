@@ -374,3 +374,106 @@ pub fn with_luma(clip: &Clip, mut f: impl FnMut(usize, &mut Array2<u8>)) -> Clip
     }
     out
 }
+
+/// The core robustness suite: every attack a leaked screener is expected to survive, each one
+/// a real filter chain and a real encode. Tests and the `attack_report` example share it.
+pub mod suite {
+    use super::{Attack, Clip};
+
+    pub fn h264_crf23() -> Attack {
+        Attack::h264(23)
+    }
+    pub fn h264_crf28() -> Attack {
+        Attack::h264(28)
+    }
+    pub fn h264_crf32() -> Attack {
+        Attack::h264(32)
+    }
+    pub fn h265_crf28() -> Attack {
+        Attack::h265(28)
+    }
+    pub fn downscale_640x360_h264_crf28() -> Attack {
+        Attack::h264(28).filter("scale=640:360").named("downscale 640x360 + h264 crf28")
+    }
+    /// 10 % of width and height removed, more from the left and top than right and bottom.
+    pub fn crop_10_percent_off_centre_h264_crf26() -> Attack {
+        Attack::h264(26)
+            .filter("crop=trunc(iw*0.9/2)*2:trunc(ih*0.9/2)*2:iw*0.07:ih*0.03")
+            .named("crop 10% off-centre + h264 crf26")
+    }
+    /// Picture scaled to 75 % and centred in the original frame: bars on all four sides
+    /// (letterbox and pillarbox at once).
+    pub fn letterbox_h264_crf26() -> Attack {
+        Attack::h264(26)
+            .filter(
+                "scale=trunc(iw*0.75/2)*2:-2,\
+                 pad=trunc(iw/0.75/2)*2:trunc(ih/0.75/2)*2:(ow-iw)/2:(oh-ih)/2",
+            )
+            .named("letterbox+pillarbox 75% + h264 crf26")
+    }
+    pub fn brightness_contrast_gamma_h264_crf26() -> Attack {
+        Attack::h264(26)
+            .filter("eq=brightness=0.1:contrast=1.2:gamma=0.8")
+            .named("brightness +10%, contrast 1.2, gamma 0.8 + h264 crf26")
+    }
+    pub fn frame_rate_30_h264_crf26() -> Attack {
+        Attack::h264(26).fps(30).named("frame rate -> 30 fps + h264 crf26")
+    }
+    /// Three seconds from the middle of the clip.
+    pub fn excerpt_3s_h264_crf26(clip: &Clip) -> Attack {
+        let start = (clip.duration_s() / 2.0 - 1.5).max(0.0);
+        Attack::h264(26).excerpt(start, 3.0).named("3 s excerpt from the middle + h264 crf26")
+    }
+    pub fn chain_crop_downscale_brightness_h264_crf30() -> Attack {
+        Attack::h264(30)
+            .filter(
+                "crop=trunc(iw*0.95/2)*2:trunc(ih*0.95/2)*2:iw*0.02:ih*0.04,\
+                 scale=854:480,eq=brightness=0.06",
+            )
+            .named("crop 5% + downscale 854x480 + brightness + h264 crf30")
+    }
+
+    pub fn all(clip: &Clip) -> Vec<Attack> {
+        vec![
+            h264_crf23(),
+            h264_crf28(),
+            h264_crf32(),
+            h265_crf28(),
+            downscale_640x360_h264_crf28(),
+            crop_10_percent_off_centre_h264_crf26(),
+            letterbox_h264_crf26(),
+            brightness_contrast_gamma_h264_crf26(),
+            frame_rate_30_h264_crf26(),
+            excerpt_3s_h264_crf26(clip),
+            chain_crop_downscale_brightness_h264_crf30(),
+        ]
+    }
+}
+
+/// Marks every frame's luma for `recipient`; returns the marked clip and its fidelity.
+pub fn mark_clip(
+    clip: &Clip,
+    key: &filigree::Key,
+    recipient: u32,
+    config: &filigree::EmbedConfig,
+) -> (Clip, filigree::metrics::QualityStats) {
+    use filigree::metrics::{psnr, ssim};
+    let mut embedder = filigree::Embedder::new(key, recipient, clip.width, clip.height, config)
+        .expect("embedder for clip");
+    let mut quality = filigree::metrics::QualityStats::default();
+    let marked = with_luma(clip, |i, luma| {
+        embedder.mark(luma.view_mut(), 8).expect("mark frame");
+        let reference = clip.frames[i].y.view();
+        quality.add(psnr(reference, luma.view(), 8), ssim(reference, luma.view(), 8));
+    });
+    (marked, quality)
+}
+
+/// Accumulates every frame's luma into a detector.
+pub fn accumulate(clip: &Clip) -> filigree::Detector {
+    let mut detector = filigree::Detector::new();
+    for frame in &clip.frames {
+        detector.add_luma(frame.y.view(), 8).expect("detector accepts frame");
+    }
+    detector
+}
