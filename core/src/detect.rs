@@ -4,7 +4,7 @@
 use ndarray::{Array2, ArrayView2};
 
 use crate::error::{Error, Result};
-use crate::grid::WORKING_HEIGHT;
+use crate::grid::WORKING_SIDE;
 use crate::key::Key;
 use crate::letterbox::{BarTracker, ContentRect};
 use crate::pattern::downsample2;
@@ -16,9 +16,9 @@ use crate::statistics::max_tail;
 use crate::sync::{Folds, SyncPeak};
 use crate::whiten::whiten;
 
-/// Rows of the plane suspect frames are brought to before whitening: two samples per working
-/// pixel of an uncropped picture, so folding at half-pixel steps loses nothing.
-const ACCUMULATION_HEIGHT: usize = 2 * WORKING_HEIGHT;
+/// Shorter side of the plane suspect frames are brought to before whitening: two samples
+/// per working pixel of an uncropped picture, so folding at half-pixel steps loses nothing.
+const ACCUMULATION_SIDE: usize = 2 * WORKING_SIDE;
 
 /// Sync peaks (best per magnification, strongest first) handed to the payload decoder. The
 /// false-positive bound is multiplied by this count.
@@ -68,12 +68,11 @@ impl Detector {
     pub fn add_luma<S: Sample>(&mut self, luma: ArrayView2<S>, bit_depth: u8) -> Result<()> {
         max_code_value::<S>(bit_depth)?;
         let (height, width) = luma.dim();
-        if width < MIN_SUSPECT_SIDE || height < MIN_SUSPECT_SIDE {
+        if width.min(height) < MIN_SUSPECT_SIDE {
             return Err(Error::FrameTooSmall {
                 width,
                 height,
-                min_width: MIN_SUSPECT_SIDE,
-                min_height: MIN_SUSPECT_SIDE,
+                min_side: MIN_SUSPECT_SIDE,
             });
         }
         match self.frame_size {
@@ -93,8 +92,10 @@ impl Detector {
             self.scratch = Array2::zeros((height, width));
         }
         self.scratch.zip_mut_with(&luma, |d, s| *d = s.to_f32() * to_8bit);
-        let cols = ((width * ACCUMULATION_HEIGHT) as f32 / height as f32).round() as usize;
-        let plane = area_resize(self.scratch.view(), ACCUMULATION_HEIGHT, cols.max(1));
+        let scale = ACCUMULATION_SIDE as f32 / width.min(height) as f32;
+        let rows = ((height as f32 * scale).round() as usize).max(1);
+        let cols = ((width as f32 * scale).round() as usize).max(1);
+        let plane = area_resize(self.scratch.view(), rows, cols);
         self.bars.update(plane.view());
         let whitened = whiten(&plane);
         match &mut self.accumulated {

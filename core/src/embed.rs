@@ -3,7 +3,7 @@
 use ndarray::{Array2, ArrayViewMut2};
 
 use crate::error::{Error, Result};
-use crate::grid::{MIN_HEIGHT, MIN_WIDTH, TILE, WorkingGrid};
+use crate::grid::{MIN_SIDE, TILE, WorkingGrid};
 use crate::key::Key;
 use crate::mask::PerceptualMask;
 use crate::plane::{Sample, code_value_scale, max_code_value};
@@ -53,12 +53,11 @@ impl Embedder {
         height: usize,
         config: &EmbedConfig,
     ) -> Result<Embedder> {
-        if width < MIN_WIDTH || height < MIN_HEIGHT {
+        if width.min(height) < MIN_SIDE {
             return Err(Error::FrameTooSmall {
                 width,
                 height,
-                min_width: MIN_WIDTH,
-                min_height: MIN_HEIGHT,
+                min_side: MIN_SIDE,
             });
         }
         let strength = config.strength;

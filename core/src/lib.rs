@@ -39,7 +39,7 @@ mod whiten;
 pub use detect::{Detection, Detector, Evidence, detect_still};
 pub use embed::{BASE_AMPLITUDE, EmbedConfig, Embedder, MAX_STRENGTH};
 pub use error::{Error, Result};
-pub use grid::{MIN_HEIGHT, MIN_WIDTH, WORKING_HEIGHT};
+pub use grid::{MIN_SIDE, WORKING_SIDE};
 pub use key::Key;
 pub use letterbox::ContentRect;
 pub use plane::Sample;

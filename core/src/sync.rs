@@ -12,7 +12,7 @@ use ndarray::{Array2, ArrayView2};
 use rustfft::num_complex::Complex32;
 use rustfft::{Fft, FftPlanner};
 
-use crate::grid::{TILE, WORKING_HEIGHT};
+use crate::grid::{TILE, WORKING_SIDE};
 use crate::letterbox::ContentRect;
 use crate::pattern::{ChipLayout, upsample2};
 use crate::resample::bilinear;
@@ -21,7 +21,7 @@ use crate::resample::bilinear;
 pub const FOLD: usize = 2 * TILE;
 
 /// Magnifications searched: how much larger the tile appears than it would if the picture
-/// were the whole original frame. Cropping k % of the height magnifies by 1/(1-k); 0.97 and
+/// were the whole original frame. Cropping k % of each side magnifies by 1/(1-k); 0.97 and
 /// 1.20 leave room for bars detected a line off and for crops a little beyond 10 %.
 const MIN_MAGNIFICATION: f32 = 0.97;
 const MAX_MAGNIFICATION: f32 = 1.20;
@@ -109,7 +109,8 @@ impl Folds {
 /// Sums the picture modulo the tile period at magnification `m`, sampling outward from the
 /// picture centre so scale errors drift least.
 fn fold(picture: ArrayView2<f32>, content: ContentRect, m: f32) -> Array2<f32> {
-    let spacing = m * content.height() as f32 / (2 * WORKING_HEIGHT) as f32;
+    let short_side = content.height().min(content.width()) as f32;
+    let spacing = m * short_side / (2 * WORKING_SIDE) as f32;
     let centre_row = (content.top + content.bottom - 1) as f32 / 2.0;
     let centre_col = (content.left + content.right - 1) as f32 / 2.0;
     let half_rows = ((content.height() - 1) as f32 / 2.0 / spacing) as isize;

@@ -1,0 +1,83 @@
+//! False accusations are the worst failure. These tests run detection on unmarked real
+//! footage and on marked footage with the wrong keys, thousands of trials in all, and check
+//! both the decisions ("no watermark", every time) and the calibration of the reported
+//! sync p-value against its claimed null distribution.
+
+mod support;
+
+use filigree::{Detection, EmbedConfig, Evidence, Key};
+
+/// A family of distinct, reproducible keys.
+fn trial_key(family: u8, index: u32) -> Key {
+    let mut bytes = [family; 32];
+    bytes[..4].copy_from_slice(&index.to_le_bytes());
+    Key::from_bytes(bytes)
+}
+
+fn run_trials(evidence: &Evidence, family: u8, trials: u32) -> Vec<Detection> {
+    (0..trials).map(|i| evidence.detect(&trial_key(family, i))).collect()
+}
+
+/// Under the null, P(p <= a) <= a for a valid p-value. Allows three binomial standard
+/// deviations of sampling error.
+fn assert_p_values_are_valid(label: &str, detections: &[Detection]) {
+    let n = detections.len() as f64;
+    for alpha in [0.01, 0.05, 0.1, 0.25, 0.5] {
+        let observed = detections.iter().filter(|d| d.sync_p_value <= alpha).count() as f64 / n;
+        let slack = 3.0 * (alpha * (1.0 - alpha) / n).sqrt();
+        println!("{label}: P(p <= {alpha}) observed {observed:.3}");
+        assert!(observed <= alpha + slack, "{label}: p-values too small: P(p <= {alpha}) = {observed}");
+    }
+    let max_z = detections.iter().map(|d| d.sync_z).fold(f64::MIN, f64::max);
+    let mean_z = detections.iter().map(|d| d.sync_z).sum::<f64>() / n;
+    println!("{label}: {n} trials, best sync z mean {mean_z:.2}, max {max_z:.2}");
+}
+
+fn assert_no_watermark(label: &str, detections: &[Detection]) {
+    for (i, d) in detections.iter().enumerate() {
+        assert_eq!(d.recipient, None, "{label}: trial {i} accused recipient {:?}", d.recipient);
+        assert_eq!(d.false_positive_probability, None);
+    }
+}
+
+#[test]
+fn wrong_keys_on_a_marked_leak_find_no_watermark_in_1000_trials() {
+    let original = support::decode(&support::testdata("tos_360p24_10s.mp4"), None);
+    let right = Key::from_bytes(*b"filigree false positive suite k1");
+    let (marked, _) = support::mark_clip(&original, &right, 7, &EmbedConfig::default());
+    let leak = support::attack(&marked, &support::suite::h264_crf28());
+    let evidence = support::accumulate(&leak).evidence();
+    assert_eq!(evidence.detect(&right).recipient, Some(7), "the right key still finds it");
+
+    let detections = run_trials(&evidence, 0xA5, 1000);
+    assert_no_watermark("wrong keys", &detections);
+    assert_p_values_are_valid("wrong keys", &detections);
+}
+
+#[test]
+fn unmarked_clips_find_no_watermark_in_1000_trials() {
+    let mut all = Vec::new();
+    for (family, clip) in [(1u8, "tos_360p24_10s.mp4"), (2, "caminandes_360p24_10s.mp4")] {
+        let original = support::decode(&support::testdata(clip), None);
+        let evidence = support::accumulate(&original).evidence();
+        let detections = run_trials(&evidence, family, 500);
+        assert_no_watermark(clip, &detections);
+        all.extend(detections);
+    }
+    assert_p_values_are_valid("unmarked clips", &all);
+}
+
+#[test]
+fn single_unmarked_frames_find_no_watermark() {
+    // Frames are the other kind of trial: every fifth frame of both clips, one key each.
+    let key = Key::from_bytes(*b"filigree single frame trials key");
+    let mut detections = Vec::new();
+    for clip in ["tos_360p24_10s.mp4", "caminandes_360p24_10s.mp4"] {
+        let original = support::decode(&support::testdata(clip), None);
+        for frame in original.frames.iter().step_by(5) {
+            detections.push(filigree::detect_still(frame.y.view(), 8, &key).unwrap());
+        }
+    }
+    assert_no_watermark("single frames", &detections);
+    assert_p_values_are_valid("single frames", &detections);
+}
