@@ -32,7 +32,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         key.fingerprint()
     );
 
-    let (marked, quality) = support::mark_clip(&original, &key, recipient, &EmbedConfig { strength });
+    let (marked, quality) =
+        support::mark_clip(&original, &key, recipient, &EmbedConfig { strength });
     println!(
         "fidelity: luma PSNR mean {:.2} dB (min {:.2}), SSIM mean {:.4} (min {:.4})",
         quality.mean_psnr(),
@@ -68,7 +69,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let unmarked = support::accumulate(&original).detect(&key);
     println!(
         "\nunmarked original: {} (sync z {:.1}, p {:.2})",
-        unmarked.recipient.map_or("no watermark".into(), |id| format!("recipient {id}")),
+        unmarked
+            .recipient
+            .map_or("no watermark".into(), |id| format!("recipient {id}")),
         unmarked.sync_z,
         unmarked.sync_p_value
     );

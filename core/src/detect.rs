@@ -91,7 +91,8 @@ impl Detector {
         if self.scratch.dim() != (height, width) {
             self.scratch = Array2::zeros((height, width));
         }
-        self.scratch.zip_mut_with(&luma, |d, s| *d = s.to_f32() * to_8bit);
+        self.scratch
+            .zip_mut_with(&luma, |d, s| *d = s.to_f32() * to_8bit);
         let scale = ACCUMULATION_SIDE as f32 / width.min(height) as f32;
         let rows = ((height as f32 * scale).round() as usize).max(1);
         let cols = ((width as f32 * scale).round() as usize).max(1);
@@ -185,7 +186,10 @@ impl Evidence {
 fn decode_at(folds: &Folds, peak: &SyncPeak, scheme: &KeyedScheme) -> Option<u32> {
     let tile = downsample2(folds.registered(peak).view());
     let soft = scheme.layout.soft_bits(tile.view());
-    scheme.codec.decode(&scheme.tag_key, &soft).map(|id| id as u32)
+    scheme
+        .codec
+        .decode(&scheme.tag_key, &soft)
+        .map(|id| id as u32)
 }
 
 /// Detects in a single plane (a still or one frame): a shortcut for tests and tools.

@@ -7,14 +7,18 @@ use std::path::PathBuf;
 /// Everything that can go wrong in Filigree's library.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("frame is {width}x{height}; Filigree needs at least {min_side} pixels on the shorter side")]
+    #[error(
+        "frame is {width}x{height}; Filigree needs at least {min_side} pixels on the shorter side"
+    )]
     FrameTooSmall {
         width: usize,
         height: usize,
         min_side: usize,
     },
 
-    #[error("frame is {width}x{height} but this stream started at {expected_width}x{expected_height}")]
+    #[error(
+        "frame is {width}x{height} but this stream started at {expected_width}x{expected_height}"
+    )]
     FrameSizeChanged {
         width: usize,
         height: usize,

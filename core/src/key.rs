@@ -182,9 +182,18 @@ mod tests {
     fn derived_subkeys_differ_by_purpose_and_key() {
         let a = Key::from_bytes([1; KEY_LEN]);
         let b = Key::from_bytes([2; KEY_LEN]);
-        assert_ne!(a.derive(Purpose::SyncPattern, &[]), a.derive(Purpose::PayloadPattern, &[]));
-        assert_ne!(a.derive(Purpose::SyncPattern, &[]), b.derive(Purpose::SyncPattern, &[]));
-        assert_eq!(a.derive(Purpose::IntegrityTag, b"x"), a.derive(Purpose::IntegrityTag, b"x"));
+        assert_ne!(
+            a.derive(Purpose::SyncPattern, &[]),
+            a.derive(Purpose::PayloadPattern, &[])
+        );
+        assert_ne!(
+            a.derive(Purpose::SyncPattern, &[]),
+            b.derive(Purpose::SyncPattern, &[])
+        );
+        assert_eq!(
+            a.derive(Purpose::IntegrityTag, b"x"),
+            a.derive(Purpose::IntegrityTag, b"x")
+        );
     }
 
     #[test]
@@ -209,7 +218,11 @@ mod tests {
             assert_eq!(mode, 0o600);
         }
         assert!(Key::generate().unwrap().save(&path).is_err());
-        assert_eq!(Key::load(&path).unwrap(), key, "refused save must not touch the file");
+        assert_eq!(
+            Key::load(&path).unwrap(),
+            key,
+            "refused save must not touch the file"
+        );
     }
 
     #[test]
@@ -225,7 +238,10 @@ mod tests {
             fs::write(&path, body).unwrap();
             let err = Key::load(&path).unwrap_err().to_string();
             assert!(err.contains(name), "error names the file: {err}");
-            assert!(!err.contains("zzzz"), "error must not echo key material: {err}");
+            assert!(
+                !err.contains("zzzz"),
+                "error must not echo key material: {err}"
+            );
         }
         assert!(Key::load(&dir.path().join("missing")).is_err());
     }

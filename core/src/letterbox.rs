@@ -73,9 +73,21 @@ fn inner_span(max_per_line: &[f32]) -> (usize, usize) {
     let is_bar = |v: &f32| *v <= BAR_MAX_LUMA;
     let lead = max_per_line.iter().take_while(|v| is_bar(v)).count();
     let trail = max_per_line.iter().rev().take_while(|v| is_bar(v)).count();
-    let start = if lead > 0 && lead <= limit { lead + 1 } else { 0 };
-    let end = if trail > 0 && trail <= limit { n - trail - 1 } else { n };
-    if end <= start + n / 4 { (0, n) } else { (start, end) }
+    let start = if lead > 0 && lead <= limit {
+        lead + 1
+    } else {
+        0
+    };
+    let end = if trail > 0 && trail <= limit {
+        n - trail - 1
+    } else {
+        n
+    };
+    if end <= start + n / 4 {
+        (0, n)
+    } else {
+        (start, end)
+    }
 }
 
 #[cfg(test)]
@@ -87,16 +99,36 @@ mod tests {
     fn finds_letterbox_and_pillarbox() {
         let mut tracker = BarTracker::default();
         let plane = Array2::from_shape_fn((100, 200), |(r, c)| {
-            if !(12..88).contains(&r) || !(20..190).contains(&c) { 16.0 } else { 40.0 + (c % 7) as f32 }
+            if !(12..88).contains(&r) || !(20..190).contains(&c) {
+                16.0
+            } else {
+                40.0 + (c % 7) as f32
+            }
         });
         tracker.update(plane.view());
-        assert_eq!(tracker.content(), ContentRect { top: 13, bottom: 87, left: 21, right: 189 });
+        assert_eq!(
+            tracker.content(),
+            ContentRect {
+                top: 13,
+                bottom: 87,
+                left: 21,
+                right: 189
+            }
+        );
     }
 
     #[test]
     fn an_all_dark_clip_is_not_cropped() {
         let mut tracker = BarTracker::default();
         tracker.update(Array2::from_elem((100, 200), 16.0f32).view());
-        assert_eq!(tracker.content(), ContentRect { top: 0, bottom: 100, left: 0, right: 200 });
+        assert_eq!(
+            tracker.content(),
+            ContentRect {
+                top: 0,
+                bottom: 100,
+                left: 0,
+                right: 200
+            }
+        );
     }
 }

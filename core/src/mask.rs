@@ -33,8 +33,12 @@ pub struct PerceptualMask {
 
 impl PerceptualMask {
     pub fn new(grid: WorkingGrid) -> PerceptualMask {
-        let row_cell = (0..grid.height).map(|r| grid.cell_of(r, grid.rows)).collect();
-        let col_cell = (0..grid.width).map(|c| grid.cell_of(c, grid.cols)).collect();
+        let row_cell = (0..grid.height)
+            .map(|r| grid.cell_of(r, grid.rows))
+            .collect();
+        let col_cell = (0..grid.width)
+            .map(|c| grid.cell_of(c, grid.cols))
+            .collect();
         PerceptualMask {
             grid,
             row_cell,
@@ -102,8 +106,12 @@ impl PerceptualMask {
             }
         }
         let scale = to_8bit;
-        let mean_luma = Zip::from(&luma_sum).and(&count).map_collect(|&s, &n| s * scale / n.max(1.0));
-        let activity = Zip::from(&activity_sum).and(&count).map_collect(|&s, &n| s * scale / n.max(1.0));
+        let mean_luma = Zip::from(&luma_sum)
+            .and(&count)
+            .map_collect(|&s, &n| s * scale / n.max(1.0));
+        let activity = Zip::from(&activity_sum)
+            .and(&count)
+            .map_collect(|&s, &n| s * scale / n.max(1.0));
         (mean_luma, activity)
     }
 }
@@ -151,11 +159,18 @@ mod tests {
     fn texture_gets_more_gain_than_flat() {
         let mut mask = PerceptualMask::new(grid());
         let frame = Array2::from_shape_fn((180, 320), |(r, c)| {
-            if c < 160 { 128u8 } else { (128 + ((r * 37 + c * 91) % 41) as i32 - 20) as u8 }
+            if c < 160 {
+                128u8
+            } else {
+                (128 + ((r * 37 + c * 91) % 41) as i32 - 20) as u8
+            }
         });
         let gain = mask.update(frame.view(), 1.0);
         assert!(gain[[90, 250]] > 2.0 * gain[[90, 40]]);
-        assert!(gain.iter().all(|&g| (MIN_TEXTURE_GAIN..=1.5 * MAX_TEXTURE_GAIN).contains(&g)));
+        assert!(
+            gain.iter()
+                .all(|&g| (MIN_TEXTURE_GAIN..=1.5 * MAX_TEXTURE_GAIN).contains(&g))
+        );
     }
 
     #[test]

@@ -104,7 +104,11 @@ impl ChipLayout {
             coefficients[coefficient_index(chip.slot)] = chip.sign;
         }
         for (i, chip) in self.payload.iter().enumerate() {
-            let bit = if coded_bits[i % self.coded_len] { 1.0 } else { -1.0 };
+            let bit = if coded_bits[i % self.coded_len] {
+                1.0
+            } else {
+                -1.0
+            };
             coefficients[coefficient_index(chip.slot)] = chip.sign * bit;
         }
         // Orthonormal DCT: energy = number of chips, spread over TILE² working pixels.
@@ -151,13 +155,20 @@ fn shuffle<T>(items: &mut [T], rng: &mut ChaCha20Rng) {
 }
 
 fn coefficient_index(slot: Slot) -> [usize; 2] {
-    [slot.block_row * BLOCK + slot.u, slot.block_col * BLOCK + slot.v]
+    [
+        slot.block_row * BLOCK + slot.u,
+        slot.block_col * BLOCK + slot.v,
+    ]
 }
 
 /// Orthonormal DCT-II basis: `basis[[k, x]]` is frequency k at sample x.
 fn dct_basis() -> Array2<f32> {
     Array2::from_shape_fn((BLOCK, BLOCK), |(k, x)| {
-        let scale = if k == 0 { (1.0 / BLOCK as f32).sqrt() } else { (2.0 / BLOCK as f32).sqrt() };
+        let scale = if k == 0 {
+            (1.0 / BLOCK as f32).sqrt()
+        } else {
+            (2.0 / BLOCK as f32).sqrt()
+        };
         scale * ((2 * x + 1) as f32 * k as f32 * PI / (2 * BLOCK) as f32).cos()
     })
 }
@@ -170,7 +181,9 @@ fn blockwise_dct(tile: ArrayView2<f32>) -> Array2<f32> {
 
 fn blockwise_idct(coefficients: &Array2<f32>) -> Array2<f32> {
     let basis = dct_basis();
-    block_transform(coefficients.view(), |block| basis.t().dot(&block).dot(&basis))
+    block_transform(coefficients.view(), |block| {
+        basis.t().dot(&block).dot(&basis)
+    })
 }
 
 fn block_transform(
@@ -183,7 +196,8 @@ fn block_transform(
             let rows = br * BLOCK..(br + 1) * BLOCK;
             let cols = bc * BLOCK..(bc + 1) * BLOCK;
             let block = input.slice(ndarray::s![rows.clone(), cols.clone()]);
-            out.slice_mut(ndarray::s![rows, cols]).assign(&transform(block));
+            out.slice_mut(ndarray::s![rows, cols])
+                .assign(&transform(block));
         }
     }
     out
@@ -230,7 +244,11 @@ pub fn downsample2(tile: ArrayView2<f32>) -> Array2<f32> {
 /// of `h`'s parity (cyclically).
 fn half_pixel_neighbours(h: usize, n: usize) -> (usize, usize) {
     let near = h / 2;
-    let far = if h % 2 == 0 { (near + n - 1) % n } else { (near + 1) % n };
+    let far = if h % 2 == 0 {
+        (near + n - 1) % n
+    } else {
+        (near + 1) % n
+    };
     (near, far)
 }
 
@@ -253,7 +271,11 @@ mod tests {
     fn dct_round_trips() {
         let tile = Array2::from_shape_fn((TILE, TILE), |(r, c)| ((r * 7 + c * 13) % 17) as f32);
         let back = blockwise_idct(&blockwise_dct(tile.view()));
-        assert!(back.iter().zip(tile.iter()).all(|(a, b)| (a - b).abs() < 1e-3));
+        assert!(
+            back.iter()
+                .zip(tile.iter())
+                .all(|(a, b)| (a - b).abs() < 1e-3)
+        );
     }
 
     #[test]
@@ -274,15 +296,30 @@ mod tests {
         let mine = ChipLayout::new(&key(1), 210).sync_tile();
         let dot: f32 = mine.iter().zip(other.iter()).map(|(a, b)| a * b).sum();
         let norm: f32 = mine.iter().map(|a| a * a).sum();
-        assert!(dot.abs() < 0.2 * norm, "sync patterns of different keys must be nearly orthogonal");
+        assert!(
+            dot.abs() < 0.2 * norm,
+            "sync patterns of different keys must be nearly orthogonal"
+        );
     }
 
     #[test]
     fn downsample2_is_the_adjoint_of_upsample2() {
-        let a = Array2::from_shape_fn((TILE, TILE), |(r, c)| ((r * 31 + c * 17) % 23) as f32 - 11.0);
-        let b = Array2::from_shape_fn((2 * TILE, 2 * TILE), |(r, c)| ((r * 5 + c * 3) % 19) as f32 - 9.0);
-        let lhs: f32 = upsample2(a.view()).iter().zip(b.iter()).map(|(x, y)| x * y).sum();
-        let rhs: f32 = a.iter().zip(downsample2(b.view()).iter()).map(|(x, y)| x * y).sum();
+        let a = Array2::from_shape_fn((TILE, TILE), |(r, c)| {
+            ((r * 31 + c * 17) % 23) as f32 - 11.0
+        });
+        let b = Array2::from_shape_fn((2 * TILE, 2 * TILE), |(r, c)| {
+            ((r * 5 + c * 3) % 19) as f32 - 9.0
+        });
+        let lhs: f32 = upsample2(a.view())
+            .iter()
+            .zip(b.iter())
+            .map(|(x, y)| x * y)
+            .sum();
+        let rhs: f32 = a
+            .iter()
+            .zip(downsample2(b.view()).iter())
+            .map(|(x, y)| x * y)
+            .sum();
         assert!((lhs - rhs).abs() < 1e-2 * lhs.abs().max(1.0));
     }
 }

@@ -97,15 +97,27 @@ mod tests {
         let mean_out = out.mean().unwrap();
         assert!((mean_in - mean_out).abs() < 0.5, "{mean_in} vs {mean_out}");
         let flat = Array2::from_elem((30, 30), 7.0f32);
-        assert!(area_resize(flat.view(), 11, 13).iter().all(|&v| (v - 7.0).abs() < 1e-4));
-        assert!(area_resize(flat.view(), 45, 60).iter().all(|&v| (v - 7.0).abs() < 1e-4));
+        assert!(
+            area_resize(flat.view(), 11, 13)
+                .iter()
+                .all(|&v| (v - 7.0).abs() < 1e-4)
+        );
+        assert!(
+            area_resize(flat.view(), 45, 60)
+                .iter()
+                .all(|&v| (v - 7.0).abs() < 1e-4)
+        );
     }
 
     #[test]
     fn linear_taps_stay_in_range() {
         for &(src, dst) in &[(180usize, 1080usize), (180, 181), (61, 1920)] {
             let taps = linear_taps(src, dst, dst as f32 / src as f32);
-            assert!(taps.iter().all(|&(lo, hi, w)| (hi as usize) < src && lo <= hi && (0.0..=1.0).contains(&w)));
+            assert!(
+                taps.iter().all(|&(lo, hi, w)| (hi as usize) < src
+                    && lo <= hi
+                    && (0.0..=1.0).contains(&w))
+            );
         }
     }
 }

@@ -58,8 +58,10 @@ impl Folds {
             magnifications.push(m);
             m *= 1.0 + MAGNIFICATION_STEP;
         }
-        let tiles: Vec<Array2<f32>> =
-            magnifications.iter().map(|&m| fold(picture, content, m)).collect();
+        let tiles: Vec<Array2<f32>> = magnifications
+            .iter()
+            .map(|&m| fold(picture, content, m))
+            .collect();
         let spectra = tiles.iter().map(|t| fft.forward(t.view())).collect();
         Folds {
             magnifications,
@@ -76,14 +78,19 @@ impl Folds {
 
     /// Best peak per magnification, strongest first.
     pub fn search(&self, layout: &ChipLayout) -> Vec<SyncPeak> {
-        let template = self.fft.forward(upsample2(layout.sync_tile().view()).view());
+        let template = self
+            .fft
+            .forward(upsample2(layout.sync_tile().view()).view());
         let mut peaks: Vec<SyncPeak> = self
             .spectra
             .iter()
             .enumerate()
             .map(|(i, spectrum)| {
-                let product: Vec<Complex32> =
-                    spectrum.iter().zip(&template).map(|(f, t)| f * t.conj()).collect();
+                let product: Vec<Complex32> = spectrum
+                    .iter()
+                    .zip(&template)
+                    .map(|(f, t)| f * t.conj())
+                    .collect();
                 let surface = self.fft.inverse_real(product);
                 let (index, z) = peak_z(&surface);
                 SyncPeak {
@@ -102,7 +109,9 @@ impl Folds {
     pub fn registered(&self, peak: &SyncPeak) -> Array2<f32> {
         let tile = &self.tiles[peak.fold_index];
         let (dr, dc) = peak.shift;
-        Array2::from_shape_fn((FOLD, FOLD), |(r, c)| tile[[(r + dr) % FOLD, (c + dc) % FOLD]])
+        Array2::from_shape_fn((FOLD, FOLD), |(r, c)| {
+            tile[[(r + dr) % FOLD, (c + dc) % FOLD]]
+        })
     }
 }
 
@@ -134,13 +143,21 @@ fn fold(picture: ArrayView2<f32>, content: ContentRect, m: f32) -> Array2<f32> {
 fn peak_z(surface: &[f32]) -> (usize, f64) {
     let n = surface.len() as f64;
     let mean = surface.iter().map(|&v| v as f64).sum::<f64>() / n;
-    let variance = surface.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / n;
+    let variance = surface
+        .iter()
+        .map(|&v| (v as f64 - mean).powi(2))
+        .sum::<f64>()
+        / n;
     let (index, &max) = surface
         .iter()
         .enumerate()
         .max_by(|a, b| a.1.total_cmp(b.1))
         .expect("non-empty surface");
-    let z = if variance > 0.0 { (max as f64 - mean) / variance.sqrt() } else { 0.0 };
+    let z = if variance > 0.0 {
+        (max as f64 - mean) / variance.sqrt()
+    } else {
+        0.0
+    };
     (index, z)
 }
 

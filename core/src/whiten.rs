@@ -44,7 +44,10 @@ fn box_blur(plane: &Array2<f32>, radius: usize) -> Array2<f32> {
         line.clear();
         line.extend(horizontal.column(c).iter().copied());
         running_mean(&line, radius, &mut column_out);
-        out.column_mut(c).iter_mut().zip(&column_out).for_each(|(o, &v)| *o = v);
+        out.column_mut(c)
+            .iter_mut()
+            .zip(&column_out)
+            .for_each(|(o, &v)| *o = v);
     }
     out
 }
@@ -70,8 +73,18 @@ mod tests {
         let ramp = Array2::from_shape_fn((60, 80), |(r, c)| (r + 2 * c) as f32);
         let w = whiten(&ramp);
         // Interior of a linear ramp is perfectly predicted.
-        assert!(w.slice(ndarray::s![10..50, 10..70]).iter().all(|v| v.abs() < 1e-3));
-        let checker = Array2::from_shape_fn((60, 80), |(r, c)| if (r / 2 + c / 2) % 2 == 0 { 100.0 } else { 110.0 });
+        assert!(
+            w.slice(ndarray::s![10..50, 10..70])
+                .iter()
+                .all(|v| v.abs() < 1e-3)
+        );
+        let checker = Array2::from_shape_fn((60, 80), |(r, c)| {
+            if (r / 2 + c / 2) % 2 == 0 {
+                100.0
+            } else {
+                110.0
+            }
+        });
         let w = whiten(&checker);
         assert!(w.iter().map(|v| v.abs()).sum::<f32>() / w.len() as f32 > 0.5);
         assert!(w.iter().all(|v| v.abs() <= CLIP));

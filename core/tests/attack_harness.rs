@@ -16,17 +16,20 @@ fn luma_psnr(a: &Clip, b: &Clip) -> f64 {
     let mut sum = 0.0;
     for (fa, fb) in a.frames.iter().zip(&b.frames) {
         assert_eq!(fa.y.dim(), fb.y.dim(), "luma sizes differ");
-        let sse: f64 = fa
-            .y
-            .iter()
-            .zip(fb.y.iter())
-            .map(|(&x, &y)| {
-                let d = x as f64 - y as f64;
-                d * d
-            })
-            .sum();
+        let sse: f64 =
+            fa.y.iter()
+                .zip(fb.y.iter())
+                .map(|(&x, &y)| {
+                    let d = x as f64 - y as f64;
+                    d * d
+                })
+                .sum();
         let mse = sse / fa.y.len() as f64;
-        sum += if mse == 0.0 { 100.0 } else { 10.0 * (255.0 * 255.0 / mse).log10() };
+        sum += if mse == 0.0 {
+            100.0
+        } else {
+            10.0 * (255.0 * 255.0 / mse).log10()
+        };
     }
     sum / a.frames.len() as f64
 }
@@ -58,7 +61,10 @@ fn fps_filter_retimes_24_to_30() {
     let out = attack(&tos(), &Attack::h264(23).fps(30));
     assert_eq!(out.fps, (30, 1));
     let n = out.frames.len();
-    assert!((59..=61).contains(&n), "expected 60 ± 1 frames at 30 fps, got {n}");
+    assert!(
+        (59..=61).contains(&n),
+        "expected 60 ± 1 frames at 30 fps, got {n}"
+    );
 }
 
 #[test]
@@ -69,10 +75,19 @@ fn excerpt_keeps_one_second() {
     assert!((23..=25).contains(&n), "expected 24 ± 1 frames, got {n}");
     assert_eq!((out.width, out.height), (640, 360));
     // The excerpt starts 0.5 s (12 frames) in: its first frame is source frame 12.
-    let first = Clip { frames: vec![out.frames[0].clone()], ..clip.clone() };
-    let at = |i: usize| Clip { frames: vec![clip.frames[i].clone()], ..clip.clone() };
+    let first = Clip {
+        frames: vec![out.frames[0].clone()],
+        ..clip.clone()
+    };
+    let at = |i: usize| Clip {
+        frames: vec![clip.frames[i].clone()],
+        ..clip.clone()
+    };
     let (p0, p12) = (luma_psnr(&at(0), &first), luma_psnr(&at(12), &first));
-    assert!(p12 > p0 + 3.0 && p12 > 30.0, "excerpt start: PSNR vs frame 0 {p0:.1}, vs frame 12 {p12:.1}");
+    assert!(
+        p12 > p0 + 3.0 && p12 > 30.0,
+        "excerpt start: PSNR vs frame 0 {p0:.1}, vs frame 12 {p12:.1}"
+    );
 }
 
 #[test]
@@ -87,7 +102,10 @@ fn h264_crf18_round_trip_is_high_quality() {
 #[test]
 fn h265_crop_encodes() {
     let clip = decode(&testdata("caminandes_360p24_10s.mp4"), Some(12));
-    let out = attack(&clip, &Attack::h265(28).filter("crop=trunc(iw*0.9/2)*2:trunc(ih*0.9/2)*2"));
+    let out = attack(
+        &clip,
+        &Attack::h265(28).filter("crop=trunc(iw*0.9/2)*2:trunc(ih*0.9/2)*2"),
+    );
     assert_eq!((out.width, out.height), (576, 324));
     assert_eq!(out.frames.len(), 12);
 }

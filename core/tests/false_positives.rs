@@ -15,7 +15,9 @@ fn trial_key(family: u8, index: u32) -> Key {
 }
 
 fn run_trials(evidence: &Evidence, family: u8, trials: u32) -> Vec<Detection> {
-    (0..trials).map(|i| evidence.detect(&trial_key(family, i))).collect()
+    (0..trials)
+        .map(|i| evidence.detect(&trial_key(family, i)))
+        .collect()
 }
 
 /// Under the null, P(p <= a) <= a for a valid p-value. Allows three binomial standard
@@ -23,10 +25,17 @@ fn run_trials(evidence: &Evidence, family: u8, trials: u32) -> Vec<Detection> {
 fn assert_p_values_are_valid(label: &str, detections: &[Detection]) {
     let n = detections.len() as f64;
     for alpha in [0.01, 0.05, 0.1, 0.25, 0.5] {
-        let observed = detections.iter().filter(|d| d.sync_p_value <= alpha).count() as f64 / n;
+        let observed = detections
+            .iter()
+            .filter(|d| d.sync_p_value <= alpha)
+            .count() as f64
+            / n;
         let slack = 3.0 * (alpha * (1.0 - alpha) / n).sqrt();
         println!("{label}: P(p <= {alpha}) observed {observed:.3}");
-        assert!(observed <= alpha + slack, "{label}: p-values too small: P(p <= {alpha}) = {observed}");
+        assert!(
+            observed <= alpha + slack,
+            "{label}: p-values too small: P(p <= {alpha}) = {observed}"
+        );
     }
     let max_z = detections.iter().map(|d| d.sync_z).fold(f64::MIN, f64::max);
     let mean_z = detections.iter().map(|d| d.sync_z).sum::<f64>() / n;
@@ -35,7 +44,11 @@ fn assert_p_values_are_valid(label: &str, detections: &[Detection]) {
 
 fn assert_no_watermark(label: &str, detections: &[Detection]) {
     for (i, d) in detections.iter().enumerate() {
-        assert_eq!(d.recipient, None, "{label}: trial {i} accused recipient {:?}", d.recipient);
+        assert_eq!(
+            d.recipient, None,
+            "{label}: trial {i} accused recipient {:?}",
+            d.recipient
+        );
         assert_eq!(d.false_positive_probability, None);
     }
 }
@@ -47,7 +60,11 @@ fn wrong_keys_on_a_marked_leak_find_no_watermark_in_1000_trials() {
     let (marked, _) = support::mark_clip(&original, &right, 7, &EmbedConfig::default());
     let leak = support::attack(&marked, &support::suite::h264_crf28());
     let evidence = support::accumulate(&leak).evidence();
-    assert_eq!(evidence.detect(&right).recipient, Some(7), "the right key still finds it");
+    assert_eq!(
+        evidence.detect(&right).recipient,
+        Some(7),
+        "the right key still finds it"
+    );
 
     let detections = run_trials(&evidence, 0xA5, 1000);
     assert_no_watermark("wrong keys", &detections);
@@ -57,7 +74,10 @@ fn wrong_keys_on_a_marked_leak_find_no_watermark_in_1000_trials() {
 #[test]
 fn unmarked_clips_find_no_watermark_in_1000_trials() {
     let mut all = Vec::new();
-    for (family, clip) in [(1u8, "tos_360p24_10s.mp4"), (2, "caminandes_360p24_10s.mp4")] {
+    for (family, clip) in [
+        (1u8, "tos_360p24_10s.mp4"),
+        (2, "caminandes_360p24_10s.mp4"),
+    ] {
         let original = support::decode(&support::testdata(clip), None);
         let evidence = support::accumulate(&original).evidence();
         let detections = run_trials(&evidence, family, 500);

@@ -10,21 +10,35 @@ fn key() -> Key {
 }
 
 fn still(name: &str, width: u32, height: u32) -> Array2<u8> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/stills").join(name);
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../testdata/stills")
+        .join(name);
     let image = image::open(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let luma = image.resize_exact(width, height, FilterType::Triangle).to_luma8();
+    let luma = image
+        .resize_exact(width, height, FilterType::Triangle)
+        .to_luma8();
     Array2::from_shape_vec((height as usize, width as usize), luma.into_raw()).unwrap()
 }
 
 fn mark_and_detect(name: &str, width: u32, height: u32) {
     let mut luma = still(name, width, height);
     let recipient = 0x5A5A_0001 ^ (width << 12) ^ height;
-    let mut embedder =
-        Embedder::new(&key(), recipient, width as usize, height as usize, &EmbedConfig::default()).unwrap();
+    let mut embedder = Embedder::new(
+        &key(),
+        recipient,
+        width as usize,
+        height as usize,
+        &EmbedConfig::default(),
+    )
+    .unwrap();
     embedder.mark(luma.view_mut(), 8).unwrap();
     let detection = detect_still(luma.view(), 8, &key()).unwrap();
     println!("{name} {width}x{height}: {detection:?}");
-    assert_eq!(detection.recipient, Some(recipient), "{name} {width}x{height}");
+    assert_eq!(
+        detection.recipient,
+        Some(recipient),
+        "{name} {width}x{height}"
+    );
     assert!(detection.false_positive_probability.unwrap() <= 1e-9);
 }
 
@@ -50,21 +64,33 @@ fn ten_bit_planes_are_marked_at_the_same_visual_strength_and_detected() {
     let mut marked8 = eight.clone();
     let mut marked10 = ten.clone();
     let config = EmbedConfig::default();
-    Embedder::new(&key(), 77, 640, 360, &config).unwrap().mark(marked8.view_mut(), 8).unwrap();
-    Embedder::new(&key(), 77, 640, 360, &config).unwrap().mark(marked10.view_mut(), 10).unwrap();
+    Embedder::new(&key(), 77, 640, 360, &config)
+        .unwrap()
+        .mark(marked8.view_mut(), 8)
+        .unwrap();
+    Embedder::new(&key(), 77, 640, 360, &config)
+        .unwrap()
+        .mark(marked10.view_mut(), 10)
+        .unwrap();
     let psnr8 = filigree::metrics::psnr(eight.view(), marked8.view(), 8);
     let psnr10 = filigree::metrics::psnr(ten.view(), marked10.view(), 10);
     println!("PSNR 8-bit {psnr8:.2} dB, 10-bit {psnr10:.2} dB");
     // Same mark in 8-bit units; 10-bit rounds four times finer, so it is slightly cleaner.
     assert!((psnr8 - psnr10).abs() < 0.5, "{psnr8} vs {psnr10}");
-    assert_eq!(detect_still(marked10.view(), 10, &key()).unwrap().recipient, Some(77));
+    assert_eq!(
+        detect_still(marked10.view(), 10, &key()).unwrap().recipient,
+        Some(77)
+    );
 }
 
 #[test]
 fn bad_input_gets_a_clear_error() {
     let config = EmbedConfig::default();
     let too_small = Embedder::new(&key(), 1, 320, 120, &config).unwrap_err();
-    assert!(matches!(too_small, Error::FrameTooSmall { .. }), "{too_small}");
+    assert!(
+        matches!(too_small, Error::FrameTooSmall { .. }),
+        "{too_small}"
+    );
     assert!(too_small.to_string().contains("320x120"));
 
     for strength in [0.0, -1.0, f32::NAN, f32::INFINITY, 100.0] {
@@ -77,13 +103,25 @@ fn bad_input_gets_a_clear_error() {
     let err = embedder.mark(other_size.view_mut(), 8).unwrap_err();
     assert!(matches!(err, Error::FrameSizeChanged { .. }), "{err}");
     let mut plane = Array2::<u8>::zeros((180, 320));
-    assert!(matches!(embedder.mark(plane.view_mut(), 10), Err(Error::UnsupportedBitDepth(10))));
+    assert!(matches!(
+        embedder.mark(plane.view_mut(), 10),
+        Err(Error::UnsupportedBitDepth(10))
+    ));
     let mut wide = Array2::<u16>::zeros((180, 320));
-    assert!(matches!(embedder.mark(wide.view_mut(), 8), Err(Error::UnsupportedBitDepth(8))));
+    assert!(matches!(
+        embedder.mark(wide.view_mut(), 8),
+        Err(Error::UnsupportedBitDepth(8))
+    ));
 
     let mut detector = filigree::Detector::new();
-    assert!(detector.add_luma(Array2::<u8>::zeros((8, 8)).view(), 8).is_err());
-    detector.add_luma(Array2::<u8>::zeros((64, 64)).view(), 8).unwrap();
+    assert!(
+        detector
+            .add_luma(Array2::<u8>::zeros((8, 8)).view(), 8)
+            .is_err()
+    );
+    detector
+        .add_luma(Array2::<u8>::zeros((64, 64)).view(), 8)
+        .unwrap();
     assert!(matches!(
         detector.add_luma(Array2::<u8>::zeros((64, 66)).view(), 8),
         Err(Error::FrameSizeChanged { .. })

@@ -37,9 +37,20 @@ fn check(name: &str, marked: &Marked, attack: Attack) {
         detection.magnification,
         detection.frames_used
     );
-    assert_eq!(detection.recipient, Some(RECIPIENT), "{name}: {}", attack.name);
-    let fp = detection.false_positive_probability.expect("found implies an FP probability");
-    assert!(fp <= MAX_FALSE_POSITIVE, "{name}: {}: FP {fp:e}", attack.name);
+    assert_eq!(
+        detection.recipient,
+        Some(RECIPIENT),
+        "{name}: {}",
+        attack.name
+    );
+    let fp = detection
+        .false_positive_probability
+        .expect("found implies an FP probability");
+    assert!(
+        fp <= MAX_FALSE_POSITIVE,
+        "{name}: {}: FP {fp:e}",
+        attack.name
+    );
     assert!(detection.frames_used > 0 && detection.frames_used <= attacked.frames.len());
 }
 

@@ -25,7 +25,10 @@ use ndarray::Array2;
 
 /// Path of a file in the repository's `testdata/` folder.
 pub fn testdata(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("testdata").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join("testdata")
+        .join(name)
 }
 
 /// One yuv420p frame. Chroma planes are `((h + 1) / 2, (w + 1) / 2)`.
@@ -101,9 +104,12 @@ fn chroma_size(width: usize, height: usize) -> (usize, usize) {
 }
 
 fn run_tool(cmd: &mut Command, what: &str) -> std::process::Output {
-    let output = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("{what}: cannot run {:?} ({e}); is ffmpeg installed? see scripts/setup-debian", cmd.get_program()));
+    let output = cmd.output().unwrap_or_else(|e| {
+        panic!(
+            "{what}: cannot run {:?} ({e}); is ffmpeg installed? see scripts/setup-debian",
+            cmd.get_program()
+        )
+    });
     if !output.status.success() {
         panic!(
             "{what} failed ({}): {:?}\n--- stderr ---\n{}",
@@ -134,8 +140,12 @@ pub fn probe(path: &Path) -> (usize, usize, (u32, u32)) {
             .unwrap_or_else(|| panic!("{what}: no {key} in output:\n{text}"))
             .trim()
     };
-    let width: usize = field("width").parse().unwrap_or_else(|e| panic!("{what}: width: {e}"));
-    let height: usize = field("height").parse().unwrap_or_else(|e| panic!("{what}: height: {e}"));
+    let width: usize = field("width")
+        .parse()
+        .unwrap_or_else(|e| panic!("{what}: width: {e}"));
+    let height: usize = field("height")
+        .parse()
+        .unwrap_or_else(|e| panic!("{what}: height: {e}"));
     let rate = field("r_frame_rate");
     let (num, den) = rate
         .split_once('/')
@@ -152,7 +162,8 @@ pub fn probe(path: &Path) -> (usize, usize, (u32, u32)) {
 pub fn decode(path: &Path, max_frames: Option<usize>) -> Clip {
     let (width, height, fps) = probe(path);
     let mut cmd = Command::new("ffmpeg");
-    cmd.args(["-nostdin", "-hide_banner", "-v", "error", "-i"]).arg(path);
+    cmd.args(["-nostdin", "-hide_banner", "-v", "error", "-i"])
+        .arg(path);
     if let Some(n) = max_frames {
         cmd.args(["-frames:v", &n.to_string()]);
     }
@@ -174,7 +185,12 @@ pub fn decode(path: &Path, max_frames: Option<usize>) -> Clip {
         .chunks_exact(frame_len)
         .map(|chunk| Frame::from_yuv420p(chunk, width, height))
         .collect();
-    Clip { width, height, fps, frames }
+    Clip {
+        width,
+        height,
+        fps,
+        frames,
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -262,11 +278,17 @@ impl Attack {
 /// Applies `attack` to `clip` with ffmpeg and decodes the result (which has the attacked
 /// size, frame count and frame rate).
 pub fn attack(clip: &Clip, attack: &Attack) -> Clip {
-    assert!(!clip.frames.is_empty(), "attack {:?}: clip has no frames", attack.name);
+    assert!(
+        !clip.frames.is_empty(),
+        "attack {:?}: clip has no frames",
+        attack.name
+    );
     for (i, f) in clip.frames.iter().enumerate() {
         let (cw, ch) = chroma_size(clip.width, clip.height);
         assert!(
-            f.y.dim() == (clip.height, clip.width) && f.u.dim() == (ch, cw) && f.v.dim() == (ch, cw),
+            f.y.dim() == (clip.height, clip.width)
+                && f.u.dim() == (ch, cw)
+                && f.v.dim() == (ch, cw),
             "attack {:?}: frame {i} planes {:?}/{:?}/{:?} do not match clip {}x{}",
             attack.name,
             f.y.dim(),
@@ -294,7 +316,9 @@ pub fn attack(clip: &Clip, attack: &Attack) -> Clip {
     // clip's start ("could not seek to position").
     let mut chain = Vec::new();
     if let Some((start, duration)) = attack.excerpt {
-        chain.push(format!("trim=start={start}:duration={duration},setpts=PTS-STARTPTS"));
+        chain.push(format!(
+            "trim=start={start}:duration={duration},setpts=PTS-STARTPTS"
+        ));
     }
     chain.extend(attack.filters.iter().cloned());
     if !chain.is_empty() {
@@ -393,7 +417,9 @@ pub mod suite {
         Attack::h265(28)
     }
     pub fn downscale_640x360_h264_crf28() -> Attack {
-        Attack::h264(28).filter("scale=640:360").named("downscale 640x360 + h264 crf28")
+        Attack::h264(28)
+            .filter("scale=640:360")
+            .named("downscale 640x360 + h264 crf28")
     }
     /// 10 % of width and height removed, more from the left and top than right and bottom.
     pub fn crop_10_percent_off_centre_h264_crf26() -> Attack {
@@ -417,12 +443,16 @@ pub mod suite {
             .named("brightness +10%, contrast 1.2, gamma 0.8 + h264 crf26")
     }
     pub fn frame_rate_30_h264_crf26() -> Attack {
-        Attack::h264(26).fps(30).named("frame rate -> 30 fps + h264 crf26")
+        Attack::h264(26)
+            .fps(30)
+            .named("frame rate -> 30 fps + h264 crf26")
     }
     /// Three seconds from the middle of the clip.
     pub fn excerpt_3s_h264_crf26(clip: &Clip) -> Attack {
         let start = (clip.duration_s() / 2.0 - 1.5).max(0.0);
-        Attack::h264(26).excerpt(start, 3.0).named("3 s excerpt from the middle + h264 crf26")
+        Attack::h264(26)
+            .excerpt(start, 3.0)
+            .named("3 s excerpt from the middle + h264 crf26")
     }
     pub fn chain_crop_downscale_brightness_h264_crf30() -> Attack {
         Attack::h264(30)
@@ -464,7 +494,10 @@ pub fn mark_clip(
     let marked = with_luma(clip, |i, luma| {
         embedder.mark(luma.view_mut(), 8).expect("mark frame");
         let reference = clip.frames[i].y.view();
-        quality.add(psnr(reference, luma.view(), 8), ssim(reference, luma.view(), 8));
+        quality.add(
+            psnr(reference, luma.view(), 8),
+            ssim(reference, luma.view(), 8),
+        );
     });
     (marked, quality)
 }
@@ -473,7 +506,9 @@ pub fn mark_clip(
 pub fn accumulate(clip: &Clip) -> filigree::Detector {
     let mut detector = filigree::Detector::new();
     for frame in &clip.frames {
-        detector.add_luma(frame.y.view(), 8).expect("detector accepts frame");
+        detector
+            .add_luma(frame.y.view(), 8)
+            .expect("detector accepts frame");
     }
     detector
 }
