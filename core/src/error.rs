@@ -44,6 +44,38 @@ pub enum Error {
 
     #[error("the system random number generator failed: {0}")]
     Random(String),
+
+    #[error("{path}: {source}")]
+    Io {
+        /// The file or stream concerned (`-` for stdin/stdout).
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+
+    #[error("{path}: not a readable video: {reason}")]
+    InvalidVideo { path: PathBuf, reason: String },
+
+    #[error("{path}: has no video stream")]
+    NoVideoStream { path: PathBuf },
+
+    #[error("{path}: contains no decodable video frames")]
+    NoFrames { path: PathBuf },
+
+    #[error("{path}: pixel format {format} is not supported")]
+    UnsupportedPixelFormat { path: PathBuf, format: String },
+
+    #[error("{path}: {reason}")]
+    Encode { path: PathBuf, reason: String },
+
+    #[error("{path}: malformed y4m stream: {reason}")]
+    MalformedY4m { path: PathBuf, reason: String },
+
+    #[error("{path}: already exists (use --force to overwrite)")]
+    OutputExists { path: PathBuf },
+
+    #[error("ledger {path}: {reason}")]
+    Ledger { path: PathBuf, reason: String },
 }
 
 /// Result alias used across the crate.

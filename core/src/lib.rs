@@ -23,6 +23,7 @@ pub mod key;
 pub mod metrics;
 pub mod payload;
 pub mod plane;
+pub mod video;
 
 mod detect;
 mod embed;

@@ -1,0 +1,1 @@
+//! FFmpeg files (in progress).

@@ -1,0 +1,27 @@
+//! Video streams: frames with their pixel format and timing, and the sources and sinks that
+//! read and write them (y4m for pipes; FFmpeg's libraries for files, behind the `ffmpeg`
+//! feature).
+
+mod frame;
+pub mod y4m;
+
+#[cfg(feature = "ffmpeg")]
+pub mod ffmpeg;
+
+pub use frame::{ColorInfo, Planes, PixelFormat, Rational, StreamInfo, VideoFrame};
+
+use crate::error::Result;
+
+/// Something frames come from, in display order.
+pub trait FrameSource {
+    fn info(&self) -> &StreamInfo;
+    /// The next frame, or `None` at the end of the stream.
+    fn next_frame(&mut self) -> Result<Option<VideoFrame>>;
+}
+
+/// Something frames go to. Output becomes visible only when `finish` succeeds: a sink that is
+/// dropped without finishing leaves nothing behind (no half-written files).
+pub trait FrameSink {
+    fn write_frame(&mut self, frame: &VideoFrame) -> Result<()>;
+    fn finish(self: Box<Self>) -> Result<()>;
+}

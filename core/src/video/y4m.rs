@@ -1,0 +1,1 @@
+//! YUV4MPEG2 (y4m) streams (in progress).
