@@ -20,9 +20,12 @@
 
 pub mod error;
 pub mod key;
+pub mod ledger;
 pub mod metrics;
 pub mod payload;
 pub mod plane;
+#[cfg(feature = "ffmpeg")]
+pub mod pipeline;
 pub mod video;
 
 mod detect;

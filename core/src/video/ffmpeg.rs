@@ -1,1 +1,1336 @@
-//! FFmpeg files (in progress).
+//! Video files through FFmpeg's libraries: [`FfmpegReader`] decodes the best video stream of
+//! any container FFmpeg reads; [`FfmpegWriter`] encodes frames with libx264 or libx265 and can
+//! copy the audio and subtitle streams of the original file alongside.
+//!
+//! Decoding keeps the source's planar Y'CbCr layout when Filigree handles it natively
+//! (4:2:0, 4:2:2 and 4:4:4, 8 or 10 bits); any other format swscale can read is converted to
+//! 4:2:0 at 8 bits (sources of at most 8 bits) or 10 bits (deeper sources).
+//!
+//! Damaged input: packets that fail to decode are skipped, as FFmpeg's own tools do, so a
+//! truncated file yields the frames that decode and then ends normally. A file with a video
+//! stream but no decodable frame gives [`Error::NoFrames`]: from the first `next_frame` call,
+//! or already from `open` when FFmpeg could not decode enough to learn the pixel format. A
+//! file cut before its index (an MP4 whose `moov` box is at the end) cannot be opened at all
+//! ([`Error::InvalidVideo`]).
+//!
+//! Encoding writes to a temporary file next to the target (same extension, so FFmpeg picks the
+//! same container) and renames it onto the target in `finish`; a writer dropped before that
+//! leaves nothing behind.
+
+use std::ffi::{CStr, c_void};
+use std::path::{Path, PathBuf};
+use std::sync::Once;
+
+use ff::ffi;
+use ff::format::Pixel;
+use ff::software::scaling;
+use ff::{Rescale, codec, decoder, encoder, format, frame, media, picture};
+use ffmpeg_next as ff;
+use ndarray::Array2;
+use tempfile::NamedTempFile;
+
+use super::{
+    ColorInfo, FrameSink, FrameSource, PixelFormat, Planes, Rational, StreamInfo, VideoFrame,
+};
+use crate::error::{Error, Result};
+
+/// Initialises FFmpeg once per process and silences its own logging: Filigree reports every
+/// failure itself, as one clear error (decoders would otherwise print per-packet complaints).
+/// Safe to call any number of times; the reader and writer call it themselves.
+pub fn init() {
+    static INIT: Once = Once::new();
+    INIT.call_once(|| {
+        // `init` only registers devices in FFmpeg 5 and cannot fail there.
+        let _ = ff::init();
+        ff::log::set_level(ff::log::Level::Fatal);
+    });
+}
+
+/// Threads for FFmpeg's decoders and encoders: one per available core (capped, as FFmpeg's
+/// codecs gain nothing past 16 and some warn).
+fn thread_count() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .clamp(1, 16)
+}
+
+/// FFmpeg opens names, not paths: give it `file:<path>` so that names with a colon are never
+/// taken for a protocol. FFmpeg needs UTF-8 without NUL bytes.
+fn ffmpeg_url(path: &Path) -> std::result::Result<String, String> {
+    let s = path
+        .to_str()
+        .ok_or_else(|| "FFmpeg can only open file names that are valid UTF-8".to_string())?;
+    if s.contains('\0') {
+        return Err("file name contains a NUL byte".to_string());
+    }
+    Ok(format!("file:{s}"))
+}
+
+fn to_rational(r: ff::Rational) -> Rational {
+    Rational::new(r.numerator(), r.denominator())
+}
+
+fn to_ff(r: Rational) -> ff::Rational {
+    ff::Rational::new(r.num, r.den)
+}
+
+fn is_valid_rate(r: ff::Rational) -> bool {
+    r.numerator() > 0 && r.denominator() > 0
+}
+
+/// Pixel formats Filigree reads without conversion; the J (full-range) variants carry the
+/// same samples and say so through `ColorInfo::range`.
+fn native_format(px: Pixel) -> Option<(PixelFormat, bool)> {
+    Some(match px {
+        Pixel::YUV420P => (PixelFormat::Yuv420p, false),
+        Pixel::YUVJ420P => (PixelFormat::Yuv420p, true),
+        Pixel::YUV422P => (PixelFormat::Yuv422p, false),
+        Pixel::YUVJ422P => (PixelFormat::Yuv422p, true),
+        Pixel::YUV444P => (PixelFormat::Yuv444p, false),
+        Pixel::YUVJ444P => (PixelFormat::Yuv444p, true),
+        Pixel::YUV420P10LE => (PixelFormat::Yuv420p10, false),
+        Pixel::YUV422P10LE => (PixelFormat::Yuv422p10, false),
+        Pixel::YUV444P10LE => (PixelFormat::Yuv444p10, false),
+        _ => return None,
+    })
+}
+
+/// FFmpeg's pixel format for one of ours.
+fn ffmpeg_pixel(format: PixelFormat) -> Pixel {
+    match format {
+        PixelFormat::Yuv420p => Pixel::YUV420P,
+        PixelFormat::Yuv422p => Pixel::YUV422P,
+        PixelFormat::Yuv444p => Pixel::YUV444P,
+        PixelFormat::Yuv420p10 => Pixel::YUV420P10LE,
+        PixelFormat::Yuv422p10 => Pixel::YUV422P10LE,
+        PixelFormat::Yuv444p10 => Pixel::YUV444P10LE,
+    }
+}
+
+fn pixel_name(px: Pixel) -> String {
+    px.descriptor()
+        .map(|d| d.name().to_string())
+        .unwrap_or_else(|| format!("{px:?}").to_lowercase())
+}
+
+/// How frames of a source pixel format become one of ours.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Conversion {
+    /// Planes copied as they are.
+    Direct,
+    /// Converted by swscale.
+    Scale,
+}
+
+/// The format Filigree delivers for a source format, or `None` when swscale cannot read it.
+fn plan_format(px: Pixel) -> Option<(PixelFormat, Conversion)> {
+    if let Some((format, _)) = native_format(px) {
+        return Some((format, Conversion::Direct));
+    }
+    let desc = px.descriptor()?;
+    // SAFETY: the descriptor pointer comes from av_pix_fmt_desc_get and is static.
+    let (flags, depth) = unsafe {
+        let d = &*desc.as_ptr();
+        (d.flags, d.comp[0].depth)
+    };
+    let unreadable = (ffi::AV_PIX_FMT_FLAG_HWACCEL | ffi::AV_PIX_FMT_FLAG_BITSTREAM) as u64;
+    if flags & unreadable != 0 || !scaling::support::input(px) {
+        return None;
+    }
+    let format = if depth <= 8 {
+        PixelFormat::Yuv420p
+    } else {
+        PixelFormat::Yuv420p10
+    };
+    Some((format, Conversion::Scale))
+}
+
+fn is_rgb(px: Pixel) -> bool {
+    px.descriptor()
+        // SAFETY: static descriptor from av_pix_fmt_desc_get.
+        .map(|d| unsafe { (*d.as_ptr()).flags } & ffi::AV_PIX_FMT_FLAG_RGB as u64 != 0)
+        .unwrap_or(false)
+}
+
+fn is_full_range_j_format(px: Pixel) -> bool {
+    matches!(
+        px,
+        Pixel::YUVJ411P | Pixel::YUVJ420P | Pixel::YUVJ422P | Pixel::YUVJ440P | Pixel::YUVJ444P
+    )
+}
+
+// FFmpeg's colour enum values (libavutil/pixfmt.h).
+const COL_UNSPECIFIED: i32 = 2;
+const RANGE_UNSPECIFIED: i32 = 0;
+const RANGE_MPEG: i32 = 1;
+const RANGE_JPEG: i32 = 2;
+const SPC_SMPTE170M: i32 = 6;
+
+/// The decoder's video stream: the best one FFmpeg finds, but never cover art (an attached
+/// picture) when a real video stream exists.
+fn pick_video_stream(input: &format::context::Input) -> Option<usize> {
+    let is_real_video = |s: &ff::Stream| {
+        s.parameters().medium() == media::Type::Video
+            && !s
+                .disposition()
+                .contains(format::stream::Disposition::ATTACHED_PIC)
+    };
+    if let Some(best) = input
+        .streams()
+        .best(media::Type::Video)
+        .filter(|s| is_real_video(s))
+    {
+        return Some(best.index());
+    }
+    input
+        .streams()
+        .find(|s| is_real_video(s))
+        .map(|s| s.index())
+}
+
+/// Tells the demuxer to drop the packets of stream `index` (they are never needed).
+fn discard_stream(input: &mut format::context::Input, index: usize) {
+    if let Some(mut stream) = input.stream_mut(index) {
+        // SAFETY: a valid stream of this context; `discard` is a plain field.
+        unsafe { (*stream.as_mut_ptr()).discard = ffi::AVDiscard::AVDISCARD_ALL };
+    }
+}
+
+fn codec_name(id: codec::Id) -> String {
+    // SAFETY: avcodec_get_name returns a static string for every id (possibly "unknown_codec").
+    unsafe { CStr::from_ptr(ffi::avcodec_get_name(id.into())) }
+        .to_string_lossy()
+        .into_owned()
+}
+
+fn medium_name(medium: media::Type) -> &'static str {
+    match medium {
+        media::Type::Video => "video",
+        media::Type::Audio => "audio",
+        media::Type::Subtitle => "subtitle",
+        media::Type::Data => "data",
+        media::Type::Attachment => "attachment",
+        _ => "unknown",
+    }
+}
+
+/// Consecutive decode errors tolerated without a frame before the reader gives up.
+const MAX_CONSECUTIVE_DECODE_ERRORS: u32 = 1000;
+
+/// swscale's context holds no thread-bound state; moving it between threads is fine (FFmpeg's
+/// own tools do), but ffmpeg-next does not mark it `Send`.
+struct Scaler {
+    context: scaling::Context,
+    output: frame::Video,
+}
+
+// SAFETY: an SwsContext is plain heap state used by one thread at a time (we never share it).
+unsafe impl Send for Scaler {}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ReadState {
+    /// Packets are still being read from the file.
+    Reading,
+    /// End of file reached and signalled to the decoder; draining buffered frames.
+    Draining,
+    /// Everything delivered.
+    Done,
+}
+
+/// Decodes the best video stream of a file into [`VideoFrame`]s, in display order.
+pub struct FfmpegReader {
+    path: PathBuf,
+    info: StreamInfo,
+    input: format::context::Input,
+    stream_index: usize,
+    decoder: decoder::Video,
+    decoded: frame::Video,
+    /// Converts frames whose format Filigree does not take as it is.
+    scaler: Option<Scaler>,
+    state: ReadState,
+    frames_read: u64,
+    /// `NoFrames` was reported; later calls just say the stream is over.
+    reported_no_frames: bool,
+    decode_errors: u32,
+}
+
+impl std::fmt::Debug for FfmpegReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FfmpegReader")
+            .field("path", &self.path)
+            .field("info", &self.info)
+            .field("stream_index", &self.stream_index)
+            .field("frames_read", &self.frames_read)
+            .finish_non_exhaustive()
+    }
+}
+
+impl FfmpegReader {
+    /// Opens `path` and its best video stream.
+    ///
+    /// Errors: [`Error::Io`] when the file cannot be read at all, [`Error::InvalidVideo`] when
+    /// FFmpeg cannot make sense of it (or has no decoder for its video),
+    /// [`Error::NoVideoStream`], [`Error::UnsupportedPixelFormat`], and [`Error::NoFrames`]
+    /// when not even the pixel format could be decoded.
+    pub fn open(path: &Path) -> Result<FfmpegReader> {
+        init();
+        let invalid = |reason: String| Error::InvalidVideo {
+            path: path.to_path_buf(),
+            reason,
+        };
+        // A clear "No such file or directory" beats FFmpeg's wording.
+        let meta = std::fs::metadata(path).map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        if meta.is_dir() {
+            return Err(invalid("is a directory".into()));
+        }
+        let url = ffmpeg_url(path).map_err(invalid)?;
+        let mut input = format::input(&url).map_err(|e| invalid(e.to_string()))?;
+
+        let stream_index = pick_video_stream(&input).ok_or_else(|| Error::NoVideoStream {
+            path: path.to_path_buf(),
+        })?;
+        // Only the video stream is demuxed for decoding.
+        for i in 0..input.nb_streams() as usize {
+            if i != stream_index {
+                discard_stream(&mut input, i);
+            }
+        }
+
+        let stream = input
+            .stream(stream_index)
+            .ok_or_else(|| invalid("video stream vanished".into()))?;
+        let time_base = stream.time_base();
+        let frame_rate = [stream.avg_frame_rate(), stream.rate()]
+            .into_iter()
+            .find(|r| is_valid_rate(*r));
+        let frames_hint = u64::try_from(stream.frames()).ok().filter(|&n| n > 0);
+        let parameters = stream.parameters();
+        let codec_id = parameters.id();
+
+        let mut context = codec::context::Context::from_parameters(parameters)
+            .map_err(|e| invalid(format!("cannot read codec parameters: {e}")))?;
+        context.set_threading(ff::threading::Config {
+            kind: ff::threading::Type::Frame,
+            count: thread_count(),
+            ..Default::default()
+        });
+        let mut dec = context.decoder();
+        dec.set_packet_time_base(time_base);
+        let decoder = dec.video().map_err(|e| {
+            invalid(format!(
+                "cannot open a decoder for its {} video: {e}",
+                codec_name(codec_id)
+            ))
+        })?;
+
+        let frame_rate = frame_rate
+            .or_else(|| decoder.frame_rate().filter(|r| is_valid_rate(*r)))
+            .map(to_rational)
+            // Nothing states a rate (rare: some raw streams); 25 fps is FFmpeg's own guess.
+            .unwrap_or(Rational::new(25, 1));
+        let time_base = if is_valid_rate(time_base) {
+            to_rational(time_base)
+        } else {
+            Rational::new(frame_rate.den, frame_rate.num)
+        };
+
+        let source_format = decoder.format();
+        if source_format == Pixel::None || decoder.width() == 0 || decoder.height() == 0 {
+            // find_stream_info could not decode a single frame to learn the format.
+            return Err(Error::NoFrames {
+                path: path.to_path_buf(),
+            });
+        }
+        let (format, conversion) =
+            plan_format(source_format).ok_or_else(|| Error::UnsupportedPixelFormat {
+                path: path.to_path_buf(),
+                format: pixel_name(source_format),
+            })?;
+
+        // SAFETY: reading plain fields of the opened decoder context.
+        let raw = unsafe { &*decoder.as_ptr() };
+        let mut color = ColorInfo {
+            primaries: raw.color_primaries as i32,
+            transfer: raw.color_trc as i32,
+            matrix: raw.colorspace as i32,
+            range: raw.color_range as i32,
+        };
+        match conversion {
+            Conversion::Direct => {
+                if is_full_range_j_format(source_format) && color.range == RANGE_UNSPECIFIED {
+                    color.range = RANGE_JPEG;
+                }
+            }
+            Conversion::Scale => {
+                if is_rgb(source_format) {
+                    // swscale's default RGB -> Y'CbCr: BT.601 matrix, limited range.
+                    color.matrix = SPC_SMPTE170M;
+                    color.range = RANGE_MPEG;
+                } else if is_full_range_j_format(source_format) {
+                    // swscale converts J formats to limited range.
+                    color.range = RANGE_MPEG;
+                }
+            }
+        }
+
+        let info = StreamInfo {
+            width: decoder.width() as usize,
+            height: decoder.height() as usize,
+            format,
+            frame_rate,
+            time_base,
+            color,
+            frames_hint,
+        };
+        Ok(FfmpegReader {
+            path: path.to_path_buf(),
+            info,
+            input,
+            stream_index,
+            decoder,
+            decoded: frame::Video::empty(),
+            scaler: None,
+            state: ReadState::Reading,
+            frames_read: 0,
+            reported_no_frames: false,
+            decode_errors: 0,
+        })
+    }
+
+    /// The file this reader decodes.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn invalid(&self, reason: String) -> Error {
+        Error::InvalidVideo {
+            path: self.path.clone(),
+            reason,
+        }
+    }
+
+    /// Decodes the next frame into `self.decoded`; `false` at the end of the stream.
+    fn decode_next(&mut self) -> Result<bool> {
+        loop {
+            if self.state == ReadState::Done {
+                return Ok(false);
+            }
+            match self.decoder.receive_frame(&mut self.decoded) {
+                Ok(()) => {
+                    self.decode_errors = 0;
+                    return Ok(true);
+                }
+                Err(ff::Error::Eof) => {
+                    self.state = ReadState::Done;
+                    return Ok(false);
+                }
+                Err(ff::Error::Other { errno }) if errno == ffi::EAGAIN => {
+                    if self.state == ReadState::Draining {
+                        // Cannot happen after send_eof; don't spin if it does.
+                        self.state = ReadState::Done;
+                        return Ok(false);
+                    }
+                    self.feed_decoder()?;
+                }
+                Err(e) => {
+                    // A frame failed to decode (corrupt data): skip it, as ffmpeg does.
+                    self.decode_errors += 1;
+                    if self.decode_errors > MAX_CONSECUTIVE_DECODE_ERRORS {
+                        return Err(self.invalid(format!("video does not decode: {e}")));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Sends the next packet of the video stream to the decoder, or end-of-stream.
+    fn feed_decoder(&mut self) -> Result<()> {
+        let mut packet = ff::Packet::empty();
+        loop {
+            match packet.read(&mut self.input) {
+                Ok(()) => {
+                    if packet.stream() != self.stream_index {
+                        continue;
+                    }
+                    match self.decoder.send_packet(&packet) {
+                        Ok(()) => return Ok(()),
+                        Err(ff::Error::Eof) => {
+                            self.state = ReadState::Draining;
+                            return Ok(());
+                        }
+                        Err(e) => {
+                            // Corrupt packet: skip it.
+                            self.decode_errors += 1;
+                            if self.decode_errors > MAX_CONSECUTIVE_DECODE_ERRORS {
+                                return Err(self.invalid(format!("video does not decode: {e}")));
+                            }
+                        }
+                    }
+                }
+                // A damaged packet the demuxer can resync past.
+                Err(ff::Error::InvalidData) => continue,
+                Err(ff::Error::Eof) => return self.start_draining(),
+                // Any other read error is sticky in FFmpeg; treat truncated/unreadable data
+                // as the end of the stream, keeping the frames decoded so far.
+                Err(_) if self.frames_read > 0 => return self.start_draining(),
+                Err(e) => return Err(self.invalid(format!("read error: {e}"))),
+            }
+        }
+    }
+
+    fn start_draining(&mut self) -> Result<()> {
+        self.state = ReadState::Draining;
+        // An error here comes from decoding a frame buffered before the end-of-stream
+        // signal (which FFmpeg has taken regardless): skip that frame and drain the rest.
+        if self.decoder.send_eof().is_err() {
+            self.decode_errors += 1;
+        }
+        Ok(())
+    }
+
+    /// Turns `self.decoded` into a [`VideoFrame`] of the stream's format.
+    fn convert(&mut self) -> Result<VideoFrame> {
+        let (width, height) = (self.info.width, self.info.height);
+        let src = &self.decoded;
+        if src.width() as usize != width || src.height() as usize != height {
+            return Err(Error::FrameSizeChanged {
+                width: src.width() as usize,
+                height: src.height() as usize,
+                expected_width: width,
+                expected_height: height,
+            });
+        }
+        let pts = src.timestamp();
+        let format = self.info.format;
+        let direct = native_format(src.format()).map(|(f, _)| f) == Some(format);
+        let planes = if direct {
+            copy_planes(src, format, width, height)
+        } else {
+            let src_format = src.format();
+            let target = ffmpeg_pixel(format);
+            let reuse = self.scaler.as_ref().is_some_and(|s| {
+                let input = s.context.input();
+                input.format == src_format
+                    && input.width == width as u32
+                    && input.height == height as u32
+            });
+            if !reuse {
+                let context = scaling::Context::get(
+                    src_format,
+                    width as u32,
+                    height as u32,
+                    target,
+                    width as u32,
+                    height as u32,
+                    scaling::Flags::BICUBIC,
+                )
+                .map_err(|_| Error::UnsupportedPixelFormat {
+                    path: self.path.clone(),
+                    format: pixel_name(src_format),
+                })?;
+                self.scaler = Some(Scaler {
+                    context,
+                    output: frame::Video::empty(),
+                });
+            }
+            let scaler = self.scaler.as_mut().expect("scaler set above");
+            scaler
+                .context
+                .run(&self.decoded, &mut scaler.output)
+                .map_err(|e| Error::InvalidVideo {
+                    path: self.path.clone(),
+                    reason: format!("pixel format conversion failed: {e}"),
+                })?;
+            copy_planes(&scaler.output, format, width, height)
+        };
+        let planes =
+            planes.ok_or_else(|| self.invalid("decoded frame is smaller than stated".into()))?;
+        Ok(VideoFrame {
+            format,
+            planes,
+            pts,
+        })
+    }
+}
+
+/// Copies three planes out of an AVFrame of `format`'s layout, honouring the line sizes.
+/// `None` if the frame's buffers are smaller than the format implies.
+fn copy_planes(
+    src: &frame::Video,
+    format: PixelFormat,
+    width: usize,
+    height: usize,
+) -> Option<Planes> {
+    if src.planes() < 3 {
+        return None;
+    }
+    let (cw, ch) = format.chroma_size(width, height);
+    let dims = [(width, height), (cw, ch), (cw, ch)];
+    let bytes_per_sample = if format.bit_depth() == 8 { 1 } else { 2 };
+    let rows_of = |i: usize| -> Option<Vec<&[u8]>> {
+        let (w, h) = dims[i];
+        let data = src.data(i);
+        let stride = src.stride(i);
+        let row_bytes = w * bytes_per_sample;
+        (0..h)
+            .map(|y| data.get(y * stride..y * stride + row_bytes))
+            .collect()
+    };
+    if format.bit_depth() == 8 {
+        let mut planes = Vec::with_capacity(3);
+        for (i, &(w, h)) in dims.iter().enumerate() {
+            let rows = rows_of(i)?;
+            let mut v = Vec::with_capacity(w * h);
+            for row in rows {
+                v.extend_from_slice(row);
+            }
+            planes.push(Array2::from_shape_vec((h, w), v).ok()?);
+        }
+        let [y, u, v]: [Array2<u8>; 3] = planes.try_into().ok()?;
+        Some(Planes::Eight([y, u, v]))
+    } else {
+        let mut planes = Vec::with_capacity(3);
+        for (i, &(w, h)) in dims.iter().enumerate() {
+            let rows = rows_of(i)?;
+            let mut v = Vec::with_capacity(w * h);
+            for row in rows {
+                v.extend(
+                    row.chunks_exact(2)
+                        .map(|b| u16::from_le_bytes([b[0], b[1]])),
+                );
+            }
+            planes.push(Array2::from_shape_vec((h, w), v).ok()?);
+        }
+        let [y, u, v]: [Array2<u16>; 3] = planes.try_into().ok()?;
+        Some(Planes::High([y, u, v]))
+    }
+}
+
+impl FrameSource for FfmpegReader {
+    fn info(&self) -> &StreamInfo {
+        &self.info
+    }
+
+    fn next_frame(&mut self) -> Result<Option<VideoFrame>> {
+        if !self.decode_next()? {
+            if self.frames_read == 0 && !self.reported_no_frames {
+                self.reported_no_frames = true;
+                return Err(Error::NoFrames {
+                    path: self.path.clone(),
+                });
+            }
+            return Ok(None);
+        }
+        let frame = self.convert()?;
+        self.frames_read = self.frames_read.saturating_add(1);
+        Ok(Some(frame))
+    }
+}
+
+/// Video encoders Filigree writes with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Codec {
+    /// H.264 through libx264.
+    X264,
+    /// H.265/HEVC through libx265.
+    X265,
+}
+
+impl Codec {
+    /// Accepts `libx264`, `x264`, `h264` and `libx265`, `x265`, `hevc` (case-insensitive).
+    pub fn from_name(name: &str) -> Option<Codec> {
+        match name.to_ascii_lowercase().as_str() {
+            "libx264" | "x264" | "h264" => Some(Codec::X264),
+            "libx265" | "x265" | "hevc" | "h265" => Some(Codec::X265),
+            _ => None,
+        }
+    }
+
+    /// FFmpeg's encoder name.
+    pub fn encoder_name(self) -> &'static str {
+        match self {
+            Codec::X264 => "libx264",
+            Codec::X265 => "libx265",
+        }
+    }
+
+    /// The CRF used when none is given: visually lossless for each encoder.
+    pub fn default_crf(self) -> u8 {
+        match self {
+            Codec::X264 => 17,
+            Codec::X265 => 19,
+        }
+    }
+}
+
+/// How [`FfmpegWriter`] encodes video.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EncodeOptions {
+    pub codec: Codec,
+    /// Constant rate factor (0-51); `None` uses [`Codec::default_crf`].
+    pub crf: Option<u8>,
+    /// x264/x265 preset (`ultrafast` ... `placebo`).
+    pub preset: String,
+}
+
+impl Default for EncodeOptions {
+    fn default() -> Self {
+        EncodeOptions {
+            codec: Codec::X264,
+            crf: None,
+            preset: "medium".to_string(),
+        }
+    }
+}
+
+impl EncodeOptions {
+    /// The CRF the encoder will use.
+    pub fn effective_crf(&self) -> u8 {
+        self.crf.unwrap_or_else(|| self.codec.default_crf())
+    }
+}
+
+/// Highest CRF x264 and x265 accept.
+const MAX_CRF: u8 = 51;
+
+/// A stream copied from the original file into the output.
+struct CopiedStream {
+    out_index: usize,
+    in_time_base: ff::Rational,
+    out_time_base: ff::Rational,
+}
+
+/// The second demuxer that feeds audio and subtitle packets to the output.
+struct StreamCopy {
+    input: format::context::Input,
+    /// Input stream index -> where its packets go.
+    map: Vec<Option<CopiedStream>>,
+    /// A packet read but not yet due.
+    pending: Option<ff::Packet>,
+    done: bool,
+}
+
+/// Encodes frames into a video file (libx264/libx265), optionally copying the audio and
+/// subtitle streams of the original file. The file appears at its path only when `finish`
+/// succeeds.
+pub struct FfmpegWriter {
+    path: PathBuf,
+    info: StreamInfo,
+    output: format::context::Output,
+    encoder: encoder::Video,
+    encoder_time_base: ff::Rational,
+    video_out_time_base: ff::Rational,
+    /// One frame in the encoder time base.
+    frame_duration: i64,
+    copy: Option<StreamCopy>,
+    skipped: Vec<String>,
+    frames_written: u64,
+    last_pts: Option<i64>,
+    /// Declared last: deleted (if not persisted) after FFmpeg has closed it.
+    temp: NamedTempFile,
+}
+
+impl std::fmt::Debug for FfmpegWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FfmpegWriter")
+            .field("path", &self.path)
+            .field("info", &self.info)
+            .field("frames_written", &self.frames_written)
+            .field("skipped", &self.skipped)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Sets an integer AVOption (colour enums) on a codec context; FFmpeg range-checks it.
+fn set_int_option(context: &mut codec::Context, name: &CStr, value: i32) -> bool {
+    // SAFETY: the context pointer is valid and AVCodecContext is an AVOptions-enabled struct.
+    unsafe {
+        ffi::av_opt_set_int(
+            context.as_mut_ptr() as *mut c_void,
+            name.as_ptr(),
+            i64::from(value),
+            0,
+        ) >= 0
+    }
+}
+
+impl FfmpegWriter {
+    /// Prepares to write `path` (container from the extension) with video described by
+    /// `info`, encoded per `options`; with `copy_streams_from`, the audio and subtitle streams
+    /// of that file are copied alongside (those the container cannot hold are skipped, see
+    /// [`FfmpegWriter::skipped_streams`]). Does not check whether `path` exists: an existing
+    /// file is replaced when `finish` succeeds.
+    pub fn create(
+        path: &Path,
+        info: &StreamInfo,
+        options: &EncodeOptions,
+        copy_streams_from: Option<&Path>,
+    ) -> Result<FfmpegWriter> {
+        init();
+        let fail = |reason: String| Error::Encode {
+            path: path.to_path_buf(),
+            reason,
+        };
+        let crf = options.effective_crf();
+        if crf > MAX_CRF {
+            return Err(fail(format!("CRF {crf} is out of range (0-{MAX_CRF})")));
+        }
+        if !is_valid_rate(to_ff(info.frame_rate)) {
+            return Err(fail(format!(
+                "cannot encode with frame rate {}/{}",
+                info.frame_rate.num, info.frame_rate.den
+            )));
+        }
+        if info.width == 0 || info.height == 0 {
+            return Err(fail(format!(
+                "cannot encode {}x{} frames",
+                info.width, info.height
+            )));
+        }
+        let encoder_name = options.codec.encoder_name();
+        // x264 and x265 refuse a chroma plane of fractional size (FFmpeg's message is vague).
+        let (even_width, even_height) = match info.format {
+            PixelFormat::Yuv420p | PixelFormat::Yuv420p10 => (true, true),
+            PixelFormat::Yuv422p | PixelFormat::Yuv422p10 => (true, false),
+            PixelFormat::Yuv444p | PixelFormat::Yuv444p10 => (false, false),
+        };
+        let odd_width = even_width && info.width & 1 == 1;
+        let odd_height = even_height && info.height & 1 == 1;
+        if odd_width || odd_height {
+            return Err(fail(format!(
+                "{encoder_name} cannot encode {} at {}x{}: its chroma subsampling needs an even {}",
+                info.format.name(),
+                info.width,
+                info.height,
+                if odd_width { "width" } else { "height" }
+            )));
+        }
+        let video_codec = encoder::find_by_name(encoder_name).ok_or_else(|| {
+            fail(format!(
+                "encoder {encoder_name} is not available in this FFmpeg build"
+            ))
+        })?;
+
+        // The temporary file sits next to the target so the final rename stays on one file
+        // system, and keeps the extension so FFmpeg picks the same container.
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        let suffix = path
+            .extension()
+            .map(|e| format!(".{}", e.to_string_lossy()))
+            .unwrap_or_default();
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(".filigree-").suffix(&suffix);
+        #[cfg(unix)]
+        {
+            // Like any new file (subject to umask), not tempfile's private 0600.
+            use std::os::unix::fs::PermissionsExt;
+            builder.permissions(std::fs::Permissions::from_mode(0o666));
+        }
+        let temp = builder.tempfile_in(dir).map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let url = ffmpeg_url(temp.path()).map_err(&fail)?;
+
+        let mut output = open_output(&url, path)?;
+        let global_header = output
+            .format()
+            .flags()
+            .contains(format::Flags::GLOBAL_HEADER);
+
+        // Time base: the input stream's, so frames keep their time stamps exactly.
+        let frame_rate = to_ff(info.frame_rate);
+        let encoder_time_base = if is_valid_rate(to_ff(info.time_base)) {
+            to_ff(info.time_base)
+        } else {
+            frame_rate.invert()
+        };
+        let frame_duration = 1i64.rescale(frame_rate.invert(), encoder_time_base).max(1);
+
+        let mut context = codec::context::Context::new_with_codec(video_codec);
+        context.set_threading(ff::threading::Config {
+            kind: ff::threading::Type::Frame,
+            count: thread_count(),
+            ..Default::default()
+        });
+        let color = info.color;
+        for (name, value, unspecified) in [
+            (c"color_primaries", color.primaries, [0, COL_UNSPECIFIED]),
+            (c"color_trc", color.transfer, [0, COL_UNSPECIFIED]),
+            // 0 (RGB/identity) is meaningless for Y'CbCr output: treated as unspecified.
+            (c"colorspace", color.matrix, [0, COL_UNSPECIFIED]),
+            (
+                c"color_range",
+                color.range,
+                [RANGE_UNSPECIFIED, RANGE_UNSPECIFIED],
+            ),
+        ] {
+            if !unspecified.contains(&value) && !set_int_option(&mut context, name, value) {
+                return Err(fail(format!(
+                    "invalid colour value {value} for {}",
+                    name.to_string_lossy()
+                )));
+            }
+        }
+        let mut video = context
+            .encoder()
+            .video()
+            .map_err(|e| fail(format!("cannot set up {encoder_name}: {e}")))?;
+        video.set_width(info.width as u32);
+        video.set_height(info.height as u32);
+        video.set_format(ffmpeg_pixel(info.format));
+        video.set_time_base(encoder_time_base);
+        video.set_frame_rate(Some(frame_rate));
+        if global_header {
+            video.set_flags(codec::Flags::GLOBAL_HEADER);
+        }
+        let mut opts = ff::Dictionary::new();
+        opts.set("crf", &crf.to_string());
+        opts.set("preset", &options.preset);
+        if options.codec == Codec::X265 {
+            opts.set("x265-params", "log-level=error");
+        }
+        let encoder = video.open_with(opts).map_err(|e| {
+            fail(format!(
+                "cannot open encoder {encoder_name} for {} {}x{} (preset {:?}, crf {crf}): {e}",
+                info.format.name(),
+                info.width,
+                info.height,
+                options.preset
+            ))
+        })?;
+
+        // The streams to copy, and notes on those left out.
+        let mut skipped = Vec::new();
+        let mut copy = None;
+        if let Some(source) = copy_streams_from {
+            let source_url = ffmpeg_url(source).map_err(|reason| Error::InvalidVideo {
+                path: source.to_path_buf(),
+                reason,
+            })?;
+            let input = format::input(&source_url).map_err(|e| Error::InvalidVideo {
+                path: source.to_path_buf(),
+                reason: e.to_string(),
+            })?;
+            let main_video = pick_video_stream(&input);
+            let mut wanted = Vec::new();
+            for stream in input.streams() {
+                let index = stream.index();
+                if Some(index) == main_video {
+                    continue;
+                }
+                let parameters = stream.parameters();
+                let medium = parameters.medium();
+                let id = parameters.id();
+                let what = format!(
+                    "stream #{index} ({}, {})",
+                    medium_name(medium),
+                    codec_name(id)
+                );
+                if medium != media::Type::Audio && medium != media::Type::Subtitle {
+                    skipped.push(format!(
+                        "{what}: only audio and subtitle streams are copied"
+                    ));
+                    continue;
+                }
+                // SAFETY: the output format pointer is valid for the context's lifetime.
+                let supported = unsafe {
+                    ffi::avformat_query_codec(
+                        output.format().as_ptr(),
+                        id.into(),
+                        ffi::FF_COMPLIANCE_NORMAL,
+                    )
+                };
+                if supported == 0 || id == codec::Id::None {
+                    skipped.push(format!(
+                        "{what}: the {} container cannot hold it",
+                        output.format().name()
+                    ));
+                    continue;
+                }
+                wanted.push(index);
+            }
+            copy = Some((input, wanted));
+        }
+
+        // Add the streams and write the header; if the muxer refuses the copied streams after
+        // all, start again with the video alone and say so.
+        let copy_list: Vec<usize> = copy.as_ref().map(|(_, w)| w.clone()).unwrap_or_default();
+        let mut map = add_streams(
+            &mut output,
+            video_codec,
+            &encoder,
+            frame_rate,
+            encoder_time_base,
+            copy.as_ref().map(|(input, _)| input),
+            &copy_list,
+        )
+        .map_err(|e| fail(format!("cannot add output streams: {e}")))?;
+        if let Err(first) = output.write_header() {
+            if copy_list.is_empty() {
+                return Err(fail(format!("cannot write the file header: {first}")));
+            }
+            for &index in &copy_list {
+                skipped.push(format!(
+                    "stream #{index}: the {} muxer refused it ({first})",
+                    output.format().name()
+                ));
+            }
+            drop(output);
+            output = open_output(&url, path)?;
+            map = add_streams(
+                &mut output,
+                video_codec,
+                &encoder,
+                frame_rate,
+                encoder_time_base,
+                None,
+                &[],
+            )
+            .map_err(|e| fail(format!("cannot add output streams: {e}")))?;
+            output
+                .write_header()
+                .map_err(|e| fail(format!("cannot write the file header: {e}")))?;
+        }
+        let video_out_time_base = output
+            .stream(0)
+            .map(|s| s.time_base())
+            .ok_or_else(|| fail("video stream missing after header".into()))?;
+
+        let copy = match copy {
+            Some((mut input, _)) if map.iter().any(Option::is_some) => {
+                let mut streams = Vec::with_capacity(map.len());
+                for (index, out) in map.iter().enumerate() {
+                    let entry = out.map(|out_index| CopiedStream {
+                        out_index,
+                        in_time_base: input
+                            .stream(index)
+                            .map(|s| s.time_base())
+                            .unwrap_or(ff::Rational::new(1, 1)),
+                        out_time_base: output
+                            .stream(out_index)
+                            .map(|s| s.time_base())
+                            .unwrap_or(ff::Rational::new(1, 1)),
+                    });
+                    if entry.is_none() {
+                        discard_stream(&mut input, index);
+                    }
+                    streams.push(entry);
+                }
+                Some(StreamCopy {
+                    input,
+                    map: streams,
+                    pending: None,
+                    done: false,
+                })
+            }
+            _ => None,
+        };
+
+        Ok(FfmpegWriter {
+            path: path.to_path_buf(),
+            info: info.clone(),
+            output,
+            encoder,
+            encoder_time_base,
+            video_out_time_base,
+            frame_duration,
+            copy,
+            skipped,
+            frames_written: 0,
+            last_pts: None,
+            temp,
+        })
+    }
+
+    /// Streams of `copy_streams_from` that were not copied, one line each (index, kind, codec
+    /// and why), for the user.
+    pub fn skipped_streams(&self) -> &[String] {
+        &self.skipped
+    }
+
+    fn fail(&self, reason: String) -> Error {
+        Error::Encode {
+            path: self.path.clone(),
+            reason,
+        }
+    }
+
+    /// Writes the packets the encoder has ready.
+    fn drain_encoder(&mut self) -> Result<()> {
+        let mut packet = ff::Packet::empty();
+        loop {
+            match self.encoder.receive_packet(&mut packet) {
+                Ok(()) => {}
+                Err(ff::Error::Eof) => return Ok(()),
+                Err(ff::Error::Other { errno }) if errno == ffi::EAGAIN => return Ok(()),
+                Err(e) => return Err(self.fail(format!("encoding failed: {e}"))),
+            }
+            packet.set_stream(0);
+            if packet.duration() <= 0 {
+                packet.set_duration(self.frame_duration);
+            }
+            packet.rescale_ts(self.encoder_time_base, self.video_out_time_base);
+            packet.set_position(-1);
+            if let Some(ts) = packet.dts().or(packet.pts()) {
+                let seconds = ts as f64 * f64::from(self.video_out_time_base);
+                self.copy_packets(Some(seconds))?;
+            }
+            packet
+                .write_interleaved(&mut self.output)
+                .map_err(|e| self.fail(format!("cannot write video: {e}")))?;
+        }
+    }
+
+    /// Copies packets of the audio/subtitle streams up to `until` seconds (all when `None`).
+    fn copy_packets(&mut self, until: Option<f64>) -> Result<()> {
+        let Some(copy) = self.copy.as_mut() else {
+            return Ok(());
+        };
+        loop {
+            let mut packet = match copy.pending.take() {
+                Some(p) => p,
+                None => {
+                    if copy.done {
+                        return Ok(());
+                    }
+                    let mut p = ff::Packet::empty();
+                    match p.read(&mut copy.input) {
+                        Ok(()) => p,
+                        Err(ff::Error::InvalidData) => continue,
+                        // End of file, or a read error in a damaged file: the copied
+                        // streams end here; the video is unaffected.
+                        Err(_) => {
+                            copy.done = true;
+                            return Ok(());
+                        }
+                    }
+                }
+            };
+            let Some(Some(target)) = copy.map.get(packet.stream()) else {
+                continue;
+            };
+            if let (Some(limit), Some(ts)) = (until, packet.dts().or(packet.pts())) {
+                let seconds = ts as f64 * f64::from(target.in_time_base);
+                if seconds > limit {
+                    copy.pending = Some(packet);
+                    return Ok(());
+                }
+            }
+            packet.rescale_ts(target.in_time_base, target.out_time_base);
+            packet.set_stream(target.out_index);
+            packet.set_position(-1);
+            if let Err(e) = packet.write_interleaved(&mut self.output) {
+                return Err(Error::Encode {
+                    path: self.path.clone(),
+                    reason: format!("cannot copy a packet of an audio/subtitle stream: {e}"),
+                });
+            }
+        }
+    }
+
+    fn finish_inner(mut self) -> Result<()> {
+        match self.encoder.send_eof() {
+            Ok(()) | Err(ff::Error::Eof) => {}
+            Err(e) => return Err(self.fail(format!("cannot flush the encoder: {e}"))),
+        }
+        self.drain_encoder()?;
+        self.copy_packets(None)?;
+        self.output
+            .write_trailer()
+            .map_err(|e| self.fail(format!("cannot finish the file: {e}")))?;
+        let FfmpegWriter {
+            path, output, temp, ..
+        } = self;
+        // Close FFmpeg's handle (flushes its buffer) before the file takes its name.
+        drop(output);
+        temp.persist(&path).map_err(|e| Error::Io {
+            path: path.clone(),
+            source: e.error,
+        })?;
+        Ok(())
+    }
+}
+
+/// Allocates the output context for `url` (the temporary file of `path`).
+fn open_output(url: &str, path: &Path) -> Result<format::context::Output> {
+    format::output(url).map_err(|e| Error::Encode {
+        path: path.to_path_buf(),
+        reason: format!("FFmpeg cannot write this kind of file (from its extension): {e}"),
+    })
+}
+
+/// Adds the video stream (index 0) and copies of `copy_list`'s streams; returns, per input
+/// stream of `copy_input`, the output index its packets go to.
+fn add_streams(
+    output: &mut format::context::Output,
+    video_codec: ff::Codec,
+    encoder: &encoder::Video,
+    frame_rate: ff::Rational,
+    time_base: ff::Rational,
+    copy_input: Option<&format::context::Input>,
+    copy_list: &[usize],
+) -> std::result::Result<Vec<Option<usize>>, ff::Error> {
+    let is_mov = matches!(output.format().name(), "mp4" | "mov");
+    let mut ost = output.add_stream(video_codec)?;
+    ost.set_parameters(encoder);
+    if is_mov && encoder.id() == codec::Id::HEVC {
+        // `hvc1` (parameter sets in the sample description) is the tag Apple's players
+        // require; FFmpeg's default `hev1` plays elsewhere only.
+        let hvc1 = u32::from_le_bytes(*b"hvc1");
+        // SAFETY: plain field of the stream's codec parameters.
+        unsafe { (*ost.parameters().as_mut_ptr()).codec_tag = hvc1 };
+    }
+    ost.set_time_base(time_base);
+    ost.set_avg_frame_rate(frame_rate);
+    ost.set_rate(frame_rate);
+
+    let Some(input) = copy_input else {
+        return Ok(Vec::new());
+    };
+    let mut map = vec![None; input.nb_streams() as usize];
+    for &index in copy_list {
+        let Some(ist) = input.stream(index) else {
+            continue;
+        };
+        let mut ost = output.add_stream(encoder::find(codec::Id::None))?;
+        ost.set_parameters(ist.parameters());
+        ost.set_time_base(ist.time_base());
+        ost.set_metadata(ist.metadata().to_owned());
+        // SAFETY: both streams are valid; codec_tag 0 lets the muxer choose its own tag
+        // (needed when the container changes), disposition keeps default/forced flags.
+        unsafe {
+            (*ost.parameters().as_mut_ptr()).codec_tag = 0;
+            (*ost.as_mut_ptr()).disposition = (*ist.as_ptr()).disposition;
+        }
+        map[index] = Some(ost.index());
+    }
+    output.set_metadata(input.metadata().to_owned());
+    Ok(map)
+}
+
+impl FrameSink for FfmpegWriter {
+    fn write_frame(&mut self, frame: &VideoFrame) -> Result<()> {
+        let (width, height) = (frame.width(), frame.height());
+        if width != self.info.width || height != self.info.height {
+            return Err(Error::FrameSizeChanged {
+                width,
+                height,
+                expected_width: self.info.width,
+                expected_height: self.info.height,
+            });
+        }
+        if frame.format != self.info.format {
+            return Err(self.fail(format!(
+                "frame is {} but the output was set up for {}",
+                frame.format.name(),
+                self.info.format.name()
+            )));
+        }
+        check_planes(&frame.planes, frame.format, width, height)
+            .map_err(|reason| self.fail(format!("bad frame: {reason}")))?;
+        let mut out = frame::Video::new(ffmpeg_pixel(frame.format), width as u32, height as u32);
+        fill_planes(&mut out, &frame.planes)
+            .map_err(|reason| self.fail(format!("bad frame: {reason}")))?;
+
+        // Time stamps as given; a missing or non-increasing one becomes the next frame slot.
+        let counter = (self.frames_written as i64)
+            .rescale(to_ff(self.info.frame_rate).invert(), self.encoder_time_base);
+        let pts = match (frame.pts, self.last_pts) {
+            (Some(p), Some(last)) if p > last => p,
+            (Some(p), None) => p,
+            (Some(_), Some(last)) => last + self.frame_duration,
+            (None, Some(last)) => counter.max(last + 1),
+            (None, None) => counter,
+        };
+        self.last_pts = Some(pts);
+        out.set_pts(Some(pts));
+        out.set_kind(picture::Type::None);
+        self.encoder
+            .send_frame(&out)
+            .map_err(|e| self.fail(format!("encoding failed: {e}")))?;
+        self.frames_written += 1;
+        self.drain_encoder()
+    }
+
+    fn finish(self: Box<Self>) -> Result<()> {
+        (*self).finish_inner()
+    }
+}
+
+/// Copies our planes into an allocated AVFrame of the same layout, honouring line sizes.
+/// Checks that the planes have the shapes and sample type `format` implies.
+fn check_planes(
+    planes: &Planes,
+    format: PixelFormat,
+    width: usize,
+    height: usize,
+) -> std::result::Result<(), String> {
+    let (cw, ch) = format.chroma_size(width, height);
+    let expected = [(height, width), (ch, cw), (ch, cw)];
+    let dims = match planes {
+        Planes::Eight(p) if format.bit_depth() == 8 => p.each_ref().map(|a| a.dim()),
+        Planes::High(p) if format.bit_depth() > 8 => p.each_ref().map(|a| a.dim()),
+        _ => {
+            return Err(format!(
+                "{} frame carries samples of the wrong bit depth",
+                format.name()
+            ));
+        }
+    };
+    for (i, (got, want)) in dims.iter().zip(expected).enumerate() {
+        if *got != want {
+            return Err(format!(
+                "plane {i} of a {width}x{height} {} frame is {}x{}, expected {}x{}",
+                format.name(),
+                got.1,
+                got.0,
+                want.1,
+                want.0
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn fill_planes(out: &mut frame::Video, planes: &Planes) -> std::result::Result<(), String> {
+    for i in 0..3 {
+        let stride = out.stride(i);
+        let data = out.data_mut(i);
+        match planes {
+            Planes::Eight(p) => {
+                let plane = &p[i];
+                let w = plane.ncols();
+                for (y, row) in plane.rows().into_iter().enumerate() {
+                    let dst = data
+                        .get_mut(y * stride..y * stride + w)
+                        .ok_or_else(|| format!("plane {i} is larger than the frame"))?;
+                    match row.as_slice() {
+                        Some(src) => dst.copy_from_slice(src),
+                        None => dst.iter_mut().zip(row.iter()).for_each(|(d, s)| *d = *s),
+                    }
+                }
+            }
+            Planes::High(p) => {
+                let plane = &p[i];
+                let w = plane.ncols();
+                for (y, row) in plane.rows().into_iter().enumerate() {
+                    let dst = data
+                        .get_mut(y * stride..y * stride + 2 * w)
+                        .ok_or_else(|| format!("plane {i} is larger than the frame"))?;
+                    for (d, s) in dst.chunks_exact_mut(2).zip(row.iter()) {
+                        d.copy_from_slice(&s.to_le_bytes());
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,82 @@
+//! `filigree`: mark video files for a recipient, find the recipient in a leaked copy, and
+//! keep a tamper-evident ledger of who got which copy.
+//!
+//! Exit codes: 0 success (for `detect`: a recipient was found), 1 `detect` found no watermark
+//! or `ledger verify` found a problem, 2 any error. Errors are one line on stderr.
+
+mod detect;
+mod embed;
+mod keygen;
+mod ledger;
+mod progress;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "filigree", version, about = "Forensic video watermarking: invisible, keyed recipient IDs that survive leaks")]
+struct Cli {
+    /// No progress bars and no human-readable summaries on stderr.
+    #[arg(long, short, global = true)]
+    quiet: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create a new random 256-bit key file (mode 0600; never overwrites).
+    Keygen {
+        /// Where to write the key.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Mark a video for one recipient.
+    Embed(embed::EmbedArgs),
+    /// Find the recipient ID in a (leaked) video.
+    Detect(detect::DetectArgs),
+    /// Inspect an embedding ledger.
+    Ledger {
+        #[command(subcommand)]
+        command: ledger::LedgerCommand,
+    },
+}
+
+/// A command's failure: one line for the user, exit code 2.
+pub struct Failure(pub String);
+
+impl<E: std::fmt::Display> From<E> for Failure {
+    fn from(error: E) -> Failure {
+        Failure(error.to_string())
+    }
+}
+
+fn main() -> ExitCode {
+    // A bug must still end in one clear line and exit code 2, never a backtrace.
+    std::panic::set_hook(Box::new(|info| {
+        let message = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown".into());
+        eprintln!("filigree: internal error: {message} (please report this)");
+        std::process::exit(2);
+    }));
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Keygen { out } => keygen::run(&out, cli.quiet),
+        Command::Embed(args) => embed::run(&args, cli.quiet),
+        Command::Detect(args) => detect::run(&args, cli.quiet),
+        Command::Ledger { command } => ledger::run(&command),
+    };
+    match result {
+        Ok(code) => code,
+        Err(Failure(message)) => {
+            eprintln!("filigree: error: {message}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,321 @@
+//! The `filigree` binary end to end: real clips in, Debian's ffmpeg as the attacker, the CLI
+//! contract (exit codes, JSON fields, no leftover output) checked on every path.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+
+use serde_json::Value;
+use tempfile::TempDir;
+
+const RECIPIENT: u32 = 3_000_000_042;
+
+fn testdata(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata").join(name)
+}
+
+fn filigree(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_filigree"))
+        .args(args)
+        .output()
+        .expect("run filigree")
+}
+
+fn ffmpeg(args: &[&str]) {
+    let out = Command::new("ffmpeg")
+        .args(["-y", "-v", "error"])
+        .args(args)
+        .output()
+        .expect("run ffmpeg");
+    assert!(out.status.success(), "ffmpeg {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+fn ffprobe_streams(path: &Path) -> Vec<Value> {
+    let out = Command::new("ffprobe")
+        .args(["-v", "error", "-show_streams", "-of", "json"])
+        .arg(path)
+        .output()
+        .expect("run ffprobe");
+    let json: Value = serde_json::from_slice(&out.stdout).expect("ffprobe json");
+    json["streams"].as_array().cloned().unwrap_or_default()
+}
+
+fn p(path: &Path) -> &str {
+    path.to_str().expect("utf-8 temp path")
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// A key and a marked copy of the live-action clip, shared by the attack tests.
+struct Fixture {
+    dir: TempDir,
+    key: PathBuf,
+    marked: PathBuf,
+    ledger: PathBuf,
+}
+
+fn fixture() -> &'static Fixture {
+    static FIXTURE: OnceLock<Fixture> = OnceLock::new();
+    FIXTURE.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let key = dir.path().join("studio.key");
+        let marked = dir.path().join("marked.mp4");
+        let ledger = dir.path().join("ledger.jsonl");
+        assert!(filigree(&["keygen", "--out", p(&key), "--quiet"]).status.success());
+        let out = filigree(&[
+            "embed", "--key", p(&key), "--recipient", &RECIPIENT.to_string(), "--label",
+            "critic@example.org", "--ledger", p(&ledger), "--quiet",
+            p(&testdata("tos_360p24_10s.mp4")), p(&marked),
+        ]);
+        assert!(out.status.success(), "embed: {}", stderr(&out));
+        Fixture { dir, key, marked, ledger }
+    })
+}
+
+fn detect_json(key: &Path, input: &Path, extra: &[&str]) -> (i32, Value) {
+    let mut args = vec!["detect", "--json", "--quiet", "--key", p(key)];
+    args.extend_from_slice(extra);
+    args.push(p(input));
+    let out = filigree(&args);
+    let code = out.status.code().expect("exit code");
+    let json = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("detect json ({e}): {} / {}", String::from_utf8_lossy(&out.stdout), stderr(&out)));
+    (code, json)
+}
+
+/// Attack the marked file with ffmpeg (`-vf` chain, libx264/libx265 at a CRF) and detect.
+fn attack_and_detect(name: &str, input_args: &[&str], vf: Option<&str>, codec: &str, crf: u32) {
+    let f = fixture();
+    let attacked = f.dir.path().join(format!("{name}.mp4"));
+    let mut args: Vec<String> = input_args.iter().map(|s| s.to_string()).collect();
+    args.extend(["-i".into(), p(&f.marked).into()]);
+    if let Some(vf) = vf {
+        args.extend(["-vf".into(), vf.into()]);
+    }
+    args.extend(["-c:v", codec, "-preset", "medium", "-crf"].map(String::from));
+    args.push(crf.to_string());
+    if codec == "libx265" {
+        args.extend(["-x265-params".into(), "log-level=error".into()]);
+    }
+    args.extend(["-pix_fmt".into(), "yuv420p".into(), "-an".into(), p(&attacked).into()]);
+    ffmpeg(&args.iter().map(String::as_str).collect::<Vec<_>>());
+
+    let (code, json) = detect_json(&f.key, &attacked, &["--ledger", p(&f.ledger)]);
+    println!("{name}: {json}");
+    assert_eq!(code, 0, "{name}: {json}");
+    assert_eq!(json["found"], true, "{name}");
+    assert_eq!(json["recipient"], RECIPIENT, "{name}");
+    assert_eq!(json["label"], "critic@example.org", "{name}");
+    let fp = json["false_positive_probability"].as_f64().expect("fp");
+    assert!(fp <= 1e-9, "{name}: fp {fp}");
+    assert!(json["frames_used"].as_u64().unwrap() > 0);
+    assert!(json["seconds_analyzed"].as_f64().unwrap() > 0.0);
+}
+
+#[test]
+fn h264_crf23_28_32_and_h265_crf28_recover_the_exact_id() {
+    attack_and_detect("h264_crf23", &[], None, "libx264", 23);
+    attack_and_detect("h264_crf28", &[], None, "libx264", 28);
+    attack_and_detect("h264_crf32", &[], None, "libx264", 32);
+    attack_and_detect("h265_crf28", &[], None, "libx265", 28);
+}
+
+#[test]
+fn geometric_attacks_recover_the_exact_id() {
+    attack_and_detect("downscale_480x270", &[], Some("scale=480:270"), "libx264", 28);
+    attack_and_detect(
+        "crop_10_percent",
+        &[],
+        Some("crop=trunc(iw*0.9/2)*2:trunc(ih*0.9/2)*2:iw*0.07:ih*0.03"),
+        "libx264",
+        26,
+    );
+    attack_and_detect(
+        "letterbox",
+        &[],
+        Some("scale=trunc(iw*0.75/2)*2:-2,pad=trunc(iw/0.75/2)*2:trunc(ih/0.75/2)*2:(ow-iw)/2:(oh-ih)/2"),
+        "libx264",
+        26,
+    );
+    attack_and_detect(
+        "chain",
+        &[],
+        Some("crop=trunc(iw*0.95/2)*2:trunc(ih*0.95/2)*2:iw*0.02:ih*0.04,scale=854:480,eq=brightness=0.06"),
+        "libx264",
+        30,
+    );
+}
+
+#[test]
+fn colour_timing_and_excerpt_attacks_recover_the_exact_id() {
+    attack_and_detect("eq", &[], Some("eq=brightness=0.1:contrast=1.2:gamma=0.8"), "libx264", 26);
+    attack_and_detect("fps30", &[], Some("fps=30"), "libx264", 26);
+    attack_and_detect("excerpt_3s", &["-ss", "3.5", "-t", "3"], None, "libx264", 26);
+}
+
+#[test]
+fn max_seconds_limits_the_analysis() {
+    let f = fixture();
+    let (code, json) = detect_json(&f.key, &f.marked, &["--max-seconds", "2"]);
+    assert_eq!(code, 0);
+    assert_eq!(json["recipient"], RECIPIENT);
+    assert_eq!(json["frames_used"], 48);
+    assert!((json["seconds_analyzed"].as_f64().unwrap() - 2.0).abs() < 1e-9);
+}
+
+#[test]
+fn unmarked_files_and_wrong_keys_exit_1_with_no_watermark() {
+    let f = fixture();
+    let (code, json) = detect_json(&f.key, &testdata("caminandes_360p24_10s.mp4"), &[]);
+    assert_eq!((code, &json["found"], &json["recipient"]), (1, &Value::Bool(false), &Value::Null));
+    assert_eq!(json["false_positive_probability"], Value::Null);
+
+    let wrong = f.dir.path().join("wrong.key");
+    assert!(filigree(&["keygen", "--out", p(&wrong), "--quiet"]).status.success());
+    let (code, json) = detect_json(&wrong, &f.marked, &[]);
+    assert_eq!((code, &json["found"]), (1, &Value::Bool(false)));
+
+    let out = filigree(&["detect", "--key", p(&wrong), p(&f.marked)]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("no watermark"));
+}
+
+#[test]
+fn keygen_writes_0600_never_overwrites_and_never_prints_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("k.key");
+    let out = filigree(&["keygen", "--out", p(&key)]);
+    assert!(out.status.success());
+    let text = std::fs::read_to_string(&key).unwrap();
+    let secret = text.lines().nth(1).unwrap();
+    let printed = format!("{}{}", String::from_utf8_lossy(&out.stdout), stderr(&out));
+    assert!(!printed.contains(secret), "key material printed");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&key).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+    let again = filigree(&["keygen", "--out", p(&key)]);
+    assert_eq!(again.status.code(), Some(2));
+    assert_eq!(std::fs::read_to_string(&key).unwrap(), text);
+}
+
+#[test]
+fn audio_is_kept_and_ten_bit_and_mkv_subtitles_survive_embedding() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("k.key");
+    assert!(filigree(&["keygen", "--out", p(&key), "--quiet"]).status.success());
+
+    // Audio (5.1 AAC) copied untouched.
+    let with_audio = dir.path().join("bbb_marked.mp4");
+    let out = filigree(&[
+        "embed", "--quiet", "--key", p(&key), "--recipient", "7", p(&testdata("bbb_720p25_5s.mp4")),
+        p(&with_audio),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let streams = ffprobe_streams(&with_audio);
+    let audio = streams.iter().find(|s| s["codec_type"] == "audio").expect("audio kept");
+    assert_eq!(audio["channels"], 6);
+    assert_eq!(detect_json(&key, &with_audio, &[]).1["recipient"], 7);
+
+    // 10-bit input with colour tags, into .mkv with a subtitle stream.
+    let srt = dir.path().join("subs.srt");
+    std::fs::write(&srt, "1\n00:00:00,500 --> 00:00:02,000\nHello\n\n2\n00:00:03,000 --> 00:00:04,000\nWorld\n").unwrap();
+    let ten_bit = dir.path().join("ten.mkv");
+    ffmpeg(&[
+        "-i", p(&testdata("tos_360p24_10s.mp4")), "-i", p(&srt), "-t", "5", "-map", "0:v", "-map", "1:s",
+        "-c:v", "libx264", "-crf", "16", "-pix_fmt", "yuv420p10le", "-color_primaries", "bt709",
+        "-color_trc", "bt709", "-colorspace", "bt709", "-color_range", "tv", "-c:s", "srt", p(&ten_bit),
+    ]);
+    let marked = dir.path().join("ten_marked.mkv");
+    let out = filigree(&["embed", "--quiet", "--key", p(&key), "--recipient", "1010", p(&ten_bit), p(&marked)]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let streams = ffprobe_streams(&marked);
+    let video = streams.iter().find(|s| s["codec_type"] == "video").unwrap();
+    assert_eq!(video["pix_fmt"], "yuv420p10le");
+    assert_eq!(video["color_primaries"], "bt709");
+    assert_eq!(video["color_space"], "bt709");
+    assert!(streams.iter().any(|s| s["codec_type"] == "subtitle"), "subtitles kept");
+    assert_eq!(detect_json(&key, &marked, &[]).1["recipient"], 1010);
+}
+
+#[test]
+fn pipe_mode_sits_between_two_ffmpeg_processes() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("k.key");
+    assert!(filigree(&["keygen", "--out", p(&key), "--quiet"]).status.success());
+    let out_file = dir.path().join("piped.mp4");
+    let script = format!(
+        "set -o pipefail; ffmpeg -v error -i '{src}' -f yuv4mpegpipe - | '{bin}' embed --quiet --key '{key}' \
+         --recipient 99 - - | ffmpeg -v error -y -f yuv4mpegpipe -i - -c:v libx264 -crf 20 '{out}'",
+        src = p(&testdata("caminandes_360p24_10s.mp4")),
+        bin = env!("CARGO_BIN_EXE_filigree"),
+        key = p(&key),
+        out = p(&out_file),
+    );
+    let status = Command::new("bash").args(["-c", &script]).stdin(Stdio::null()).status().unwrap();
+    assert!(status.success());
+    let (code, json) = detect_json(&key, &out_file, &[]);
+    assert_eq!((code, &json["recipient"]), (0, &Value::from(99)));
+
+    // And detection reads a y4m pipe too.
+    let script = format!(
+        "ffmpeg -v error -i '{out}' -f yuv4mpegpipe - | '{bin}' detect --json --key '{key}' -",
+        out = p(&out_file),
+        bin = env!("CARGO_BIN_EXE_filigree"),
+        key = p(&key),
+    );
+    let out = Command::new("bash").args(["-c", &script]).output().unwrap();
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["recipient"], 99);
+}
+
+#[test]
+fn ledger_records_verifies_and_reports_tampering() {
+    let f = fixture();
+    let out = filigree(&["ledger", "verify", p(&f.ledger)]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    let out = filigree(&["ledger", "show", "--json", p(&f.ledger)]);
+    let entries: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let first = &entries[0];
+    assert_eq!(first["recipient"], RECIPIENT);
+    assert_eq!(first["label"], "critic@example.org");
+    assert_eq!(first["output_sha256"].as_str().unwrap().len(), 64);
+    let key_text = std::fs::read_to_string(&f.key).unwrap();
+    let ledger_text = std::fs::read_to_string(&f.ledger).unwrap();
+    assert!(!ledger_text.contains(key_text.lines().nth(1).unwrap()), "ledger must not hold the key");
+
+    let tampered = f.dir.path().join("tampered.jsonl");
+    std::fs::write(&tampered, ledger_text.replace("critic@example.org", "someone@else.org")).unwrap();
+    let out = filigree(&["ledger", "verify", p(&tampered)]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("line 1"));
+}
+
+#[test]
+fn concurrent_embeds_append_every_entry_to_one_ledger() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("k.key");
+    assert!(filigree(&["keygen", "--out", p(&key), "--quiet"]).status.success());
+    let short = dir.path().join("short.mp4");
+    ffmpeg(&["-i", p(&testdata("caminandes_360p24_10s.mp4")), "-t", "0.5", "-c", "copy", p(&short)]);
+    let ledger = dir.path().join("ledger.jsonl");
+    let children: Vec<_> = (0..6)
+        .map(|i| {
+            Command::new(env!("CARGO_BIN_EXE_filigree"))
+                .args(["embed", "--quiet", "--key", p(&key), "--recipient", &i.to_string(), "--ledger", p(&ledger)])
+                .arg(&short)
+                .arg(dir.path().join(format!("out{i}.mp4")))
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for mut child in children {
+        assert!(child.wait().unwrap().success());
+    }
+    let out = filigree(&["ledger", "verify", p(&ledger)]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("6 entries"));
+}

@@ -1,0 +1,313 @@
+//! Whole files and streams: decode, mark, encode (embed) and decode, accumulate, detect.
+//!
+//! Decoding and encoding run on their own threads, connected to the marking thread by small
+//! bounded queues, so marking overlaps the codecs and adds little to a plain transcode.
+//! `-` as a path means a y4m stream on stdin (input) or stdout (output).
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::thread;
+use std::time::Instant;
+
+use crate::detect::{Detection, Detector};
+use crate::embed::{EmbedConfig, Embedder};
+use crate::error::{Error, Result};
+use crate::key::Key;
+use crate::metrics::{QualityStats, psnr, ssim};
+use crate::video::ffmpeg::{EncodeOptions, FfmpegReader, FfmpegWriter};
+use crate::video::y4m::{self, Y4mReader, Y4mWriter};
+use crate::video::{FrameSink, FrameSource, Planes, StreamInfo, VideoFrame};
+
+/// Frames in flight between stages: enough to keep every thread busy, bounded for memory
+/// (a 4K 10-bit frame is 25 MB).
+const QUEUE_DEPTH: usize = 4;
+
+/// The path meaning stdin (input) or stdout (output).
+pub const STDIO: &str = "-";
+
+/// What to embed and how to write it.
+#[derive(Debug, Clone)]
+pub struct EmbedJob<'a> {
+    pub key: &'a Key,
+    pub recipient: u32,
+    pub config: EmbedConfig,
+    pub encode: EncodeOptions,
+    /// Replace an existing output file.
+    pub overwrite: bool,
+    /// Measure luma PSNR/SSIM of every marked frame against its original (costs ~50 ms per
+    /// 1080p frame for SSIM).
+    pub measure_quality: bool,
+}
+
+/// What an embed did.
+#[derive(Debug, Clone)]
+pub struct EmbedReport {
+    pub info: StreamInfo,
+    pub frames: u64,
+    pub wall_seconds: f64,
+    pub quality: Option<QualityStats>,
+    /// Streams of the input that could not be copied into the output container.
+    pub skipped_streams: Vec<String>,
+}
+
+/// What a file detection found.
+#[derive(Debug, Clone)]
+pub struct FileDetection {
+    pub info: StreamInfo,
+    pub detection: Detection,
+    /// Seconds of video accumulated (frames used / frame rate).
+    pub seconds_analyzed: f64,
+}
+
+/// Progress callback: frames done so far, and the expected total when known.
+pub type Progress<'a> = &'a mut dyn FnMut(u64, Option<u64>);
+
+/// Marks `input` for `job.recipient` and writes `output` (temp file + rename: the output
+/// appears complete or not at all).
+pub fn embed_file(
+    input: &Path,
+    output: &Path,
+    job: &EmbedJob,
+    progress: Progress,
+) -> Result<EmbedReport> {
+    check_output(input, output, job.overwrite)?;
+    let started = Instant::now();
+    let (info, frames_in, reader) = spawn_reader(input.to_path_buf())?;
+    let mut embedder = Embedder::new(job.key, job.recipient, info.width, info.height, &job.config)?;
+
+    let (frames_out, writer_queue) = sync_channel::<ToWriter>(QUEUE_DEPTH);
+    let copy_from = (input != Path::new(STDIO)).then(|| input.to_path_buf());
+    let writer = {
+        let (output, info, encode) = (output.to_path_buf(), info.clone(), job.encode.clone());
+        thread::spawn(move || write_all(&output, &info, &encode, copy_from.as_deref(), writer_queue))
+    };
+
+    let mut quality = job.measure_quality.then(QualityStats::default);
+    let mut frames = 0u64;
+    let marking = (|| -> Result<()> {
+        for frame in frames_in {
+            let mut frame = frame?;
+            let original = quality.as_ref().map(|_| frame.clone());
+            frame.mark(&mut embedder)?;
+            if let (Some(stats), Some(original)) = (quality.as_mut(), original) {
+                let (p, s) = luma_quality(&original, &frame);
+                stats.add(p, s);
+            }
+            frames += 1;
+            progress(frames, info.frames_hint);
+            if frames_out.send(ToWriter::Frame(frame)).is_err() {
+                return Ok(()); // the writer failed; its error is reported below
+            }
+        }
+        if frames == 0 {
+            return Err(Error::NoFrames {
+                path: input.to_path_buf(),
+            });
+        }
+        // Only a complete, error-free stream is committed to the output file.
+        let _ = frames_out.send(ToWriter::End);
+        Ok(())
+    })();
+    drop(frames_out);
+    let written = writer.join().expect("writer thread does not panic");
+    reader.join().expect("reader thread does not panic");
+    marking?;
+    let skipped_streams = written?;
+    Ok(EmbedReport {
+        info,
+        frames,
+        wall_seconds: started.elapsed().as_secs_f64(),
+        quality,
+        skipped_streams,
+    })
+}
+
+/// Messages to the writer thread: it commits its output only after `End`.
+enum ToWriter {
+    Frame(VideoFrame),
+    End,
+}
+
+/// Accumulates up to `max_seconds` of `input` (all of it when `None`) and detects under `key`.
+pub fn detect_file(
+    input: &Path,
+    key: &Key,
+    max_seconds: Option<f64>,
+    progress: Progress,
+) -> Result<FileDetection> {
+    let mut detector = Detector::new();
+    let info = accumulate_file(input, max_seconds, &mut detector, progress)?;
+    let seconds_analyzed = detector.frames() as f64 / frame_rate(&info);
+    Ok(FileDetection {
+        detection: detector.detect(key),
+        info,
+        seconds_analyzed,
+    })
+}
+
+/// Feeds up to `max_seconds` of `input` into `detector`; returns the stream description.
+/// Separate from [`detect_file`] so callers can try several keys on one accumulation.
+pub fn accumulate_file(
+    input: &Path,
+    max_seconds: Option<f64>,
+    detector: &mut Detector,
+    progress: Progress,
+) -> Result<StreamInfo> {
+    let (info, frames_in, reader) = spawn_reader(input.to_path_buf())?;
+    let limit = max_seconds.map(|s| (s.max(0.0) * frame_rate(&info)).ceil().max(1.0) as u64);
+    let mut frames = 0u64;
+    let result = (|| -> Result<()> {
+        for frame in frames_in {
+            frame?.add_to(detector)?;
+            frames += 1;
+            progress(frames, limit.or(info.frames_hint));
+            if limit.is_some_and(|l| frames >= l) {
+                break; // dropping the queue lets the reader stop early
+            }
+        }
+        Ok(())
+    })();
+    reader.join().expect("reader thread does not panic");
+    result?;
+    if frames == 0 {
+        return Err(Error::NoFrames {
+            path: input.to_path_buf(),
+        });
+    }
+    Ok(info)
+}
+
+fn frame_rate(info: &StreamInfo) -> f64 {
+    let rate = info.frame_rate.as_f64();
+    if rate > 0.0 { rate } else { 25.0 }
+}
+
+fn check_output(input: &Path, output: &Path, overwrite: bool) -> Result<()> {
+    if output == Path::new(STDIO) {
+        return Ok(());
+    }
+    if output.exists() {
+        let same = input != Path::new(STDIO)
+            && input.canonicalize().ok() == output.canonicalize().ok();
+        if same || !overwrite {
+            return Err(if same {
+                Error::Encode {
+                    path: output.to_path_buf(),
+                    reason: "output is the input file".into(),
+                }
+            } else {
+                Error::OutputExists {
+                    path: output.to_path_buf(),
+                }
+            });
+        }
+    }
+    Ok(())
+}
+
+type FrameQueue = Receiver<Result<VideoFrame>>;
+
+/// Opens `input` on its own thread and streams its frames through a bounded queue. Returns
+/// once the stream's description is known (or opening failed).
+fn spawn_reader(input: PathBuf) -> Result<(StreamInfo, FrameQueue, thread::JoinHandle<()>)> {
+    let (info_tx, info_rx) = sync_channel::<Result<StreamInfo>>(1);
+    let (frame_tx, frame_rx) = sync_channel::<Result<VideoFrame>>(QUEUE_DEPTH);
+    let handle = thread::spawn(move || {
+        let mut source: Box<dyn FrameSource> = match open_source(&input) {
+            Ok(source) => source,
+            Err(e) => {
+                let _ = info_tx.send(Err(e));
+                return;
+            }
+        };
+        if info_tx.send(Ok(source.info().clone())).is_ok() {
+            stream_frames(source.as_mut(), &frame_tx);
+        }
+    });
+    match info_rx.recv() {
+        Ok(Ok(info)) => Ok((info, frame_rx, handle)),
+        Ok(Err(e)) => {
+            let _ = handle.join();
+            Err(e)
+        }
+        Err(_) => {
+            let _ = handle.join();
+            Err(Error::InvalidVideo {
+                path: PathBuf::from(STDIO),
+                reason: "the reader stopped before describing the stream".into(),
+            })
+        }
+    }
+}
+
+/// Sends every frame (or the first error) down the queue; stops when the receiver is gone.
+fn stream_frames(source: &mut dyn FrameSource, queue: &SyncSender<Result<VideoFrame>>) {
+    loop {
+        match source.next_frame() {
+            Ok(Some(frame)) => {
+                if queue.send(Ok(frame)).is_err() {
+                    return;
+                }
+            }
+            Ok(None) => return,
+            Err(e) => {
+                let _ = queue.send(Err(e));
+                return;
+            }
+        }
+    }
+}
+
+fn open_source(input: &Path) -> Result<Box<dyn FrameSource>> {
+    if input == Path::new(STDIO) {
+        let stdin = std::io::stdin().lock();
+        Ok(Box::new(Y4mReader::new(stdin, STDIO)?))
+    } else {
+        Ok(Box::new(FfmpegReader::open(input)?))
+    }
+}
+
+/// Writes every frame from the queue; returns the input streams the output could not carry.
+fn write_all(
+    output: &Path,
+    info: &StreamInfo,
+    encode: &EncodeOptions,
+    copy_from: Option<&Path>,
+    queue: Receiver<ToWriter>,
+) -> Result<Vec<String>> {
+    let is_y4m = output.extension().is_some_and(|e| e.eq_ignore_ascii_case("y4m"));
+    let (mut sink, skipped): (Box<dyn FrameSink>, Vec<String>) = if output == Path::new(STDIO) {
+        (Box::new(Y4mWriter::new(std::io::stdout().lock(), info, STDIO)?), Vec::new())
+    } else if is_y4m {
+        (y4m::create_file(output, info)?, Vec::new())
+    } else {
+        let writer = FfmpegWriter::create(output, info, encode, copy_from)?;
+        let skipped = writer.skipped_streams().to_vec();
+        (Box::new(writer), skipped)
+    };
+    for message in queue {
+        match message {
+            ToWriter::Frame(frame) => sink.write_frame(&frame)?,
+            ToWriter::End => {
+                sink.finish()?;
+                return Ok(skipped);
+            }
+        }
+    }
+    // The stream ended without `End`: the embed failed, so the sink is dropped unfinished
+    // and its temporary file removed.
+    Ok(skipped)
+}
+
+fn luma_quality(original: &VideoFrame, marked: &VideoFrame) -> (f64, f64) {
+    let depth = original.format.bit_depth();
+    match (&original.planes, &marked.planes) {
+        (Planes::Eight(a), Planes::Eight(b)) => {
+            (psnr(a[0].view(), b[0].view(), depth), ssim(a[0].view(), b[0].view(), depth))
+        }
+        (Planes::High(a), Planes::High(b)) => {
+            (psnr(a[0].view(), b[0].view(), depth), ssim(a[0].view(), b[0].view(), depth))
+        }
+        _ => unreachable!("marking keeps the plane type"),
+    }
+}
