@@ -85,5 +85,9 @@ pub fn run(args: &DetectArgs, quiet: bool) -> Result<ExitCode, Failure> {
             ),
         }
     }
-    Ok(if detection.recipient.is_some() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if detection.recipient.is_some() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }

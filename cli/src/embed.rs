@@ -54,8 +54,12 @@ pub struct EmbedArgs {
 
 pub fn run(args: &EmbedArgs, quiet: bool) -> Result<ExitCode, Failure> {
     let key = Key::load(&args.key)?;
-    let codec = Codec::from_name(&args.codec)
-        .ok_or_else(|| Failure(format!("unknown codec {:?} (use libx264 or libx265)", args.codec)))?;
+    let codec = Codec::from_name(&args.codec).ok_or_else(|| {
+        Failure(format!(
+            "unknown codec {:?} (use libx264 or libx265)",
+            args.codec
+        ))
+    })?;
     if let Some(path) = &args.ledger {
         // Refuse before spending time on the video if the ledger is already broken.
         if path.exists() {

@@ -11,7 +11,11 @@ pub fn run(out: &Path, quiet: bool) -> Result<ExitCode, Failure> {
     let key = Key::generate()?;
     key.save(out)?;
     if !quiet {
-        eprintln!("wrote key {} (fingerprint {})", out.display(), key.fingerprint());
+        eprintln!(
+            "wrote key {} (fingerprint {})",
+            out.display(),
+            key.fingerprint()
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

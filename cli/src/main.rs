@@ -16,7 +16,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "filigree", version, about = "Forensic video watermarking: invisible, keyed recipient IDs that survive leaks")]
+#[command(
+    name = "filigree",
+    version,
+    about = "Forensic video watermarking: invisible, keyed recipient IDs that survive leaks"
+)]
 struct Cli {
     /// No progress bars and no human-readable summaries on stderr.
     #[arg(long, short, global = true)]

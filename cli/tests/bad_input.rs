@@ -7,7 +7,9 @@ use std::process::{Command, Output};
 use tempfile::TempDir;
 
 fn testdata(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../testdata")
+        .join(name)
 }
 
 fn p(path: &Path) -> &str {
@@ -15,8 +17,16 @@ fn p(path: &Path) -> &str {
 }
 
 fn ffmpeg(args: &[&str]) {
-    let out = Command::new("ffmpeg").args(["-y", "-v", "error"]).args(args).output().unwrap();
-    assert!(out.status.success(), "ffmpeg {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new("ffmpeg")
+        .args(["-y", "-v", "error"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "ffmpeg {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 struct Setup {
@@ -27,21 +37,39 @@ struct Setup {
 fn setup() -> Setup {
     let dir = tempfile::tempdir().unwrap();
     let key = dir.path().join("k.key");
-    let out = Command::new(env!("CARGO_BIN_EXE_filigree")).args(["keygen", "--quiet", "--out", p(&key)]).output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_filigree"))
+        .args(["keygen", "--quiet", "--out", p(&key)])
+        .output()
+        .unwrap();
     assert!(out.status.success());
     Setup { dir, key }
 }
 
 /// Runs `filigree` with `args` under `bash -c` (so tests can set limits), asserts the error
 /// contract and that `output_dir` holds exactly `expected_files` afterwards.
-fn assert_clean_failure(case: &str, out: Output, output_dir: &Path, expected_files: &[&str], needle: &str) {
+fn assert_clean_failure(
+    case: &str,
+    out: Output,
+    output_dir: &Path,
+    expected_files: &[&str],
+    needle: &str,
+) {
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{case}: exit code; stderr: {stderr}");
-    assert!(!stderr.contains("panicked") && !stderr.contains("RUST_BACKTRACE"), "{case}: {stderr}");
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{case}: exit code; stderr: {stderr}"
+    );
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("RUST_BACKTRACE"),
+        "{case}: {stderr}"
+    );
     let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
     assert!(!lines.is_empty(), "{case}: no message");
     assert!(
-        lines.iter().any(|l| l.to_lowercase().contains(&needle.to_lowercase())),
+        lines
+            .iter()
+            .any(|l| l.to_lowercase().contains(&needle.to_lowercase())),
         "{case}: expected {needle:?} in: {stderr}"
     );
     let mut files: Vec<String> = std::fs::read_dir(output_dir)
@@ -56,7 +84,14 @@ fn assert_clean_failure(case: &str, out: Output, output_dir: &Path, expected_fil
 
 fn embed(setup: &Setup, input: &Path, output: &Path, extra: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_filigree"))
-        .args(["embed", "--quiet", "--key", p(&setup.key), "--recipient", "5"])
+        .args([
+            "embed",
+            "--quiet",
+            "--key",
+            p(&setup.key),
+            "--recipient",
+            "5",
+        ])
         .args(extra)
         .arg(input)
         .arg(output)
@@ -87,11 +122,25 @@ fn unusable_inputs_fail_cleanly() {
     let truncated = inputs.join("truncated.mp4");
     std::fs::write(&truncated, &clip[..clip.len() / 10]).unwrap();
     let garbage = inputs.join("garbage.mkv");
-    std::fs::write(&garbage, (0..200_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect::<Vec<_>>()).unwrap();
+    std::fs::write(
+        &garbage,
+        (0..200_000u32)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+            .collect::<Vec<_>>(),
+    )
+    .unwrap();
     let audio_only = inputs.join("audio.m4a");
     ffmpeg(&["-f", "lavfi", "-i", "sine=d=1", p(&audio_only)]);
     let tiny = inputs.join("tiny.mp4");
-    ffmpeg(&["-f", "lavfi", "-i", "testsrc=s=96x54:d=1", "-pix_fmt", "yuv420p", p(&tiny)]);
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc=s=96x54:d=1",
+        "-pix_fmt",
+        "yuv420p",
+        p(&tiny),
+    ]);
     let missing = inputs.join("missing.mp4");
 
     for (case, input, needle) in [
@@ -147,21 +196,41 @@ fn bad_keys_fail_cleanly_without_echoing_key_material() {
     let secret_like = "ab".repeat(31);
     for (case, content, needle) in [
         ("malformed key", "not a key".to_string(), "bad.key"),
-        ("short key", format!("filigree-key-v1\n{secret_like}\n"), "62"),
+        (
+            "short key",
+            format!("filigree-key-v1\n{secret_like}\n"),
+            "62",
+        ),
         ("empty key", String::new(), "bad.key"),
     ] {
         let bad = s.dir.path().join("bad.key");
         std::fs::write(&bad, &content).unwrap();
         let out = Command::new(env!("CARGO_BIN_EXE_filigree"))
-            .args(["embed", "--quiet", "--key", p(&bad), "--recipient", "1", p(&clip)])
+            .args([
+                "embed",
+                "--quiet",
+                "--key",
+                p(&bad),
+                "--recipient",
+                "1",
+                p(&clip),
+            ])
             .arg(out_dir.join("m.mp4"))
             .output()
             .unwrap();
-        assert!(!String::from_utf8_lossy(&out.stderr).contains(&secret_like), "{case}: key echoed");
+        assert!(
+            !String::from_utf8_lossy(&out.stderr).contains(&secret_like),
+            "{case}: key echoed"
+        );
         assert_clean_failure(case, out, &out_dir, &[], needle);
     }
     let out = Command::new(env!("CARGO_BIN_EXE_filigree"))
-        .args(["detect", "--key", p(&s.dir.path().join("nope.key")), p(&clip)])
+        .args([
+            "detect",
+            "--key",
+            p(&s.dir.path().join("nope.key")),
+            p(&clip),
+        ])
         .output()
         .unwrap();
     assert_clean_failure("missing key", out, &out_dir, &[], "nope.key");
@@ -183,7 +252,13 @@ fn output_problems_fail_cleanly() {
 
     // Output in a missing directory.
     let out = embed(&s, &clip, &out_dir.join("no/such/dir/m.mp4"), &[]);
-    assert_clean_failure("missing directory", out, &out_dir, &["exists.mp4"], "no/such/dir");
+    assert_clean_failure(
+        "missing directory",
+        out,
+        &out_dir,
+        &["exists.mp4"],
+        "no/such/dir",
+    );
 
     // Disk full mid-write, simulated with a file-size limit (EFBIG on write).
     let full = s.dir.path().join("full");
@@ -200,7 +275,19 @@ fn output_problems_fail_cleanly() {
 
     // Odd dimensions cannot be 4:2:0 encoded by libx264: refused before any output.
     let odd = s.dir.path().join("odd.mkv");
-    ffmpeg(&["-f", "lavfi", "-i", "testsrc=s=321x181:d=1", "-pix_fmt", "yuv444p", "-c:v", "libx264", "-crf", "10", p(&odd)]);
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc=s=321x181:d=1",
+        "-pix_fmt",
+        "yuv444p",
+        "-c:v",
+        "libx264",
+        "-crf",
+        "10",
+        p(&odd),
+    ]);
     let odd_out = s.dir.path().join("odd-out");
     std::fs::create_dir(&odd_out).unwrap();
     let out = embed(&s, &odd, &odd_out.join("m.mp4"), &[]);
@@ -228,7 +315,14 @@ fn invalid_arguments_and_streams_fail_cleanly() {
         assert_clean_failure(case, out, &out_dir, &[], needle);
     }
     let out = Command::new(env!("CARGO_BIN_EXE_filigree"))
-        .args(["embed", "--key", p(&s.key), "--recipient", "4294967296", p(&clip)])
+        .args([
+            "embed",
+            "--key",
+            p(&s.key),
+            "--recipient",
+            "4294967296",
+            p(&clip),
+        ])
         .arg(out_dir.join("m.mp4"))
         .output()
         .unwrap();
@@ -236,12 +330,28 @@ fn invalid_arguments_and_streams_fail_cleanly() {
 
     // A y4m stream on stdin with an unsupported layout (monochrome) or a garbage header.
     for (case, stream, needle) in [
-        ("mono y4m", b"YUV4MPEG2 W320 H180 F25:1 Cmono\nFRAME\n".to_vec(), "mono"),
+        (
+            "mono y4m",
+            b"YUV4MPEG2 W320 H180 F25:1 Cmono\nFRAME\n".to_vec(),
+            "mono",
+        ),
         ("garbage y4m", b"NOTAY4M\n".to_vec(), "y4m"),
-        ("header only y4m", b"YUV4MPEG2 W320 H180 F25:1 C420jpeg\n".to_vec(), "no decodable"),
+        (
+            "header only y4m",
+            b"YUV4MPEG2 W320 H180 F25:1 C420jpeg\n".to_vec(),
+            "no decodable",
+        ),
     ] {
         let mut child = Command::new(env!("CARGO_BIN_EXE_filigree"))
-            .args(["embed", "--quiet", "--key", p(&s.key), "--recipient", "1", "-"])
+            .args([
+                "embed",
+                "--quiet",
+                "--key",
+                p(&s.key),
+                "--recipient",
+                "1",
+                "-",
+            ])
             .arg(out_dir.join("m.mp4"))
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())

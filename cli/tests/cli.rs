@@ -11,7 +11,9 @@ use tempfile::TempDir;
 const RECIPIENT: u32 = 3_000_000_042;
 
 fn testdata(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../testdata")
+        .join(name)
 }
 
 fn filigree(args: &[&str]) -> Output {
@@ -27,7 +29,11 @@ fn ffmpeg(args: &[&str]) {
         .args(args)
         .output()
         .expect("run ffmpeg");
-    assert!(out.status.success(), "ffmpeg {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "ffmpeg {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 fn ffprobe_streams(path: &Path) -> Vec<Value> {
@@ -66,12 +72,26 @@ fn fixture() -> &'static Fixture {
         // A fixed key keeps the attack results reproducible run to run.
         std::fs::write(&key, format!("filigree-key-v1\n{}\n", "5e".repeat(32))).unwrap();
         let out = filigree(&[
-            "embed", "--key", p(&key), "--recipient", &RECIPIENT.to_string(), "--label",
-            "critic@example.org", "--ledger", p(&ledger), "--quiet",
-            p(&testdata("tos_360p24_10s.mp4")), p(&marked),
+            "embed",
+            "--key",
+            p(&key),
+            "--recipient",
+            &RECIPIENT.to_string(),
+            "--label",
+            "critic@example.org",
+            "--ledger",
+            p(&ledger),
+            "--quiet",
+            p(&testdata("tos_360p24_10s.mp4")),
+            p(&marked),
         ]);
         assert!(out.status.success(), "embed: {}", stderr(&out));
-        Fixture { dir, key, marked, ledger }
+        Fixture {
+            dir,
+            key,
+            marked,
+            ledger,
+        }
     })
 }
 
@@ -81,8 +101,13 @@ fn detect_json(key: &Path, input: &Path, extra: &[&str]) -> (i32, Value) {
     args.push(p(input));
     let out = filigree(&args);
     let code = out.status.code().expect("exit code");
-    let json = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("detect json ({e}): {} / {}", String::from_utf8_lossy(&out.stdout), stderr(&out)));
+    let json = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "detect json ({e}): {} / {}",
+            String::from_utf8_lossy(&out.stdout),
+            stderr(&out)
+        )
+    });
     (code, json)
 }
 
@@ -100,7 +125,12 @@ fn attack_and_detect(name: &str, input_args: &[&str], vf: Option<&str>, codec: &
     if codec == "libx265" {
         args.extend(["-x265-params".into(), "log-level=error".into()]);
     }
-    args.extend(["-pix_fmt".into(), "yuv420p".into(), "-an".into(), p(&attacked).into()]);
+    args.extend([
+        "-pix_fmt".into(),
+        "yuv420p".into(),
+        "-an".into(),
+        p(&attacked).into(),
+    ]);
     ffmpeg(&args.iter().map(String::as_str).collect::<Vec<_>>());
 
     let (code, json) = detect_json(&f.key, &attacked, &["--ledger", p(&f.ledger)]);
@@ -125,7 +155,13 @@ fn h264_crf23_28_32_and_h265_crf28_recover_the_exact_id() {
 
 #[test]
 fn geometric_attacks_recover_the_exact_id() {
-    attack_and_detect("downscale_480x270", &[], Some("scale=480:270"), "libx264", 28);
+    attack_and_detect(
+        "downscale_480x270",
+        &[],
+        Some("scale=480:270"),
+        "libx264",
+        28,
+    );
     attack_and_detect(
         "crop_10_percent",
         &[],
@@ -136,14 +172,18 @@ fn geometric_attacks_recover_the_exact_id() {
     attack_and_detect(
         "letterbox",
         &[],
-        Some("scale=trunc(iw*0.75/2)*2:-2,pad=trunc(iw/0.75/2)*2:trunc(ih/0.75/2)*2:(ow-iw)/2:(oh-ih)/2"),
+        Some(
+            "scale=trunc(iw*0.75/2)*2:-2,pad=trunc(iw/0.75/2)*2:trunc(ih/0.75/2)*2:(ow-iw)/2:(oh-ih)/2",
+        ),
         "libx264",
         26,
     );
     attack_and_detect(
         "chain",
         &[],
-        Some("crop=trunc(iw*0.95/2)*2:trunc(ih*0.95/2)*2:iw*0.02:ih*0.04,scale=854:480,eq=brightness=0.06"),
+        Some(
+            "crop=trunc(iw*0.95/2)*2:trunc(ih*0.95/2)*2:iw*0.02:ih*0.04,scale=854:480,eq=brightness=0.06",
+        ),
         "libx264",
         30,
     );
@@ -151,9 +191,21 @@ fn geometric_attacks_recover_the_exact_id() {
 
 #[test]
 fn colour_timing_and_excerpt_attacks_recover_the_exact_id() {
-    attack_and_detect("eq", &[], Some("eq=brightness=0.1:contrast=1.2:gamma=0.8"), "libx264", 26);
+    attack_and_detect(
+        "eq",
+        &[],
+        Some("eq=brightness=0.1:contrast=1.2:gamma=0.8"),
+        "libx264",
+        26,
+    );
     attack_and_detect("fps30", &[], Some("fps=30"), "libx264", 26);
-    attack_and_detect("excerpt_3s", &["-ss", "3.5", "-t", "3"], None, "libx264", 26);
+    attack_and_detect(
+        "excerpt_3s",
+        &["-ss", "3.5", "-t", "3"],
+        None,
+        "libx264",
+        26,
+    );
 }
 
 #[test]
@@ -170,11 +222,18 @@ fn max_seconds_limits_the_analysis() {
 fn unmarked_files_and_wrong_keys_exit_1_with_no_watermark() {
     let f = fixture();
     let (code, json) = detect_json(&f.key, &testdata("caminandes_360p24_10s.mp4"), &[]);
-    assert_eq!((code, &json["found"], &json["recipient"]), (1, &Value::Bool(false), &Value::Null));
+    assert_eq!(
+        (code, &json["found"], &json["recipient"]),
+        (1, &Value::Bool(false), &Value::Null)
+    );
     assert_eq!(json["false_positive_probability"], Value::Null);
 
     let wrong = f.dir.path().join("wrong.key");
-    assert!(filigree(&["keygen", "--out", p(&wrong), "--quiet"]).status.success());
+    assert!(
+        filigree(&["keygen", "--out", p(&wrong), "--quiet"])
+            .status
+            .success()
+    );
     let (code, json) = detect_json(&wrong, &f.marked, &[]);
     assert_eq!((code, &json["found"]), (1, &Value::Bool(false)));
 
@@ -196,7 +255,10 @@ fn keygen_writes_0600_never_overwrites_and_never_prints_the_key() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        assert_eq!(std::fs::metadata(&key).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            std::fs::metadata(&key).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
     }
     let again = filigree(&["keygen", "--out", p(&key)]);
     assert_eq!(again.status.code(), Some(2));
@@ -207,38 +269,91 @@ fn keygen_writes_0600_never_overwrites_and_never_prints_the_key() {
 fn audio_is_kept_and_ten_bit_and_mkv_subtitles_survive_embedding() {
     let dir = tempfile::tempdir().unwrap();
     let key = dir.path().join("k.key");
-    assert!(filigree(&["keygen", "--out", p(&key), "--quiet"]).status.success());
+    assert!(
+        filigree(&["keygen", "--out", p(&key), "--quiet"])
+            .status
+            .success()
+    );
 
     // Audio (5.1 AAC) copied untouched.
     let with_audio = dir.path().join("bbb_marked.mp4");
     let out = filigree(&[
-        "embed", "--quiet", "--key", p(&key), "--recipient", "7", p(&testdata("bbb_720p25_5s.mp4")),
+        "embed",
+        "--quiet",
+        "--key",
+        p(&key),
+        "--recipient",
+        "7",
+        p(&testdata("bbb_720p25_5s.mp4")),
         p(&with_audio),
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
     let streams = ffprobe_streams(&with_audio);
-    let audio = streams.iter().find(|s| s["codec_type"] == "audio").expect("audio kept");
+    let audio = streams
+        .iter()
+        .find(|s| s["codec_type"] == "audio")
+        .expect("audio kept");
     assert_eq!(audio["channels"], 6);
     assert_eq!(detect_json(&key, &with_audio, &[]).1["recipient"], 7);
 
     // 10-bit input with colour tags, into .mkv with a subtitle stream.
     let srt = dir.path().join("subs.srt");
-    std::fs::write(&srt, "1\n00:00:00,500 --> 00:00:02,000\nHello\n\n2\n00:00:03,000 --> 00:00:04,000\nWorld\n").unwrap();
+    std::fs::write(
+        &srt,
+        "1\n00:00:00,500 --> 00:00:02,000\nHello\n\n2\n00:00:03,000 --> 00:00:04,000\nWorld\n",
+    )
+    .unwrap();
     let ten_bit = dir.path().join("ten.mkv");
     ffmpeg(&[
-        "-i", p(&testdata("tos_360p24_10s.mp4")), "-i", p(&srt), "-t", "5", "-map", "0:v", "-map", "1:s",
-        "-c:v", "libx264", "-crf", "16", "-pix_fmt", "yuv420p10le", "-color_primaries", "bt709",
-        "-color_trc", "bt709", "-colorspace", "bt709", "-color_range", "tv", "-c:s", "srt", p(&ten_bit),
+        "-i",
+        p(&testdata("tos_360p24_10s.mp4")),
+        "-i",
+        p(&srt),
+        "-t",
+        "5",
+        "-map",
+        "0:v",
+        "-map",
+        "1:s",
+        "-c:v",
+        "libx264",
+        "-crf",
+        "16",
+        "-pix_fmt",
+        "yuv420p10le",
+        "-color_primaries",
+        "bt709",
+        "-color_trc",
+        "bt709",
+        "-colorspace",
+        "bt709",
+        "-color_range",
+        "tv",
+        "-c:s",
+        "srt",
+        p(&ten_bit),
     ]);
     let marked = dir.path().join("ten_marked.mkv");
-    let out = filigree(&["embed", "--quiet", "--key", p(&key), "--recipient", "1010", p(&ten_bit), p(&marked)]);
+    let out = filigree(&[
+        "embed",
+        "--quiet",
+        "--key",
+        p(&key),
+        "--recipient",
+        "1010",
+        p(&ten_bit),
+        p(&marked),
+    ]);
     assert!(out.status.success(), "{}", stderr(&out));
     let streams = ffprobe_streams(&marked);
     let video = streams.iter().find(|s| s["codec_type"] == "video").unwrap();
     assert_eq!(video["pix_fmt"], "yuv420p10le");
     assert_eq!(video["color_primaries"], "bt709");
     assert_eq!(video["color_space"], "bt709");
-    assert!(streams.iter().any(|s| s["codec_type"] == "subtitle"), "subtitles kept");
+    assert!(
+        streams.iter().any(|s| s["codec_type"] == "subtitle"),
+        "subtitles kept"
+    );
     assert_eq!(detect_json(&key, &marked, &[]).1["recipient"], 1010);
 }
 
@@ -246,7 +361,11 @@ fn audio_is_kept_and_ten_bit_and_mkv_subtitles_survive_embedding() {
 fn pipe_mode_sits_between_two_ffmpeg_processes() {
     let dir = tempfile::tempdir().unwrap();
     let key = dir.path().join("k.key");
-    assert!(filigree(&["keygen", "--out", p(&key), "--quiet"]).status.success());
+    assert!(
+        filigree(&["keygen", "--out", p(&key), "--quiet"])
+            .status
+            .success()
+    );
     let out_file = dir.path().join("piped.mp4");
     let script = format!(
         "set -o pipefail; ffmpeg -v error -i '{src}' -f yuv4mpegpipe - | '{bin}' embed --quiet --key '{key}' \
@@ -256,7 +375,11 @@ fn pipe_mode_sits_between_two_ffmpeg_processes() {
         key = p(&key),
         out = p(&out_file),
     );
-    let status = Command::new("bash").args(["-c", &script]).stdin(Stdio::null()).status().unwrap();
+    let status = Command::new("bash")
+        .args(["-c", &script])
+        .stdin(Stdio::null())
+        .status()
+        .unwrap();
     assert!(status.success());
     let (code, json) = detect_json(&key, &out_file, &[]);
     assert_eq!((code, &json["recipient"]), (0, &Value::from(99)));
@@ -277,7 +400,12 @@ fn pipe_mode_sits_between_two_ffmpeg_processes() {
 fn ledger_records_verifies_and_reports_tampering() {
     let f = fixture();
     let out = filigree(&["ledger", "verify", p(&f.ledger)]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     let out = filigree(&["ledger", "show", "--json", p(&f.ledger)]);
     let entries: Value = serde_json::from_slice(&out.stdout).unwrap();
     let first = &entries[0];
@@ -286,10 +414,17 @@ fn ledger_records_verifies_and_reports_tampering() {
     assert_eq!(first["output_sha256"].as_str().unwrap().len(), 64);
     let key_text = std::fs::read_to_string(&f.key).unwrap();
     let ledger_text = std::fs::read_to_string(&f.ledger).unwrap();
-    assert!(!ledger_text.contains(key_text.lines().nth(1).unwrap()), "ledger must not hold the key");
+    assert!(
+        !ledger_text.contains(key_text.lines().nth(1).unwrap()),
+        "ledger must not hold the key"
+    );
 
     let tampered = f.dir.path().join("tampered.jsonl");
-    std::fs::write(&tampered, ledger_text.replace("critic@example.org", "someone@else.org")).unwrap();
+    std::fs::write(
+        &tampered,
+        ledger_text.replace("critic@example.org", "someone@else.org"),
+    )
+    .unwrap();
     let out = filigree(&["ledger", "verify", p(&tampered)]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stdout).contains("line 1"));
@@ -299,14 +434,35 @@ fn ledger_records_verifies_and_reports_tampering() {
 fn concurrent_embeds_append_every_entry_to_one_ledger() {
     let dir = tempfile::tempdir().unwrap();
     let key = dir.path().join("k.key");
-    assert!(filigree(&["keygen", "--out", p(&key), "--quiet"]).status.success());
+    assert!(
+        filigree(&["keygen", "--out", p(&key), "--quiet"])
+            .status
+            .success()
+    );
     let short = dir.path().join("short.mp4");
-    ffmpeg(&["-i", p(&testdata("caminandes_360p24_10s.mp4")), "-t", "0.5", "-c", "copy", p(&short)]);
+    ffmpeg(&[
+        "-i",
+        p(&testdata("caminandes_360p24_10s.mp4")),
+        "-t",
+        "0.5",
+        "-c",
+        "copy",
+        p(&short),
+    ]);
     let ledger = dir.path().join("ledger.jsonl");
     let children: Vec<_> = (0..6)
         .map(|i| {
             Command::new(env!("CARGO_BIN_EXE_filigree"))
-                .args(["embed", "--quiet", "--key", p(&key), "--recipient", &i.to_string(), "--ledger", p(&ledger)])
+                .args([
+                    "embed",
+                    "--quiet",
+                    "--key",
+                    p(&key),
+                    "--recipient",
+                    &i.to_string(),
+                    "--ledger",
+                    p(&ledger),
+                ])
                 .arg(&short)
                 .arg(dir.path().join(format!("out{i}.mp4")))
                 .spawn()

@@ -517,17 +517,17 @@ fn scan(
     })? {
         if let Some(p) = &pending {
             // Only looking for a skipped seq further down.
-            if let Ok(entry) = parse(&line) {
-                if (p.missing.0..p.missing.1).contains(&entry.seq) {
-                    let mut problem = pending.take().unwrap().problem;
-                    problem.kind = ProblemKind::Reordered;
-                    problem.message = format!(
-                        "{}; entry {} appears further down, at line {}: entries are out of order",
-                        problem.message, entry.seq, line.number
-                    );
-                    result.problem = Some(problem);
-                    break;
-                }
+            if let Ok(entry) = parse(&line)
+                && (p.missing.0..p.missing.1).contains(&entry.seq)
+            {
+                let mut problem = pending.take().unwrap().problem;
+                problem.kind = ProblemKind::Reordered;
+                problem.message = format!(
+                    "{}; entry {} appears further down, at line {}: entries are out of order",
+                    problem.message, entry.seq, line.number
+                );
+                result.problem = Some(problem);
+                break;
             }
             continue;
         }

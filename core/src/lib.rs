@@ -23,9 +23,9 @@ pub mod key;
 pub mod ledger;
 pub mod metrics;
 pub mod payload;
-pub mod plane;
 #[cfg(feature = "ffmpeg")]
 pub mod pipeline;
+pub mod plane;
 pub mod video;
 
 mod detect;

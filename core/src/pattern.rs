@@ -244,7 +244,7 @@ pub fn downsample2(tile: ArrayView2<f32>) -> Array2<f32> {
 /// of `h`'s parity (cyclically).
 fn half_pixel_neighbours(h: usize, n: usize) -> (usize, usize) {
     let near = h / 2;
-    let far = if h % 2 == 0 {
+    let far = if h.is_multiple_of(2) {
         (near + n - 1) % n
     } else {
         (near + 1) % n

@@ -79,7 +79,9 @@ pub fn embed_file(
     let copy_from = (input != Path::new(STDIO)).then(|| input.to_path_buf());
     let writer = {
         let (output, info, encode) = (output.to_path_buf(), info.clone(), job.encode.clone());
-        thread::spawn(move || write_all(&output, &info, &encode, copy_from.as_deref(), writer_queue))
+        thread::spawn(move || {
+            write_all(&output, &info, &encode, copy_from.as_deref(), writer_queue)
+        })
     };
 
     let mut quality = job.measure_quality.then(QualityStats::default);
@@ -95,7 +97,7 @@ pub fn embed_file(
             }
             frames += 1;
             progress(frames, info.frames_hint);
-            if frames_out.send(ToWriter::Frame(frame)).is_err() {
+            if frames_out.send(ToWriter::Frame(Box::new(frame))).is_err() {
                 return Ok(()); // the writer failed; its error is reported below
             }
         }
@@ -124,7 +126,7 @@ pub fn embed_file(
 
 /// Messages to the writer thread: it commits its output only after `End`.
 enum ToWriter {
-    Frame(VideoFrame),
+    Frame(Box<VideoFrame>),
     End,
 }
 
@@ -187,8 +189,8 @@ fn check_output(input: &Path, output: &Path, overwrite: bool) -> Result<()> {
         return Ok(());
     }
     if output.exists() {
-        let same = input != Path::new(STDIO)
-            && input.canonicalize().ok() == output.canonicalize().ok();
+        let same =
+            input != Path::new(STDIO) && input.canonicalize().ok() == output.canonicalize().ok();
         if same || !overwrite {
             return Err(if same {
                 Error::Encode {
@@ -275,9 +277,14 @@ fn write_all(
     copy_from: Option<&Path>,
     queue: Receiver<ToWriter>,
 ) -> Result<Vec<String>> {
-    let is_y4m = output.extension().is_some_and(|e| e.eq_ignore_ascii_case("y4m"));
+    let is_y4m = output
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("y4m"));
     let (mut sink, skipped): (Box<dyn FrameSink>, Vec<String>) = if output == Path::new(STDIO) {
-        (Box::new(Y4mWriter::new(std::io::stdout().lock(), info, STDIO)?), Vec::new())
+        (
+            Box::new(Y4mWriter::new(std::io::stdout().lock(), info, STDIO)?),
+            Vec::new(),
+        )
     } else if is_y4m {
         (y4m::create_file(output, info)?, Vec::new())
     } else {
@@ -302,12 +309,14 @@ fn write_all(
 fn luma_quality(original: &VideoFrame, marked: &VideoFrame) -> (f64, f64) {
     let depth = original.format.bit_depth();
     match (&original.planes, &marked.planes) {
-        (Planes::Eight(a), Planes::Eight(b)) => {
-            (psnr(a[0].view(), b[0].view(), depth), ssim(a[0].view(), b[0].view(), depth))
-        }
-        (Planes::High(a), Planes::High(b)) => {
-            (psnr(a[0].view(), b[0].view(), depth), ssim(a[0].view(), b[0].view(), depth))
-        }
+        (Planes::Eight(a), Planes::Eight(b)) => (
+            psnr(a[0].view(), b[0].view(), depth),
+            ssim(a[0].view(), b[0].view(), depth),
+        ),
+        (Planes::High(a), Planes::High(b)) => (
+            psnr(a[0].view(), b[0].view(), depth),
+            ssim(a[0].view(), b[0].view(), depth),
+        ),
         _ => unreachable!("marking keeps the plane type"),
     }
 }

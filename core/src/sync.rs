@@ -152,7 +152,11 @@ fn fold(picture: ArrayView2<f32>, content: ContentRect, m: f32) -> Array2<f32> {
 /// Unit-magnitude version of a spectral coefficient (zero stays zero).
 fn phase_only(f: Complex32) -> Complex32 {
     let magnitude = f.norm();
-    if magnitude > 1e-12 { f / magnitude } else { Complex32::default() }
+    if magnitude > 1e-12 {
+        f / magnitude
+    } else {
+        Complex32::default()
+    }
 }
 
 /// Index of the maximum and its height in standard deviations above the surface mean.

@@ -27,7 +27,9 @@ impl PixelFormat {
     /// Chroma plane size for a luma plane of `width` x `height` (rounded up, as FFmpeg does).
     pub fn chroma_size(self, width: usize, height: usize) -> (usize, usize) {
         match self {
-            PixelFormat::Yuv420p | PixelFormat::Yuv420p10 => (width.div_ceil(2), height.div_ceil(2)),
+            PixelFormat::Yuv420p | PixelFormat::Yuv420p10 => {
+                (width.div_ceil(2), height.div_ceil(2))
+            }
             PixelFormat::Yuv422p | PixelFormat::Yuv422p10 => (width.div_ceil(2), height),
             PixelFormat::Yuv444p | PixelFormat::Yuv444p10 => (width, height),
         }
@@ -59,7 +61,11 @@ impl Rational {
     }
 
     pub fn as_f64(self) -> f64 {
-        if self.den == 0 { 0.0 } else { self.num as f64 / self.den as f64 }
+        if self.den == 0 {
+            0.0
+        } else {
+            self.num as f64 / self.den as f64
+        }
     }
 }
 

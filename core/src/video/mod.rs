@@ -8,7 +8,7 @@ pub mod y4m;
 #[cfg(feature = "ffmpeg")]
 pub mod ffmpeg;
 
-pub use frame::{ColorInfo, Planes, PixelFormat, Rational, StreamInfo, VideoFrame};
+pub use frame::{ColorInfo, PixelFormat, Planes, Rational, StreamInfo, VideoFrame};
 
 use crate::error::Result;
 

@@ -176,7 +176,7 @@ pub fn decode(path: &Path, max_frames: Option<usize>) -> Clip {
     let frame_len = width * height + 2 * cw * ch;
     let raw = output.stdout;
     assert!(
-        raw.len() % frame_len == 0,
+        raw.len().is_multiple_of(frame_len),
         "decode of {}: {} bytes is not a whole number of {width}x{height} yuv420p frames",
         path.display(),
         raw.len()
