@@ -105,15 +105,34 @@ impl Embedder {
                 out[x] = a + (cell_row[hi as usize] - a) * w;
             }
         }
+        let mut delta = vec![0.0f32; width];
         for (y, mut pixels) in luma.outer_iter_mut().enumerate() {
             let (lo, hi, w) = self.row_taps[y];
             let upper = self.row_interpolated.row(lo as usize);
             let lower = self.row_interpolated.row(hi as usize);
-            for ((p, &a), &b) in pixels.iter_mut().zip(upper.iter()).zip(lower.iter()) {
-                let delta = a + (b - a) * w;
-                *p = S::from_f32_clamped(p.to_f32() + delta, max);
+            let (upper, lower) = (
+                upper.as_slice().expect("owned"),
+                lower.as_slice().expect("owned"),
+            );
+            for ((d, &a), &b) in delta.iter_mut().zip(upper).zip(lower) {
+                *d = a + (b - a) * w;
+            }
+            match pixels.as_slice_mut() {
+                Some(row) => add_clamped(row, &delta, max),
+                None => pixels
+                    .iter_mut()
+                    .zip(&delta)
+                    .for_each(|(p, &d)| *p = S::from_f32_clamped(p.to_f32() + d, max)),
             }
         }
         Ok(())
+    }
+}
+
+/// Adds `delta` to a contiguous row of samples (the common case: a tight loop the compiler
+/// vectorises).
+fn add_clamped<S: Sample>(row: &mut [S], delta: &[f32], max: f32) {
+    for (p, &d) in row.iter_mut().zip(delta) {
+        *p = S::from_f32_clamped(p.to_f32() + d, max);
     }
 }

@@ -28,18 +28,28 @@ pub struct PerceptualMask {
     grid: WorkingGrid,
     row_cell: Vec<usize>,
     col_cell: Vec<usize>,
+    /// Frame rows (columns) falling in each working-cell row (column).
+    rows_per_cell: Vec<usize>,
+    cols_per_cell: Vec<usize>,
     previous: Option<(Array2<f32>, Array2<f32>)>,
 }
 
 impl PerceptualMask {
     pub fn new(grid: WorkingGrid) -> PerceptualMask {
-        let row_cell = (0..grid.height)
+        let row_cell: Vec<usize> = (0..grid.height)
             .map(|r| grid.cell_of(r, grid.rows))
             .collect();
-        let col_cell = (0..grid.width)
+        let col_cell: Vec<usize> = (0..grid.width)
             .map(|c| grid.cell_of(c, grid.cols))
             .collect();
+        let histogram = |cells: &[usize], n: usize| {
+            let mut counts = vec![0usize; n];
+            cells.iter().for_each(|&cell| counts[cell] += 1);
+            counts
+        };
         PerceptualMask {
+            rows_per_cell: histogram(&row_cell, grid.rows),
+            cols_per_cell: histogram(&col_cell, grid.cols),
             grid,
             row_cell,
             col_cell,
@@ -71,6 +81,9 @@ impl PerceptualMask {
     }
 
     /// Mean luma and mean absolute gradient per working cell.
+    ///
+    /// Sums run down each column first (independent lanes the compiler vectorises) and are
+    /// folded into cells once per cell row; the hot loop touches every pixel once.
     fn cell_statistics<S: Sample>(
         &self,
         luma: ArrayView2<S>,
@@ -79,39 +92,43 @@ impl PerceptualMask {
         let shape = (self.grid.rows, self.grid.cols);
         let mut luma_sum = Array2::<f32>::zeros(shape);
         let mut activity_sum = Array2::<f32>::zeros(shape);
-        let mut count = Array2::<f32>::zeros(shape);
         let (height, width) = luma.dim();
-        let mut row_luma = vec![0.0f32; self.grid.cols];
-        let mut row_activity = vec![0.0f32; self.grid.cols];
-        let mut row_count = vec![0.0f32; self.grid.cols];
+        let mut column_luma = vec![0.0f32; width];
+        let mut column_activity = vec![0.0f32; width];
+        let mut here: Vec<f32> = luma.row(0).iter().map(|v| v.to_f32()).collect();
+        let mut below = here.clone();
         for r in 0..height {
-            row_luma.fill(0.0);
-            row_activity.fill(0.0);
-            row_count.fill(0.0);
-            let here = luma.row(r);
-            let below = luma.row((r + 1).min(height - 1));
+            below.clear();
+            below.extend(luma.row((r + 1).min(height - 1)).iter().map(|v| v.to_f32()));
             for c in 0..width {
-                let value = here[c].to_f32();
-                let right = here[(c + 1).min(width - 1)].to_f32();
-                let cell = self.col_cell[c];
-                row_luma[cell] += value;
-                row_activity[cell] += (right - value).abs() + (below[c].to_f32() - value).abs();
-                row_count[cell] += 1.0;
+                let value = here[c];
+                let right = here[(c + 1).min(width - 1)];
+                column_luma[c] += value;
+                column_activity[c] += (right - value).abs() + (below[c] - value).abs();
             }
             let cell_row = self.row_cell[r];
-            for cell in 0..self.grid.cols {
-                luma_sum[[cell_row, cell]] += row_luma[cell];
-                activity_sum[[cell_row, cell]] += row_activity[cell];
-                count[[cell_row, cell]] += row_count[cell];
+            if r + 1 == height || self.row_cell[r + 1] != cell_row {
+                let mut luma_row = luma_sum.row_mut(cell_row);
+                let mut activity_row = activity_sum.row_mut(cell_row);
+                for c in 0..width {
+                    let cell = self.col_cell[c];
+                    luma_row[cell] += column_luma[c];
+                    activity_row[cell] += column_activity[c];
+                }
+                column_luma.fill(0.0);
+                column_activity.fill(0.0);
             }
+            std::mem::swap(&mut here, &mut below);
         }
-        let scale = to_8bit;
+        let count = Array2::from_shape_fn(shape, |(r, c)| {
+            (self.rows_per_cell[r] * self.cols_per_cell[c]) as f32
+        });
         let mean_luma = Zip::from(&luma_sum)
             .and(&count)
-            .map_collect(|&s, &n| s * scale / n.max(1.0));
+            .map_collect(|&s, &n| s * to_8bit / n.max(1.0));
         let activity = Zip::from(&activity_sum)
             .and(&count)
-            .map_collect(|&s, &n| s * scale / n.max(1.0));
+            .map_collect(|&s, &n| s * to_8bit / n.max(1.0));
         (mean_luma, activity)
     }
 }

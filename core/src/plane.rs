@@ -8,7 +8,9 @@ pub trait Sample: Copy + Send + Sync + 'static {
     /// Largest bit depth this sample type can hold.
     const MAX_BIT_DEPTH: u8;
     fn to_f32(self) -> f32;
-    /// Rounds to nearest and clamps into `0..=max`.
+    /// Clamps into `0..=max` and rounds to nearest (halves up). Written as `+ 0.5` and a
+    /// truncating cast rather than `round()`, which is a library call on baseline x86-64 and
+    /// kept the embedding loop from vectorising; the GPU path uses the same rule.
     fn from_f32_clamped(value: f32, max: f32) -> Self;
 }
 
@@ -20,7 +22,7 @@ impl Sample for u8 {
     }
     #[inline]
     fn from_f32_clamped(value: f32, max: f32) -> u8 {
-        value.round().clamp(0.0, max) as u8
+        (value.clamp(0.0, max) + 0.5) as u8
     }
 }
 
@@ -32,7 +34,7 @@ impl Sample for u16 {
     }
     #[inline]
     fn from_f32_clamped(value: f32, max: f32) -> u16 {
-        value.round().clamp(0.0, max) as u16
+        (value.clamp(0.0, max) + 0.5) as u16
     }
 }
 
