@@ -369,7 +369,8 @@ fn pipe_mode_sits_between_two_ffmpeg_processes() {
     let out_file = dir.path().join("piped.mp4");
     let script = format!(
         "set -o pipefail; ffmpeg -v error -i '{src}' -f yuv4mpegpipe - | '{bin}' embed --quiet --key '{key}' \
-         --recipient 99 - - | ffmpeg -v error -y -f yuv4mpegpipe -i - -c:v libx264 -crf 20 '{out}'",
+         --recipient 99 --ledger '{ledger}' - - | ffmpeg -v error -y -f yuv4mpegpipe -i - -c:v libx264 -crf 20 '{out}'",
+        ledger = p(&dir.path().join("pipe-ledger.jsonl")),
         src = p(&testdata("caminandes_360p24_10s.mp4")),
         bin = env!("CARGO_BIN_EXE_filigree"),
         key = p(&key),
@@ -383,6 +384,11 @@ fn pipe_mode_sits_between_two_ffmpeg_processes() {
     assert!(status.success());
     let (code, json) = detect_json(&key, &out_file, &[]);
     assert_eq!((code, &json["recipient"]), (0, &Value::from(99)));
+    let ledger = std::fs::read_to_string(dir.path().join("pipe-ledger.jsonl")).unwrap();
+    assert!(
+        ledger.contains(r#""input_sha256":"-""#),
+        "pipes are recorded unhashed: {ledger}"
+    );
 
     // And detection reads a y4m pipe too.
     let script = format!(

@@ -107,6 +107,34 @@ impl Detector {
         Ok(())
     }
 
+    /// Adds everything `other` accumulated, so frames can be accumulated on several threads
+    /// (the sum over frames does not depend on their order).
+    pub fn merge(&mut self, other: Detector) -> Result<()> {
+        let Some((width, height)) = other.frame_size else {
+            return Ok(());
+        };
+        match self.frame_size {
+            Some((w, h)) if (w, h) != (width, height) => {
+                return Err(Error::FrameSizeChanged {
+                    width,
+                    height,
+                    expected_width: w,
+                    expected_height: h,
+                });
+            }
+            _ => self.frame_size = Some((width, height)),
+        }
+        if let Some(theirs) = other.accumulated {
+            match &mut self.accumulated {
+                Some(sum) => *sum += &theirs,
+                None => self.accumulated = Some(theirs),
+            }
+        }
+        self.bars.merge(&other.bars);
+        self.frames += other.frames;
+        Ok(())
+    }
+
     pub fn frames(&self) -> usize {
         self.frames
     }

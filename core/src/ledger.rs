@@ -81,6 +81,10 @@ use crate::error::{Error, Result};
 /// `prev_hash` of the first entry: 64 zeros.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
+/// Stands in for `input_sha256` / `output_sha256` when the video was a pipe (stdin/stdout):
+/// its bytes are gone once streamed, so there is nothing to hash.
+pub const UNHASHED_STREAM: &str = "-";
+
 /// Longest accepted line, in bytes, not counting the line ending.
 pub const MAX_LINE_BYTES: usize = 64 * 1024;
 
@@ -796,8 +800,10 @@ fn check_fingerprint(fingerprint: &str) -> std::result::Result<(), String> {
 }
 
 fn check_sha256(field: &str, value: &str) -> std::result::Result<(), String> {
-    if value.len() != 64 || !is_lower_hex(value) {
-        return Err(format!("{field} must be 64 lowercase hex digits"));
+    if value != UNHASHED_STREAM && (value.len() != 64 || !is_lower_hex(value)) {
+        return Err(format!(
+            "{field} must be 64 lowercase hex digits or \"{UNHASHED_STREAM}\""
+        ));
     }
     Ok(())
 }

@@ -53,6 +53,21 @@ impl BarTracker {
         }
     }
 
+    /// Combines the maxima seen by another tracker of the same plane size.
+    pub fn merge(&mut self, other: &BarTracker) {
+        if self.row_max.is_empty() {
+            self.row_max = other.row_max.clone();
+            self.col_max = other.col_max.clone();
+            return;
+        }
+        for (mine, theirs) in self.row_max.iter_mut().zip(&other.row_max) {
+            *mine = mine.max(*theirs);
+        }
+        for (mine, theirs) in self.col_max.iter_mut().zip(&other.col_max) {
+            *mine = mine.max(*theirs);
+        }
+    }
+
     pub fn content(&self) -> ContentRect {
         let (top, bottom) = inner_span(&self.row_max);
         let (left, right) = inner_span(&self.col_max);

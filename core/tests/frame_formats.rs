@@ -144,3 +144,47 @@ fn flat_black_and_white_frames_do_not_panic_or_accuse() {
         assert!(detection.sync_z.is_finite());
     }
 }
+
+#[test]
+fn detectors_merged_from_threads_equal_one_detector() {
+    let frames: Vec<Array2<u8>> = ["chelsea.png", "rocket.jpg", "astronaut.png"]
+        .iter()
+        .map(|name| {
+            let mut luma = still(name, 640, 360);
+            Embedder::new(&key(), 31, 640, 360, &EmbedConfig::default())
+                .unwrap()
+                .mark(luma.view_mut(), 8)
+                .unwrap();
+            luma
+        })
+        .collect();
+    let mut single = filigree::Detector::new();
+    frames
+        .iter()
+        .for_each(|f| single.add_luma(f.view(), 8).unwrap());
+    let mut merged = filigree::Detector::new();
+    let mut other = filigree::Detector::new();
+    merged.add_luma(frames[0].view(), 8).unwrap();
+    other.add_luma(frames[1].view(), 8).unwrap();
+    other.add_luma(frames[2].view(), 8).unwrap();
+    merged.merge(other).unwrap();
+    merged.merge(filigree::Detector::new()).unwrap();
+    let (a, b) = (single.detect(&key()), merged.detect(&key()));
+    assert_eq!(a.recipient, Some(31));
+    assert_eq!((a.recipient, a.frames_used), (b.recipient, b.frames_used));
+    assert!(
+        (a.sync_z - b.sync_z).abs() < 1e-3,
+        "{} vs {}",
+        a.sync_z,
+        b.sync_z
+    );
+
+    let mut small = filigree::Detector::new();
+    small
+        .add_luma(Array2::<u8>::zeros((64, 64)).view(), 8)
+        .unwrap();
+    assert!(matches!(
+        merged.merge(small),
+        Err(Error::FrameSizeChanged { .. })
+    ));
+}
