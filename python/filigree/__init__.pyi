@@ -1,0 +1,159 @@
+"""Type stubs for filigree (the native module ``filigree._filigree``)."""
+
+import os
+from typing import Final, TypedDict
+
+import numpy as np
+import numpy.typing as npt
+
+__version__: Final[str]
+
+_Path = str | os.PathLike[str]
+_Frame = npt.NDArray[np.uint8] | npt.NDArray[np.uint16]
+
+class FiligreeError(Exception):
+    """Base class of every error Filigree raises."""
+
+class InvalidInputError(FiligreeError, ValueError):
+    """Wrong array shape or dtype, frame too small or resized, strength or bit depth out of
+    range, malformed key file."""
+
+class FileAccessError(FiligreeError, OSError):
+    """A file could not be read or written, or the output already exists."""
+
+class VideoError(FiligreeError):
+    """Not a readable video (or no video stream or frames), or encoding failed."""
+
+class LedgerError(FiligreeError):
+    """The ledger is damaged, or the entry could not be appended."""
+
+class Key:
+    """A 256-bit secret watermarking key; ``repr()`` shows only the fingerprint."""
+
+    @staticmethod
+    def generate() -> Key:
+        """A new key from the operating system's secure random source."""
+
+    @staticmethod
+    def load(path: _Path) -> Key:
+        """Reads a key file written by ``Key.save`` or ``filigree keygen``."""
+
+    def save(self, path: _Path) -> None:
+        """Writes the key to a new file with mode 0600; never overwrites."""
+
+    @property
+    def fingerprint(self) -> str:
+        """Public identifier of the key: 16 hex digits, safe to log."""
+
+    def __eq__(self, other: object) -> bool: ...
+    def __hash__(self) -> int: ...
+
+class Detection:
+    """What detection found."""
+
+    @property
+    def found(self) -> bool:
+        """True when a recipient ID was recovered."""
+    @property
+    def recipient(self) -> int | None:
+        """The recovered recipient ID, or None ("no watermark for this key")."""
+    @property
+    def false_positive_probability(self) -> float | None:
+        """Chance that unmarked or differently keyed content gives a detection this strong."""
+    @property
+    def frames_used(self) -> int:
+        """Frames accumulated."""
+    @property
+    def sync_z(self) -> float:
+        """Height of the strongest synchronisation peak, in standard deviations."""
+    @property
+    def sync_p_value(self) -> float:
+        """Probability of a synchronisation peak this high on unmarked content."""
+    @property
+    def magnification(self) -> float:
+        """How much larger the pattern appeared than in an uncropped picture."""
+    @property
+    def seconds_analyzed(self) -> float | None:
+        """Seconds of video analysed (``detect_file`` only)."""
+
+class Embedder:
+    """Marks the frames of one stream for one recipient, keeping the stream's state."""
+
+    def __init__(
+        self, key: Key, recipient: int, width: int, height: int, strength: float | None = None
+    ) -> None: ...
+    def mark(self, frame: _Frame, *, bit_depth: int | None = None) -> _Frame:
+        """Marks the next frame (display order) and returns the marked copy."""
+    @property
+    def recipient(self) -> int: ...
+    @property
+    def width(self) -> int: ...
+    @property
+    def height(self) -> int: ...
+
+class Detector:
+    """Accumulates suspect frames and detects the recipient under one key."""
+
+    def __init__(self, key: Key) -> None: ...
+    def add_frame(self, frame: _Frame, *, bit_depth: int | None = None) -> None:
+        """Adds one suspect frame (RGB frames are read through their luma)."""
+    @property
+    def frames(self) -> int:
+        """Frames added so far."""
+    def result(self) -> Detection:
+        """Searches the accumulated frames for the mark."""
+
+def embed_frame(
+    frame: _Frame,
+    key: Key,
+    recipient: int,
+    strength: float | None = None,
+    overlay: None = None,
+    *,
+    bit_depth: int | None = None,
+) -> _Frame:
+    """Marks one frame for ``recipient`` and returns the marked copy (input untouched).
+
+    ``frame``: (H, W, 3) uint8 full-range RGB, or (H, W) uint8 / uint16 luma (uint16 is
+    10-bit unless ``bit_depth`` says otherwise). ``overlay`` must be None (not available yet).
+    """
+
+class EmbedSummary(TypedDict):
+    """What ``embed_file`` returns (a plain dict; this name exists for type checkers only)."""
+
+    recipient: int
+    label: str | None
+    key_fingerprint: str
+    output: str
+    frames: int
+    width: int
+    height: int
+    pixel_format: str
+    seconds: float
+    frames_per_second: float
+    ledger_seq: int | None
+    skipped_streams: list[str]
+
+def embed_file(
+    src: _Path,
+    dst: _Path,
+    key: Key,
+    recipient: int,
+    *,
+    overlay: None = None,
+    ledger: _Path | None = None,
+    label: str | None = None,
+    crf: int | None = None,
+    codec: str = "libx264",
+    preset: str = "medium",
+    strength: float | None = None,
+    overwrite: bool = False,
+    gpu: bool = False,
+) -> EmbedSummary:
+    """Marks the video ``src`` for ``recipient`` and writes ``dst``; appends a ledger entry
+    when ``ledger`` is given. ``overlay`` and ``gpu=True`` are not available yet."""
+
+def detect_file(path: _Path, key: Key, *, max_seconds: float | None = None) -> Detection:
+    """Detects the recipient in the video at ``path`` (its first ``max_seconds`` if given)."""
+
+__all__: list[str]

@@ -1,0 +1,145 @@
+//! `filigree.Detector` and `filigree.Detection`: reading the mark from numpy frames.
+
+use std::sync::Mutex;
+
+use pyo3::prelude::*;
+
+use crate::frames::{Frame, FrameError};
+use crate::key::PyKey;
+
+/// What detection found.
+///
+/// ``found`` is true when a recipient ID decoded and passed the keyed integrity check;
+/// ``recipient`` is that ID (``None`` means "no watermark for this key") and
+/// ``false_positive_probability`` the chance that unmarked or differently keyed content
+/// would give a detection at least this strong.
+#[pyclass(module = "filigree", name = "Detection", frozen)]
+#[derive(Clone)]
+pub struct PyDetection {
+    /// The recovered recipient ID, or ``None``.
+    #[pyo3(get)]
+    recipient: Option<u32>,
+    /// For a found recipient, the false-positive probability; ``None`` when nothing was found.
+    #[pyo3(get)]
+    false_positive_probability: Option<f64>,
+    /// Frames accumulated.
+    #[pyo3(get)]
+    frames_used: usize,
+    /// Height of the strongest synchronisation peak, in standard deviations.
+    #[pyo3(get)]
+    sync_z: f64,
+    /// Probability of a synchronisation peak at least this high on unmarked content.
+    #[pyo3(get)]
+    sync_p_value: f64,
+    /// How much larger the pattern appeared than in an uncropped picture (1 / (1 - crop)).
+    #[pyo3(get)]
+    magnification: f32,
+    /// Seconds of video analysed (``detect_file`` only; ``None`` for frames).
+    #[pyo3(get)]
+    seconds_analyzed: Option<f64>,
+}
+
+impl PyDetection {
+    pub fn new(detection: &filigree::Detection, seconds_analyzed: Option<f64>) -> PyDetection {
+        PyDetection {
+            recipient: detection.recipient,
+            false_positive_probability: detection.false_positive_probability,
+            frames_used: detection.frames_used,
+            sync_z: detection.sync_z,
+            sync_p_value: detection.sync_p_value,
+            magnification: detection.magnification,
+            seconds_analyzed,
+        }
+    }
+}
+
+#[pymethods]
+impl PyDetection {
+    /// True when a recipient ID was recovered.
+    #[getter]
+    fn found(&self) -> bool {
+        self.recipient.is_some()
+    }
+
+    fn __repr__(&self) -> String {
+        let seconds = self
+            .seconds_analyzed
+            .map(|s| format!(", seconds_analyzed={s:.2}"))
+            .unwrap_or_default();
+        match (self.recipient, self.false_positive_probability) {
+            (Some(id), Some(p)) => format!(
+                "Detection(found=True, recipient={id}, false_positive_probability={p:.2e}, \
+                 frames_used={}, sync_z={:.1}{seconds})",
+                self.frames_used, self.sync_z
+            ),
+            _ => format!(
+                "Detection(found=False, recipient=None, frames_used={}, sync_z={:.1}{seconds})",
+                self.frames_used, self.sync_z
+            ),
+        }
+    }
+}
+
+/// Accumulates suspect frames and detects the recipient under one key.
+///
+/// Frames may be of any size (at least 32 pixels on the shorter side) but all the same size,
+/// in the shapes and dtypes ``embed_frame`` accepts; RGB frames are read through their luma.
+/// More frames give stronger evidence: a few seconds of video usually suffice.
+#[pyclass(module = "filigree", name = "Detector", frozen)]
+pub struct PyDetector {
+    key: filigree::Key,
+    inner: Mutex<filigree::Detector>,
+}
+
+#[pymethods]
+impl PyDetector {
+    /// A detector for content marked with ``key``.
+    #[new]
+    fn new(key: &PyKey) -> PyDetector {
+        PyDetector {
+            key: key.inner.clone(),
+            inner: Mutex::new(filigree::Detector::new()),
+        }
+    }
+
+    /// Adds one suspect frame (copied; the GIL is released while it is analysed).
+    /// ``bit_depth`` as for ``embed_frame``.
+    #[pyo3(signature = (frame, *, bit_depth=None))]
+    fn add_frame(
+        &self,
+        py: Python<'_>,
+        frame: &Bound<'_, PyAny>,
+        bit_depth: Option<u8>,
+    ) -> PyResult<()> {
+        let frame = Frame::from_numpy(frame, bit_depth)?;
+        py.detach(|| {
+            let mut detector = self.inner.lock().map_err(|_| FrameError::Poisoned)?;
+            frame.add_to(&mut detector)
+        })?;
+        Ok(())
+    }
+
+    /// Frames added so far.
+    #[getter]
+    fn frames(&self) -> usize {
+        self.inner.lock().map_or(0, |d| d.frames())
+    }
+
+    /// Searches the accumulated frames for the mark (the GIL is released meanwhile). More
+    /// frames may be added afterwards and ``result`` called again.
+    fn result(&self, py: Python<'_>) -> PyResult<PyDetection> {
+        let detection = py.detach(|| {
+            let detector = self.inner.lock().map_err(|_| FrameError::Poisoned)?;
+            Ok::<_, FrameError>(detector.detect(&self.key))
+        })?;
+        Ok(PyDetection::new(&detection, None))
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "Detector(key fingerprint='{}', frames={})",
+            self.key.fingerprint(),
+            self.frames()
+        )
+    }
+}

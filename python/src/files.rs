@@ -1,0 +1,160 @@
+//! `filigree.embed_file` and `filigree.detect_file`: whole video files through the library's
+//! pipeline (FFmpeg decode, mark or accumulate, encode), with the GIL released throughout.
+
+use std::path::PathBuf;
+
+use filigree::pipeline::{self, EmbedJob};
+use filigree::video::ffmpeg::{Codec, EncodeOptions};
+use pyo3::exceptions::PyNotImplementedError;
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+use crate::detect::PyDetection;
+use crate::embed::{embed_config, recipient_id, refuse_overlay};
+use crate::errors::{Kind, to_py};
+use crate::key::PyKey;
+
+/// Marks the video ``src`` for ``recipient`` and writes ``dst``; returns a summary dict.
+///
+/// Resolution, frame rate, timestamps, colour tags and bit depth are kept; audio and
+/// subtitle streams are copied untouched. ``dst`` is written to a temporary file beside it
+/// and renamed only on success; an existing ``dst`` is refused unless ``overwrite=True``.
+/// A ``.y4m`` ``dst`` is written raw.
+///
+/// ``ledger``: path of a tamper-evident JSON Lines ledger (created if missing) to which an
+/// entry for this copy is appended, with ``label`` (who the recipient is) — the same entry
+/// ``filigree embed --ledger`` writes. A damaged ledger is refused before any work.
+/// ``codec``: ``"libx264"`` or ``"libx265"``; ``crf``: 0-51 (default visually lossless, 17
+/// for libx264, 19 for libx265); ``preset``: the encoder preset; ``strength`` as for
+/// ``embed_frame``.
+///
+/// Not available yet: ``overlay`` (must be ``None``) and ``gpu=True``; both raise
+/// ``NotImplementedError``.
+///
+/// The summary has ``recipient``, ``label``, ``key_fingerprint``, ``output``, ``frames``,
+/// ``width``, ``height``, ``pixel_format``, ``seconds``, ``frames_per_second``,
+/// ``ledger_seq`` (``None`` without a ledger) and ``skipped_streams`` (input streams the
+/// output container could not carry).
+#[pyfunction]
+#[pyo3(signature = (
+    src, dst, key, recipient, *, overlay=None, ledger=None, label=None, crf=None,
+    codec="libx264", preset="medium", strength=None, overwrite=false, gpu=false
+))]
+#[allow(clippy::too_many_arguments)]
+pub fn embed_file<'py>(
+    py: Python<'py>,
+    src: PathBuf,
+    dst: PathBuf,
+    key: &PyKey,
+    recipient: i64,
+    overlay: Option<&Bound<'py, PyAny>>,
+    ledger: Option<PathBuf>,
+    label: Option<String>,
+    crf: Option<i64>,
+    codec: &str,
+    preset: &str,
+    strength: Option<f32>,
+    overwrite: bool,
+    gpu: bool,
+) -> PyResult<Bound<'py, PyDict>> {
+    refuse_overlay(overlay)?;
+    if gpu {
+        return Err(PyNotImplementedError::new_err(
+            "gpu: the GPU embedding path is not available yet",
+        ));
+    }
+    let recipient = recipient_id(recipient)?;
+    let codec = Codec::from_name(codec).ok_or_else(|| {
+        Kind::InvalidInput.err(format!("unknown codec {codec:?} (use libx264 or libx265)"))
+    })?;
+    let crf = crf
+        .map(|crf| {
+            u8::try_from(crf)
+                .ok()
+                .filter(|&crf| crf <= 51)
+                .ok_or_else(|| Kind::InvalidInput.err(format!("crf {crf} is not in 0..=51")))
+        })
+        .transpose()?;
+    let key = &key.inner;
+    let job = EmbedJob {
+        key,
+        recipient,
+        config: embed_config(strength),
+        encode: EncodeOptions {
+            codec,
+            crf,
+            preset: preset.to_string(),
+        },
+        overwrite,
+        measure_quality: false,
+        overlay: None,
+        session: None,
+    };
+    let (report, entry) = py
+        .detach(|| -> filigree::Result<_> {
+            if let Some(ledger) = &ledger {
+                pipeline::check_ledger_before_embed(ledger)?;
+            }
+            let report = pipeline::embed_file(&src, &dst, &job, &mut |_, _| {})?;
+            let entry = match &ledger {
+                Some(ledger) => Some(pipeline::record_in_ledger(
+                    ledger,
+                    key,
+                    recipient,
+                    label.as_deref(),
+                    &src,
+                    &dst,
+                )?),
+                None => None,
+            };
+            Ok((report, entry))
+        })
+        .map_err(to_py)?;
+
+    let summary = PyDict::new(py);
+    summary.set_item("recipient", recipient)?;
+    summary.set_item("label", &label)?;
+    summary.set_item("key_fingerprint", key.fingerprint())?;
+    summary.set_item("output", dst.to_string_lossy())?;
+    summary.set_item("frames", report.frames)?;
+    summary.set_item("width", report.info.width)?;
+    summary.set_item("height", report.info.height)?;
+    summary.set_item("pixel_format", report.info.format.name())?;
+    summary.set_item("seconds", report.wall_seconds)?;
+    summary.set_item(
+        "frames_per_second",
+        report.frames as f64 / report.wall_seconds.max(1e-9),
+    )?;
+    summary.set_item("ledger_seq", entry.map(|e| e.seq))?;
+    summary.set_item("skipped_streams", report.skipped_streams)?;
+    Ok(summary)
+}
+
+/// Detects the recipient in the video at ``path`` under ``key``.
+///
+/// Reads the whole video, or its first ``max_seconds`` (a positive number). Returns a
+/// ``Detection`` with ``seconds_analyzed`` set. The GIL is released while the file is read.
+#[pyfunction]
+#[pyo3(signature = (path, key, *, max_seconds=None))]
+pub fn detect_file(
+    py: Python<'_>,
+    path: PathBuf,
+    key: &PyKey,
+    max_seconds: Option<f64>,
+) -> PyResult<PyDetection> {
+    if let Some(seconds) = max_seconds
+        && !(seconds.is_finite() && seconds > 0.0)
+    {
+        return Err(Kind::InvalidInput.err(format!(
+            "max_seconds must be a positive number of seconds, got {seconds}"
+        )));
+    }
+    let key = &key.inner;
+    let found = py
+        .detach(|| pipeline::detect_file(&path, key, max_seconds, &mut |_, _| {}))
+        .map_err(to_py)?;
+    Ok(PyDetection::new(
+        &found.detection,
+        Some(found.seconds_analyzed),
+    ))
+}

@@ -1,0 +1,212 @@
+//! numpy frames in and out: the accepted shapes and dtypes, and the R'G'B' <-> Y' conversion
+//! that lets the luma-only library mark and read RGB pictures.
+//!
+//! Input arrays are copied into owned `ndarray`s while the GIL is held (the copy is also the
+//! new array returned by marking), so the heavy work that follows touches no Python object
+//! and runs with the GIL released. Results go back to numpy without another copy.
+
+use filigree::{Detector, Embedder};
+use ndarray::{Array2, Array3, ArrayView3, Zip};
+use numpy::{
+    IntoPyArray, PyArray2, PyArray3, PyArrayMethods, PyUntypedArray, PyUntypedArrayMethods,
+};
+use pyo3::prelude::*;
+
+use crate::errors::{FiligreeError, Kind, to_py};
+
+/// Bit depth of the luma plane made from an RGB frame: Y' in 8-bit units times 256, so the
+/// mark's sub-code-value detail survives until it is added back to R, G and B.
+const RGB_LUMA_BIT_DEPTH: u8 = 16;
+const RGB_LUMA_SCALE: f32 = 256.0;
+
+/// Default bit depth of a `uint16` luma plane.
+const DEFAULT_HIGH_BIT_DEPTH: u8 = 10;
+
+/// A frame as handed in from Python, owned.
+pub enum Frame {
+    /// (H, W, 3) uint8, full-range R'G'B'.
+    Rgb(Array3<u8>),
+    /// (H, W) uint8 luma.
+    Luma8(Array2<u8>),
+    /// (H, W) uint16 luma of the given bit depth (9..=16).
+    Luma16(Array2<u16>, u8),
+}
+
+/// Why a frame could not be used: found after the GIL was released, raised once it is back.
+pub enum FrameError {
+    Invalid(String),
+    Library(filigree::Error),
+    /// An earlier call panicked while holding the object's state.
+    Poisoned,
+}
+
+impl From<filigree::Error> for FrameError {
+    fn from(error: filigree::Error) -> FrameError {
+        FrameError::Library(error)
+    }
+}
+
+impl From<FrameError> for PyErr {
+    fn from(error: FrameError) -> PyErr {
+        match error {
+            FrameError::Invalid(message) => Kind::InvalidInput.err(message),
+            FrameError::Library(error) => to_py(error),
+            FrameError::Poisoned => FiligreeError::new_err(
+                "internal error in an earlier call; this object can no longer be used",
+            ),
+        }
+    }
+}
+
+const ACCEPTED: &str =
+    "expected an (H, W, 3) uint8 RGB frame or an (H, W) uint8 or uint16 luma plane";
+
+impl Frame {
+    /// Copies a numpy array into an owned frame, checking its shape, dtype and `bit_depth`
+    /// (`None`: 8 for uint8, 10 for uint16).
+    pub fn from_numpy(array: &Bound<'_, PyAny>, bit_depth: Option<u8>) -> PyResult<Frame> {
+        let Ok(untyped) = array.cast::<PyUntypedArray>() else {
+            let type_name = array.get_type().name()?;
+            return Err(Kind::InvalidInput.err(format!(
+                "frame must be a numpy.ndarray, got {type_name}: {ACCEPTED}"
+            )));
+        };
+        let described = || -> PyResult<String> {
+            Ok(format!(
+                "{ACCEPTED}, got shape {:?} dtype {}",
+                untyped.shape(),
+                untyped.dtype().str()?
+            ))
+        };
+        let eight_bit = |kind: &str| match bit_depth {
+            None | Some(8) => Ok(()),
+            Some(other) => Err(Kind::InvalidInput.err(format!(
+                "bit_depth {other} does not fit a uint8 {kind}: it must be 8 (or None)"
+            ))),
+        };
+        let busy = |e| Kind::InvalidInput.err(format!("frame array is not readable now: {e}"));
+        if let Ok(rgb) = array.cast::<PyArray3<u8>>() {
+            if rgb.shape()[2] != 3 {
+                return Err(Kind::InvalidInput.err(described()?));
+            }
+            eight_bit("RGB frame")?;
+            Ok(Frame::Rgb(
+                rgb.try_readonly().map_err(busy)?.as_array().to_owned(),
+            ))
+        } else if let Ok(luma) = array.cast::<PyArray2<u8>>() {
+            eight_bit("luma plane")?;
+            Ok(Frame::Luma8(
+                luma.try_readonly().map_err(busy)?.as_array().to_owned(),
+            ))
+        } else if let Ok(luma) = array.cast::<PyArray2<u16>>() {
+            let plane = luma.try_readonly().map_err(busy)?.as_array().to_owned();
+            Ok(Frame::Luma16(
+                plane,
+                bit_depth.unwrap_or(DEFAULT_HIGH_BIT_DEPTH),
+            ))
+        } else {
+            Err(Kind::InvalidInput.err(described()?))
+        }
+    }
+
+    /// (width, height).
+    pub fn size(&self) -> (usize, usize) {
+        let (height, width) = match self {
+            Frame::Rgb(rgb) => (rgb.dim().0, rgb.dim().1),
+            Frame::Luma8(luma) => luma.dim(),
+            Frame::Luma16(luma, _) => luma.dim(),
+        };
+        (width, height)
+    }
+
+    /// A uint16 plane must not hold values its bit depth cannot: marking would clamp them.
+    fn check_range(&self) -> Result<(), FrameError> {
+        if let Frame::Luma16(plane, bit_depth) = self
+            && (9..=16).contains(bit_depth)
+        {
+            let max = ((1u32 << bit_depth) - 1) as u16;
+            if let Some(&high) = plane.iter().find(|&&v| v > max) {
+                return Err(FrameError::Invalid(format!(
+                    "uint16 plane holds the value {high}, above {max}, the largest {bit_depth}-bit \
+                     code value: pass bit_depth= for the plane's real depth"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Marks the frame in place. RGB: the mark is computed on Y' and the same change is added
+    /// to R, G and B (see [`add_luma_change`]).
+    pub fn mark(&mut self, embedder: &mut Embedder) -> Result<(), FrameError> {
+        self.check_range()?;
+        match self {
+            Frame::Rgb(rgb) => {
+                let before = luma_of(rgb.view());
+                let mut after = before.clone();
+                embedder.mark(after.view_mut(), RGB_LUMA_BIT_DEPTH)?;
+                add_luma_change(rgb, &before, &after);
+            }
+            Frame::Luma8(luma) => embedder.mark(luma.view_mut(), 8)?,
+            Frame::Luma16(luma, bit_depth) => embedder.mark(luma.view_mut(), *bit_depth)?,
+        }
+        Ok(())
+    }
+
+    /// Adds the frame's luma to a detector.
+    pub fn add_to(&self, detector: &mut Detector) -> Result<(), FrameError> {
+        self.check_range()?;
+        match self {
+            Frame::Rgb(rgb) => {
+                detector.add_luma(luma_of(rgb.view()).view(), RGB_LUMA_BIT_DEPTH)?;
+            }
+            Frame::Luma8(luma) => detector.add_luma(luma.view(), 8)?,
+            Frame::Luma16(luma, bit_depth) => detector.add_luma(luma.view(), *bit_depth)?,
+        }
+        Ok(())
+    }
+
+    /// Hands the frame to numpy (no copy).
+    pub fn into_numpy(self, py: Python<'_>) -> Bound<'_, PyAny> {
+        match self {
+            Frame::Rgb(rgb) => rgb.into_pyarray(py).into_any(),
+            Frame::Luma8(luma) => luma.into_pyarray(py).into_any(),
+            Frame::Luma16(luma, _) => luma.into_pyarray(py).into_any(),
+        }
+    }
+}
+
+/// Luma weights (Kr, Kg, Kb): BT.709 for HD and larger (height ≥ 720), BT.601 below, the
+/// usual convention for untagged pictures.
+fn luma_weights(height: usize) -> [f32; 3] {
+    if height >= 720 {
+        [0.2126, 0.7152, 0.0722]
+    } else {
+        [0.299, 0.587, 0.114]
+    }
+}
+
+/// Y' = Kr R' + Kg G' + Kb B' of full-range R'G'B', in 8-bit units times [`RGB_LUMA_SCALE`].
+fn luma_of(rgb: ArrayView3<u8>) -> Array2<u16> {
+    let (height, width, _) = rgb.dim();
+    let [kr, kg, kb] = luma_weights(height);
+    Array2::from_shape_fn((height, width), |(y, x)| {
+        let (r, g, b) = (rgb[[y, x, 0]], rgb[[y, x, 1]], rgb[[y, x, 2]]);
+        let luma = kr * f32::from(r) + kg * f32::from(g) + kb * f32::from(b);
+        (luma * RGB_LUMA_SCALE + 0.5) as u16
+    })
+}
+
+/// Adds the change in Y' to R', G' and B' alike, rounding and clamping to 0..=255. Since
+/// Kr + Kg + Kb = 1, Y' changes by exactly that amount and Cb, Cr (scaled B' − Y', R' − Y')
+/// do not change, up to the rounding and clamping.
+fn add_luma_change(rgb: &mut Array3<u8>, before: &Array2<u16>, after: &Array2<u16>) {
+    Zip::from(rgb.rows_mut())
+        .and(before)
+        .and(after)
+        .for_each(|mut pixel, &before, &after| {
+            let change = (f32::from(after) - f32::from(before)) / RGB_LUMA_SCALE;
+            for channel in pixel.iter_mut() {
+                *channel = ((f32::from(*channel) + change).clamp(0.0, 255.0) + 0.5) as u8;
+            }
+        });
+}

@@ -1,0 +1,120 @@
+"""embed_file / detect_file on real H.264 clips, with a real re-encode attack in between."""
+
+import errno
+import hashlib
+import json
+import subprocess
+
+import pytest
+from conftest import CAMINANDES
+
+import filigree
+
+
+def sha256(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_h264_crf28_reencode_recovers_exact_id_and_ledger_is_written(tmp_path):
+    key = filigree.Key.generate()
+    marked = tmp_path / "screener-42.mp4"
+    ledger = tmp_path / "screeners.jsonl"
+
+    summary = filigree.embed_file(
+        CAMINANDES, marked, key, 42, ledger=ledger, label="critic-42@example.org", preset="fast"
+    )
+    assert summary["recipient"] == 42 and summary["label"] == "critic-42@example.org"
+    assert summary["frames"] == 240 and (summary["width"], summary["height"]) == (640, 360)
+    assert summary["key_fingerprint"] == key.fingerprint
+    assert summary["output"] == str(marked) and summary["ledger_seq"] is not None
+    assert marked.stat().st_size > 0
+
+    lines = ledger.read_text().splitlines()
+    assert len(lines) == 1
+    entry = json.loads(lines[0])
+    assert entry["recipient"] == 42 and entry["label"] == "critic-42@example.org"
+    assert entry["key_fingerprint"] == key.fingerprint
+    assert entry["input_sha256"] == sha256(CAMINANDES)
+    assert entry["output_sha256"] == sha256(marked)
+    assert entry["seq"] == summary["ledger_seq"]
+
+    leak = tmp_path / "leak.mp4"
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-i", str(marked), "-c:v", "libx264", "-crf", "28",
+         "-preset", "medium", "-an", str(leak)],
+        check=True,
+    )
+    detection = filigree.detect_file(leak, key)
+    assert detection.found and detection.recipient == 42
+    assert detection.false_positive_probability < 1e-20
+    assert detection.frames_used == 240
+    assert detection.seconds_analyzed == pytest.approx(10.0, abs=0.1)
+
+    assert not filigree.detect_file(leak, filigree.Key.generate()).found
+
+    excerpt = filigree.detect_file(leak, key, max_seconds=2.0)
+    assert excerpt.recipient == 42 and excerpt.frames_used == 48
+    assert excerpt.seconds_analyzed == pytest.approx(2.0, abs=0.05)
+
+    # A second copy goes into the same ledger; an existing output is refused.
+    with pytest.raises(OSError) as exists:
+        filigree.embed_file(CAMINANDES, marked, key, 43, ledger=ledger)
+    assert exists.value.errno == errno.EEXIST
+    assert len(ledger.read_text().splitlines()) == 1, "a refused embed writes no entry"
+
+
+def test_unmarked_clip_has_no_watermark():
+    detection = filigree.detect_file(CAMINANDES, filigree.Key.generate(), max_seconds=3)
+    assert not detection.found and detection.recipient is None
+    assert detection.frames_used == 72
+
+
+def test_missing_input_is_os_error(tmp_path):
+    key = filigree.Key.generate()
+    with pytest.raises(OSError) as missing:
+        filigree.detect_file(tmp_path / "missing.mp4", key)
+    assert missing.value.errno == errno.ENOENT
+    assert isinstance(missing.value, filigree.FiligreeError)
+    with pytest.raises(filigree.FileAccessError):
+        filigree.embed_file(tmp_path / "missing.mp4", tmp_path / "out.mp4", key, 1)
+    assert not (tmp_path / "out.mp4").exists()
+
+
+def test_garbage_file_is_filigree_error(tmp_path):
+    garbage = tmp_path / "garbage.mp4"
+    garbage.write_bytes(bytes(range(256)) * 64)
+    key = filigree.Key.generate()
+    with pytest.raises(filigree.FiligreeError) as raised:
+        filigree.detect_file(garbage, key)
+    assert isinstance(raised.value, filigree.VideoError)
+    assert "garbage.mp4" in str(raised.value)
+    with pytest.raises(filigree.VideoError):
+        filigree.embed_file(garbage, tmp_path / "out.mp4", key, 1)
+    assert list(tmp_path.iterdir()) == [garbage], "nothing is left behind"
+
+
+def test_damaged_ledger_is_refused_before_embedding(tmp_path):
+    ledger = tmp_path / "ledger.jsonl"
+    ledger.write_text('{"seq": 0, "this": "is not a ledger entry"}\n')
+    out = tmp_path / "out.mp4"
+    with pytest.raises(filigree.LedgerError, match="not embedding"):
+        filigree.embed_file(CAMINANDES, out, filigree.Key.generate(), 1, ledger=ledger)
+    assert not out.exists()
+
+
+def test_bad_arguments(tmp_path):
+    key = filigree.Key.generate()
+    out = tmp_path / "out.mp4"
+    with pytest.raises(NotImplementedError, match="gpu"):
+        filigree.embed_file(CAMINANDES, out, key, 1, gpu=True)
+    with pytest.raises(NotImplementedError, match="overlay"):
+        filigree.embed_file(CAMINANDES, out, key, 1, overlay="SCREENER {recipient}")
+    with pytest.raises(ValueError, match="codec"):
+        filigree.embed_file(CAMINANDES, out, key, 1, codec="mpeg2video")
+    with pytest.raises(ValueError, match="crf"):
+        filigree.embed_file(CAMINANDES, out, key, 1, crf=60)
+    with pytest.raises(ValueError):
+        filigree.embed_file(CAMINANDES, out, key, -5)
+    with pytest.raises(ValueError, match="max_seconds"):
+        filigree.detect_file(CAMINANDES, key, max_seconds=0)
+    assert not out.exists()
