@@ -4,9 +4,10 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Args;
+use filigree::overlay::{OverlayConfig, Position, SessionInfo, Style};
 use filigree::pipeline::{self, EmbedJob, STDIO};
 use filigree::video::ffmpeg::{Codec, EncodeOptions};
-use filigree::{EmbedConfig, Key, ledger};
+use filigree::{EmbedConfig, Key};
 
 use crate::Failure;
 use crate::progress::FrameProgress;
@@ -46,6 +47,28 @@ pub struct EmbedArgs {
     /// Print the summary as one JSON object on stdout.
     #[arg(long)]
     json: bool,
+    /// Burn a visible overlay into every frame: text with {recipient}, {label}, {session},
+    /// {date}, {time} (UTC), {timecode}, {frame}; `\n` starts a new line.
+    #[arg(long, value_name = "TEMPLATE")]
+    overlay: Option<String>,
+    /// Overlay text line height as a fraction of the frame height.
+    #[arg(long, default_value_t = 0.04, requires = "overlay")]
+    overlay_size: f32,
+    /// Overlay opacity, 0 to 1.
+    #[arg(long, default_value_t = 0.6, requires = "overlay")]
+    overlay_opacity: f32,
+    /// Overlay text colour as RRGGBB hex.
+    #[arg(long, default_value = "ffffff", value_parser = parse_color, requires = "overlay")]
+    overlay_color: [u8; 3],
+    /// top-left, top-right, bottom-left, bottom-right, center, tiled or moving (a keyed path).
+    #[arg(long, default_value = "bottom-right", value_parser = parse_position, requires = "overlay")]
+    overlay_position: Position,
+    /// outline, shadow or none.
+    #[arg(long, default_value = "outline", value_parser = parse_style, requires = "overlay")]
+    overlay_style: Style,
+    /// Session ID shown by {session} (default: random 8 hex digits).
+    #[arg(long, requires = "overlay")]
+    session: Option<String>,
     /// Input video, or `-` for a y4m stream on stdin.
     input: PathBuf,
     /// Output video (.mp4, .mov, .mkv, .y4m …), or `-` for a y4m stream on stdout.
@@ -62,16 +85,7 @@ pub fn run(args: &EmbedArgs, quiet: bool) -> Result<ExitCode, Failure> {
     })?;
     if let Some(path) = &args.ledger {
         // Refuse before spending time on the video if the ledger is already broken.
-        if path.exists() {
-            let report = ledger::verify(path)?;
-            if let Some(problem) = report.problem {
-                return Err(Failure(format!(
-                    "ledger {} is damaged ({}); not embedding",
-                    path.display(),
-                    problem.message
-                )));
-            }
-        }
+        pipeline::check_ledger_before_embed(path)?;
     }
     let job = EmbedJob {
         key: &key,
@@ -86,6 +100,22 @@ pub fn run(args: &EmbedArgs, quiet: bool) -> Result<ExitCode, Failure> {
         },
         overwrite: args.force,
         measure_quality: args.measure,
+        overlay: args.overlay.as_ref().map(|template| OverlayConfig {
+            template: template.clone(),
+            size: args.overlay_size,
+            opacity: args.overlay_opacity,
+            color: args.overlay_color,
+            style: args.overlay_style,
+            position: args.overlay_position,
+        }),
+        session: Some(SessionInfo::new(
+            args.recipient,
+            args.label.clone(),
+            match &args.session {
+                Some(id) => id.clone(),
+                None => SessionInfo::random_id()?,
+            },
+        )),
     };
     let mut progress = FrameProgress::new("marking", quiet);
     let report = pipeline::embed_file(&args.input, &args.output, &job, &mut |done, total| {
@@ -95,15 +125,13 @@ pub fn run(args: &EmbedArgs, quiet: bool) -> Result<ExitCode, Failure> {
     let report = report?;
 
     let entry = match &args.ledger {
-        Some(path) => Some(ledger::append(
+        Some(path) => Some(pipeline::record_in_ledger(
             path,
-            &ledger::NewEntry {
-                recipient: args.recipient as u64,
-                label: args.label.as_deref(),
-                key_fingerprint: &key.fingerprint(),
-                input_sha256: &file_hash(&args.input)?,
-                output_sha256: &file_hash(&args.output)?,
-            },
+            &key,
+            args.recipient,
+            args.label.as_deref(),
+            &args.input,
+            &args.output,
         )?),
         None => None,
     };
@@ -126,6 +154,7 @@ pub fn run(args: &EmbedArgs, quiet: bool) -> Result<ExitCode, Failure> {
             "ssim": quality.map(|q| q.mean_ssim()),
             "ledger_seq": entry.as_ref().map(|e| e.seq),
             "skipped_streams": report.skipped_streams,
+            "session": job.overlay.as_ref().and(job.session.as_ref()).map(|s| &s.session),
         });
         // With video on stdout, the summary goes to stderr.
         if args.output == Path::new(STDIO) {
@@ -164,11 +193,23 @@ pub fn run(args: &EmbedArgs, quiet: bool) -> Result<ExitCode, Failure> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// SHA-256 of a file, or "-" for a stream (its bytes are gone once read).
-fn file_hash(path: &Path) -> Result<String, Failure> {
-    if path == Path::new(STDIO) {
-        Ok(STDIO.to_string())
-    } else {
-        Ok(ledger::sha256_file(path)?)
+fn parse_color(text: &str) -> Result<[u8; 3], String> {
+    let hex = text.trim_start_matches('#');
+    let channel = |i: usize| u8::from_str_radix(hex.get(i..i + 2).unwrap_or("?"), 16);
+    match (hex.len(), channel(0), channel(2), channel(4)) {
+        (6, Ok(r), Ok(g), Ok(b)) => Ok([r, g, b]),
+        _ => Err(format!("{text:?} is not a RRGGBB hex colour")),
     }
+}
+
+fn parse_position(text: &str) -> Result<Position, String> {
+    Position::from_name(text).ok_or_else(|| {
+        let names: Vec<&str> = Position::NAMES.iter().map(|(n, _)| *n).collect();
+        format!("unknown position {text:?} (use {})", names.join(", "))
+    })
+}
+
+fn parse_style(text: &str) -> Result<Style, String> {
+    Style::from_name(text)
+        .ok_or_else(|| format!("unknown style {text:?} (use outline, shadow or none)"))
 }

@@ -74,6 +74,9 @@ pub enum Error {
     #[error("{path}: already exists (use --force to overwrite)")]
     OutputExists { path: PathBuf },
 
+    #[error("overlay: {reason}")]
+    InvalidOverlay { reason: String },
+
     #[error("ledger {path}: {reason}")]
     Ledger { path: PathBuf, reason: String },
 }

@@ -32,6 +32,9 @@ pub enum Purpose {
     PayloadPattern,
     /// The keyed integrity tag appended to the recipient ID.
     IntegrityTag,
+    /// The path of the moving visible overlay (context: the session ID), so a leaker who
+    /// lacks the key cannot predict where the text will be.
+    OverlayPath,
 }
 
 impl Purpose {
@@ -40,6 +43,7 @@ impl Purpose {
             Purpose::SyncPattern => b"filigree/v1/sync-pattern",
             Purpose::PayloadPattern => b"filigree/v1/payload-pattern",
             Purpose::IntegrityTag => b"filigree/v1/integrity-tag",
+            Purpose::OverlayPath => b"filigree/v1/overlay-path",
         }
     }
 }

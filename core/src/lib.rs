@@ -22,6 +22,7 @@ pub mod error;
 pub mod key;
 pub mod ledger;
 pub mod metrics;
+pub mod overlay;
 pub mod payload;
 #[cfg(feature = "ffmpeg")]
 pub mod pipeline;

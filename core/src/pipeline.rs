@@ -14,6 +14,7 @@ use crate::embed::{EmbedConfig, Embedder};
 use crate::error::{Error, Result};
 use crate::key::Key;
 use crate::metrics::{QualityStats, psnr, ssim};
+use crate::overlay::{Overlay, OverlayConfig, SessionInfo};
 use crate::video::ffmpeg::{EncodeOptions, FfmpegReader, FfmpegWriter};
 use crate::video::y4m::{self, Y4mReader, Y4mWriter};
 use crate::video::{FrameSink, FrameSource, Planes, StreamInfo, VideoFrame};
@@ -21,6 +22,10 @@ use crate::video::{FrameSink, FrameSource, Planes, StreamInfo, VideoFrame};
 /// Frames in flight between stages: enough to keep every thread busy, bounded for memory
 /// (a 4K 10-bit frame is 25 MB).
 const QUEUE_DEPTH: usize = 4;
+
+/// Detection threads: the per-frame work (resize, whiten) scales with cores until the decoder
+/// becomes the bottleneck.
+const MAX_DETECT_WORKERS: usize = 8;
 
 /// The path meaning stdin (input) or stdout (output).
 pub const STDIO: &str = "-";
@@ -37,6 +42,11 @@ pub struct EmbedJob<'a> {
     /// Measure luma PSNR/SSIM of every marked frame against its original (costs ~50 ms per
     /// 1080p frame for SSIM).
     pub measure_quality: bool,
+    /// A visible overlay burned in before marking (the mark then covers it too).
+    pub overlay: Option<OverlayConfig>,
+    /// The session the overlay shows; `None` means this recipient, no label, a random
+    /// session ID, starting now.
+    pub session: Option<SessionInfo>,
 }
 
 /// What an embed did.
@@ -74,6 +84,24 @@ pub fn embed_file(
     let started = Instant::now();
     let (info, frames_in, reader) = spawn_reader(input.to_path_buf())?;
     let mut embedder = Embedder::new(job.key, job.recipient, info.width, info.height, &job.config)?;
+    let mut overlay = match &job.overlay {
+        Some(config) => {
+            let session = match &job.session {
+                Some(session) => session.clone(),
+                None => SessionInfo::new(job.recipient, None, SessionInfo::random_id()?),
+            };
+            let rate = info.frame_rate;
+            Some(Overlay::new(
+                config,
+                &session,
+                job.key,
+                info.width,
+                info.height,
+                rate,
+            )?)
+        }
+        None => None,
+    };
 
     let (frames_out, writer_queue) = sync_channel::<ToWriter>(QUEUE_DEPTH);
     let copy_from = (input != Path::new(STDIO)).then(|| input.to_path_buf());
@@ -89,6 +117,11 @@ pub fn embed_file(
     let marking = (|| -> Result<()> {
         for frame in frames_in {
             let mut frame = frame?;
+            // Quality measures the invisible mark alone, so it compares against the frame
+            // with its overlay.
+            if let Some(overlay) = overlay.as_mut() {
+                overlay.apply(&mut frame, frames)?;
+            }
             let original = quality.as_ref().map(|_| frame.clone());
             frame.mark(&mut embedder)?;
             if let (Some(stats), Some(original)) = (quality.as_mut(), original) {
@@ -157,10 +190,31 @@ pub fn accumulate_file(
 ) -> Result<StreamInfo> {
     let (info, frames_in, reader) = spawn_reader(input.to_path_buf())?;
     let limit = max_seconds.map(|s| (s.max(0.0) * frame_rate(&info)).ceil().max(1.0) as u64);
+
+    // Accumulation is a sum over frames, so frames are spread over worker threads, each with
+    // its own detector, and the detectors merged at the end.
+    let workers = thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, MAX_DETECT_WORKERS);
+    let (queues, handles): (Vec<_>, Vec<_>) = (0..workers)
+        .map(|_| {
+            let (tx, rx) = sync_channel::<VideoFrame>(2);
+            let handle = thread::spawn(move || -> Result<Detector> {
+                let mut local = Detector::new();
+                for frame in rx {
+                    frame.add_to(&mut local)?;
+                }
+                Ok(local)
+            });
+            (tx, handle)
+        })
+        .unzip();
     let mut frames = 0u64;
     let result = (|| -> Result<()> {
         for frame in frames_in {
-            frame?.add_to(detector)?;
+            if queues[frames as usize % workers].send(frame?).is_err() {
+                break; // that worker failed; its error is reported below
+            }
             frames += 1;
             progress(frames, limit.or(info.frames_hint));
             if limit.is_some_and(|l| frames >= l) {
@@ -169,8 +223,16 @@ pub fn accumulate_file(
         }
         Ok(())
     })();
+    drop(queues);
+    let locals: Vec<Result<Detector>> = handles
+        .into_iter()
+        .map(|h| h.join().expect("detector thread does not panic"))
+        .collect();
     reader.join().expect("reader thread does not panic");
     result?;
+    for local in locals {
+        detector.merge(local?)?;
+    }
     if frames == 0 {
         return Err(Error::NoFrames {
             path: input.to_path_buf(),
@@ -319,4 +381,49 @@ fn luma_quality(original: &VideoFrame, marked: &VideoFrame) -> (f64, f64) {
         ),
         _ => unreachable!("marking keeps the plane type"),
     }
+}
+
+/// Refuses ([`Error::Ledger`]) when the ledger at `path` exists and its hash chain is
+/// damaged. Called before an embed, so no time is spent on a copy that could not be recorded.
+pub fn check_ledger_before_embed(path: &Path) -> Result<()> {
+    if !path.exists() {
+        return Ok(());
+    }
+    match crate::ledger::verify(path)?.problem {
+        Some(problem) => Err(Error::Ledger {
+            path: path.to_path_buf(),
+            reason: format!("damaged ({}); not embedding", problem.message),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// Appends the ledger entry for a finished embed of `input` into `output`: recipient, label,
+/// key fingerprint and both files' SHA-256 ([`crate::ledger::UNHASHED_STREAM`] for a pipe).
+/// Creates the ledger if it is missing.
+pub fn record_in_ledger(
+    path: &Path,
+    key: &Key,
+    recipient: u32,
+    label: Option<&str>,
+    input: &Path,
+    output: &Path,
+) -> Result<crate::ledger::LedgerEntry> {
+    let file_hash = |file: &Path| -> Result<String> {
+        if file == Path::new(STDIO) {
+            Ok(crate::ledger::UNHASHED_STREAM.to_string())
+        } else {
+            crate::ledger::sha256_file(file)
+        }
+    };
+    crate::ledger::append(
+        path,
+        &crate::ledger::NewEntry {
+            recipient: recipient as u64,
+            label,
+            key_fingerprint: &key.fingerprint(),
+            input_sha256: &file_hash(input)?,
+            output_sha256: &file_hash(output)?,
+        },
+    )
 }
