@@ -194,12 +194,8 @@ pub fn run(args: &EmbedArgs, quiet: bool) -> Result<ExitCode, Failure> {
 }
 
 fn parse_color(text: &str) -> Result<[u8; 3], String> {
-    let hex = text.trim_start_matches('#');
-    let channel = |i: usize| u8::from_str_radix(hex.get(i..i + 2).unwrap_or("?"), 16);
-    match (hex.len(), channel(0), channel(2), channel(4)) {
-        (6, Ok(r), Ok(g), Ok(b)) => Ok([r, g, b]),
-        _ => Err(format!("{text:?} is not a RRGGBB hex colour")),
-    }
+    filigree::overlay::parse_color(text)
+        .ok_or_else(|| format!("{text:?} is not a RRGGBB hex colour"))
 }
 
 fn parse_position(text: &str) -> Result<Position, String> {

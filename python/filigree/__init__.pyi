@@ -11,6 +11,31 @@ __version__: Final[str]
 _Path = str | os.PathLike[str]
 _Frame = npt.NDArray[np.uint8] | npt.NDArray[np.uint16]
 
+class OverlayOptions(TypedDict, total=False):
+    """The dict form of ``overlay=`` (for type checkers only; every key optional; a plain str
+    is the template alone).
+
+    ``template``: text with ``{recipient}``, ``{label}``, ``{session}``, ``{date}``,
+    ``{time}``, ``{timecode}``, ``{frame}`` (default ``"{label} {session} {timecode}"``);
+    ``size``: line height as a fraction of the frame height, (0, 0.5] (default 0.04);
+    ``opacity``: 0-1 (default 0.6); ``color``: ``"RRGGBB"`` or ``(r, g, b)`` (default white);
+    ``style``: ``"outline"`` (default), ``"shadow"``, ``"none"``; ``position``:
+    ``"top-left"``, ``"top-right"``, ``"bottom-left"``, ``"bottom-right"`` (default),
+    ``"center"``, ``"tiled"``, ``"moving"``; ``session``: the ID shown by ``{session}``
+    (default random); ``label``: shown by ``{label}``. Bad values raise
+    ``InvalidInputError``."""
+
+    template: str
+    size: float
+    opacity: float
+    color: str | tuple[int, int, int]
+    style: str
+    position: str
+    session: str
+    label: str
+
+_Overlay = str | OverlayOptions
+
 class FiligreeError(Exception):
     """Base class of every error Filigree raises."""
 
@@ -80,8 +105,15 @@ class Embedder:
     """Marks the frames of one stream for one recipient, keeping the stream's state."""
 
     def __init__(
-        self, key: Key, recipient: int, width: int, height: int, strength: float | None = None
-    ) -> None: ...
+        self,
+        key: Key,
+        recipient: int,
+        width: int,
+        height: int,
+        strength: float | None = None,
+        overlay: _Overlay | None = None,
+    ) -> None:
+        """With ``overlay``, marked frames are frames 0, 1, 2, ... of a 25 fps stream."""
     def mark(self, frame: _Frame, *, bit_depth: int | None = None) -> _Frame:
         """Marks the next frame (display order) and returns the marked copy."""
     @property
@@ -108,14 +140,15 @@ def embed_frame(
     key: Key,
     recipient: int,
     strength: float | None = None,
-    overlay: None = None,
+    overlay: _Overlay | None = None,
     *,
     bit_depth: int | None = None,
 ) -> _Frame:
     """Marks one frame for ``recipient`` and returns the marked copy (input untouched).
 
     ``frame``: (H, W, 3) uint8 full-range RGB, or (H, W) uint8 / uint16 luma (uint16 is
-    10-bit unless ``bit_depth`` says otherwise). ``overlay`` must be None (not available yet).
+    10-bit unless ``bit_depth`` says otherwise). ``overlay``: visible text burned in before
+    the mark (see ``OverlayOptions``); the frame is frame 0 of a 25 fps stream.
     """
 
 class EmbedSummary(TypedDict):
@@ -140,7 +173,7 @@ def embed_file(
     key: Key,
     recipient: int,
     *,
-    overlay: None = None,
+    overlay: _Overlay | None = None,
     ledger: _Path | None = None,
     label: str | None = None,
     crf: int | None = None,
@@ -151,7 +184,9 @@ def embed_file(
     gpu: bool = False,
 ) -> EmbedSummary:
     """Marks the video ``src`` for ``recipient`` and writes ``dst``; appends a ledger entry
-    when ``ledger`` is given. ``overlay`` and ``gpu=True`` are not available yet."""
+    when ``ledger`` is given. ``overlay``: visible text burned into every frame before the
+    mark (see ``OverlayOptions``; ``{label}`` defaults to ``label``). ``gpu=True`` is not
+    available yet."""
 
 def detect_file(path: _Path, key: Key, *, max_seconds: float | None = None) -> Detection:
     """Detects the recipient in the video at ``path`` (its first ``max_seconds`` if given)."""

@@ -3,12 +3,13 @@
 use std::sync::Mutex;
 
 use filigree::EmbedConfig;
-use pyo3::exceptions::PyNotImplementedError;
+use filigree::overlay::Overlay;
 use pyo3::prelude::*;
 
 use crate::errors::{Kind, to_py};
 use crate::frames::{Frame, FrameError};
 use crate::key::PyKey;
+use crate::overlay::OverlayOptions;
 
 /// A recipient ID from Python: 0..=4294967295.
 pub fn recipient_id(recipient: i64) -> PyResult<u32> {
@@ -22,16 +23,6 @@ pub fn recipient_id(recipient: i64) -> PyResult<u32> {
 /// The embedding options for an optional strength (`None`: the default, 1.0).
 pub fn embed_config(strength: Option<f32>) -> EmbedConfig {
     strength.map_or_else(EmbedConfig::default, |strength| EmbedConfig { strength })
-}
-
-/// The visible overlay is not in the Python API yet.
-pub fn refuse_overlay(overlay: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
-    match overlay {
-        Some(value) if !value.is_none() => {
-            Err(PyNotImplementedError::new_err("overlay: not available yet"))
-        }
-        _ => Ok(()),
-    }
 }
 
 fn dimension(value: i64, name: &str) -> PyResult<usize> {
@@ -53,8 +44,20 @@ fn dimension(value: i64, name: &str) -> PyResult<usize> {
 /// video, use ``Embedder`` (one per stream, frames in display order) or ``embed_file``.
 ///
 /// ``strength`` scales the mark (1.0, the default, is about 44 dB luma PSNR; at most 8).
-/// ``overlay`` must be ``None``: the visible overlay is not available in Python yet
-/// (``NotImplementedError``). The GIL is released while marking.
+///
+/// ``overlay`` burns visible text in before the invisible mark (which then covers it too):
+/// a template string such as ``"REVIEW COPY {recipient}"`` with every other option at its
+/// default, or a dict with any of ``template``, ``size`` (line height as a fraction of the
+/// frame height, default 0.04), ``opacity`` (0-1, default 0.6), ``color`` (``"RRGGBB"`` or
+/// ``(r, g, b)``, default white), ``style`` (``"outline"``, ``"shadow"``, ``"none"``),
+/// ``position`` (``"top-left"``, ``"top-right"``, ``"bottom-left"``, ``"bottom-right"``
+/// (default), ``"center"``, ``"tiled"``, ``"moving"``), ``session`` (the ID shown by
+/// ``{session}``, default random) and ``label``. The frame is frame 0 of a 25 fps stream
+/// for ``{timecode}`` and ``{frame}``. RGB frames are composited in R'G'B'; luma planes
+/// (read as video-range Y') get the text's luma only. Bad options raise
+/// ``InvalidInputError``.
+///
+/// The GIL is released while marking.
 #[pyfunction]
 #[pyo3(signature = (frame, key, recipient, strength=None, overlay=None, *, bit_depth=None))]
 pub fn embed_frame<'py>(
@@ -66,12 +69,16 @@ pub fn embed_frame<'py>(
     overlay: Option<&Bound<'py, PyAny>>,
     bit_depth: Option<u8>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    refuse_overlay(overlay)?;
     let recipient = recipient_id(recipient)?;
+    let overlay = OverlayOptions::from_py(overlay)?;
     let mut frame = Frame::from_numpy(frame, bit_depth)?;
     let key = &key.inner;
     py.detach(|| {
         let (width, height) = frame.size();
+        if let Some(options) = &overlay {
+            let mut overlay = options.build(key, recipient, width, height)?;
+            frame.apply_overlay(&mut overlay, 0)?;
+        }
         let mut embedder =
             filigree::Embedder::new(key, recipient, width, height, &embed_config(strength))?;
         frame.mark(&mut embedder)
@@ -87,29 +94,40 @@ pub fn embed_frame<'py>(
 /// ``embed_frame`` accepts.
 #[pyclass(module = "filigree", name = "Embedder", frozen)]
 pub struct PyEmbedder {
-    inner: Mutex<filigree::Embedder>,
+    inner: Mutex<Stream>,
     recipient: u32,
     width: usize,
     height: usize,
+}
+
+/// The state of one stream: the marker, the overlay and the index of the next frame.
+struct Stream {
+    embedder: filigree::Embedder,
+    overlay: Option<Overlay>,
+    next_frame: u64,
 }
 
 #[pymethods]
 impl PyEmbedder {
     /// A marker for ``recipient`` under ``key`` for frames of ``width`` x ``height``.
     ///
-    /// ``strength`` as for ``embed_frame``. Frames need at least 180 pixels on the shorter
-    /// side (``InvalidInputError`` otherwise).
+    /// ``strength`` and ``overlay`` as for ``embed_frame``; with an overlay, the frames
+    /// marked are frames 0, 1, 2, ... of a 25 fps stream, so ``{timecode}``, ``{frame}`` and
+    /// a ``moving`` position advance with each ``mark``. Frames need at least 180 pixels on
+    /// the shorter side (``InvalidInputError`` otherwise).
     #[new]
-    #[pyo3(signature = (key, recipient, width, height, strength=None))]
+    #[pyo3(signature = (key, recipient, width, height, strength=None, overlay=None))]
     fn new(
         key: &PyKey,
         recipient: i64,
         width: i64,
         height: i64,
         strength: Option<f32>,
+        overlay: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<PyEmbedder> {
         let recipient = recipient_id(recipient)?;
         let (width, height) = (dimension(width, "width")?, dimension(height, "height")?);
+        let overlay = OverlayOptions::from_py(overlay)?;
         let embedder = filigree::Embedder::new(
             &key.inner,
             recipient,
@@ -118,8 +136,16 @@ impl PyEmbedder {
             &embed_config(strength),
         )
         .map_err(to_py)?;
+        let overlay = overlay
+            .map(|options| options.build(&key.inner, recipient, width, height))
+            .transpose()
+            .map_err(to_py)?;
         Ok(PyEmbedder {
-            inner: Mutex::new(embedder),
+            inner: Mutex::new(Stream {
+                embedder,
+                overlay,
+                next_frame: 0,
+            }),
             recipient,
             width,
             height,
@@ -138,8 +164,14 @@ impl PyEmbedder {
     ) -> PyResult<Bound<'py, PyAny>> {
         let mut frame = Frame::from_numpy(frame, bit_depth)?;
         py.detach(|| {
-            let mut embedder = self.inner.lock().map_err(|_| FrameError::Poisoned)?;
-            frame.mark(&mut embedder)
+            let mut stream = self.inner.lock().map_err(|_| FrameError::Poisoned)?;
+            let stream = &mut *stream;
+            if let Some(overlay) = stream.overlay.as_mut() {
+                frame.apply_overlay(overlay, stream.next_frame)?;
+            }
+            frame.mark(&mut stream.embedder)?;
+            stream.next_frame += 1;
+            Ok::<_, FrameError>(())
         })?;
         Ok(frame.into_numpy(py))
     }

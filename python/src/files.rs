@@ -10,9 +10,10 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use crate::detect::PyDetection;
-use crate::embed::{embed_config, recipient_id, refuse_overlay};
+use crate::embed::{embed_config, recipient_id};
 use crate::errors::{Kind, to_py};
 use crate::key::PyKey;
+use crate::overlay::OverlayOptions;
 
 /// Marks the video ``src`` for ``recipient`` and writes ``dst``; returns a summary dict.
 ///
@@ -28,8 +29,11 @@ use crate::key::PyKey;
 /// for libx264, 19 for libx265); ``preset``: the encoder preset; ``strength`` as for
 /// ``embed_frame``.
 ///
-/// Not available yet: ``overlay`` (must be ``None``) and ``gpu=True``; both raise
-/// ``NotImplementedError``.
+/// ``overlay``: visible text burned into every frame before the mark, as for
+/// ``embed_frame`` (a template string or a dict of options), with the file's own frame rate
+/// for ``{timecode}``; its ``{label}`` is the dict's ``label``, else ``label``.
+///
+/// Not available yet: ``gpu=True`` (``NotImplementedError``).
 ///
 /// The summary has ``recipient``, ``label``, ``key_fingerprint``, ``output``, ``frames``,
 /// ``width``, ``height``, ``pixel_format``, ``seconds``, ``frames_per_second``,
@@ -57,13 +61,13 @@ pub fn embed_file<'py>(
     overwrite: bool,
     gpu: bool,
 ) -> PyResult<Bound<'py, PyDict>> {
-    refuse_overlay(overlay)?;
     if gpu {
         return Err(PyNotImplementedError::new_err(
             "gpu: the GPU embedding path is not available yet",
         ));
     }
     let recipient = recipient_id(recipient)?;
+    let overlay = OverlayOptions::from_py(overlay)?;
     let codec = Codec::from_name(codec).ok_or_else(|| {
         Kind::InvalidInput.err(format!("unknown codec {codec:?} (use libx264 or libx265)"))
     })?;
@@ -87,8 +91,12 @@ pub fn embed_file<'py>(
         },
         overwrite,
         measure_quality: false,
-        overlay: None,
-        session: None,
+        overlay: overlay.as_ref().map(|options| options.config().clone()),
+        session: overlay
+            .as_ref()
+            .map(|options| options.session_info(recipient, label.as_deref()))
+            .transpose()
+            .map_err(to_py)?,
     };
     let (report, entry) = py
         .detach(|| -> filigree::Result<_> {

@@ -5,6 +5,7 @@
 //! new array returned by marking), so the heavy work that follows touches no Python object
 //! and runs with the GIL released. Results go back to numpy without another copy.
 
+use filigree::overlay::Overlay;
 use filigree::{Detector, Embedder};
 use ndarray::{Array2, Array3, ArrayView3, Zip};
 use numpy::{
@@ -130,6 +131,25 @@ impl Frame {
                     "uint16 plane holds the value {high}, above {max}, the largest {bit_depth}-bit \
                      code value: pass bit_depth= for the plane's real depth"
                 )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Burns a visible overlay into the frame in place, as frame `frame_index` of its stream:
+    /// RGB frames in R'G'B', luma planes in Y' alone (see `Overlay::apply_to_rgb` and
+    /// `Overlay::apply_to_luma`).
+    pub fn apply_overlay(
+        &mut self,
+        overlay: &mut Overlay,
+        frame_index: u64,
+    ) -> Result<(), FrameError> {
+        self.check_range()?;
+        match self {
+            Frame::Rgb(rgb) => overlay.apply_to_rgb(rgb.view_mut(), frame_index)?,
+            Frame::Luma8(luma) => overlay.apply_to_luma(luma.view_mut(), 8, frame_index)?,
+            Frame::Luma16(luma, bit_depth) => {
+                overlay.apply_to_luma(luma.view_mut(), *bit_depth, frame_index)?
             }
         }
         Ok(())

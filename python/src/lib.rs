@@ -9,6 +9,7 @@ mod errors;
 mod files;
 mod frames;
 mod key;
+mod overlay;
 
 use pyo3::prelude::*;
 

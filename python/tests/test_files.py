@@ -107,8 +107,8 @@ def test_bad_arguments(tmp_path):
     out = tmp_path / "out.mp4"
     with pytest.raises(NotImplementedError, match="gpu"):
         filigree.embed_file(CAMINANDES, out, key, 1, gpu=True)
-    with pytest.raises(NotImplementedError, match="overlay"):
-        filigree.embed_file(CAMINANDES, out, key, 1, overlay="SCREENER {recipient}")
+    with pytest.raises(ValueError, match="overlay"):
+        filigree.embed_file(CAMINANDES, out, key, 1, overlay={"position": "middle"})
     with pytest.raises(ValueError, match="codec"):
         filigree.embed_file(CAMINANDES, out, key, 1, codec="mpeg2video")
     with pytest.raises(ValueError, match="crf"):

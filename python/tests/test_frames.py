@@ -197,12 +197,6 @@ def test_frame_size_must_stay_the_same(key):
     assert detector.frames == 1
 
 
-def test_overlay_is_not_available_yet(key):
-    frame = decode(CAMINANDES)[0]
-    with pytest.raises(NotImplementedError, match="overlay"):
-        filigree.embed_frame(frame, key, 1, overlay={"text": "x"})
-
-
 def test_four_concurrent_embed_and_detect_calls_give_correct_results(key):
     # Frames whose single-frame detection has a wide margin (sync z ~17 for any key): some
     # single frames (e.g. the dark opening of the live-action clip) miss for ~1 key in 5,

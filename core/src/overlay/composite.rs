@@ -6,7 +6,7 @@
 //! over its luma footprint (2x2 for 4:2:0, 2x1 for 4:2:2, 1x1 for 4:4:4), so glyph edges stay
 //! anti-aliased in colour too and a half-covered chroma sample is half tinted.
 
-use ndarray::Array2;
+use ndarray::{Array2, ArrayViewMut2};
 
 use crate::error::{Error, Result};
 use crate::plane::{Sample, code_value_scale, max_code_value};
@@ -170,35 +170,22 @@ fn composite_planes<S: Sample>(
 ) -> Result<()> {
     let max = max_code_value::<S>(depth)?;
     let (height, width) = planes[0].dim();
-    let has_halo = !mask.halo.is_empty();
-    let alpha = |mx: i64, my: i64| -> (f32, f32) {
-        if mx < 0 || my < 0 || mx as usize >= mask.width || my as usize >= mask.height {
-            return (0.0, 0.0);
-        }
-        let at = my as usize * mask.width + mx as usize;
-        let halo = if has_halo { mask.halo[at] } else { 0.0 };
-        (halo * paints.opacity, mask.fill[at] * paints.opacity)
-    };
-
-    // Luma: the part of the mask inside the frame.
-    let x0 = x.clamp(0, width as i64) as usize;
-    let x1 = (x + mask.width as i64).clamp(0, width as i64) as usize;
-    let y0 = y.clamp(0, height as i64) as usize;
-    let y1 = (y + mask.height as i64).clamp(0, height as i64) as usize;
-    if x0 >= x1 || y0 >= y1 {
-        return Ok(());
-    }
     let s = paints.scale;
     let (fill, halo) = (paints.fill, paints.halo);
-    for row in y0..y1 {
-        let mut line = planes[0].row_mut(row);
-        for col in x0..x1 {
-            let (ha, fa) = alpha(col as i64 - x, row as i64 - y);
-            if ha > 0.0 || fa > 0.0 {
-                blend(&mut line[col], ha, halo.y * s, fa, fill.y * s, max);
-            }
-        }
-    }
+    let alpha = |mx: i64, my: i64| mask_alpha(mask, paints.opacity, mx, my);
+
+    // Luma: the part of the mask inside the frame.
+    let Some(((x0, x1), (y0, y1))) = composite_plane(
+        planes[0].view_mut(),
+        max,
+        mask,
+        (x, y),
+        fill.y * s,
+        halo.y * s,
+        paints.opacity,
+    ) else {
+        return Ok(());
+    };
 
     // Chroma: every chroma sample whose luma footprint meets the mask.
     let (ch, cw) = planes[1].dim();
@@ -238,6 +225,55 @@ fn composite_planes<S: Sample>(
         }
     }
     Ok(())
+}
+
+/// Coverage of the halo and of the fill at mask position `(mx, my)`, scaled by `opacity`;
+/// zero outside the mask.
+fn mask_alpha(mask: &Mask, opacity: f32, mx: i64, my: i64) -> (f32, f32) {
+    if mx < 0 || my < 0 || mx as usize >= mask.width || my as usize >= mask.height {
+        return (0.0, 0.0);
+    }
+    let at = my as usize * mask.width + mx as usize;
+    let halo = if mask.halo.is_empty() {
+        0.0
+    } else {
+        mask.halo[at]
+    };
+    (halo * opacity, mask.fill[at] * opacity)
+}
+
+/// Blends `mask` onto one full-resolution plane with its top-left corner at `(x, y)`: the
+/// halo in `halo`, then the text in `fill` (code values of this plane, clamped to
+/// `0..=max`). Returns the columns and rows of the plane the mask covers, `None` when it
+/// lies wholly outside.
+#[allow(clippy::type_complexity)]
+pub(crate) fn composite_plane<S: Sample>(
+    mut plane: ArrayViewMut2<S>,
+    max: f32,
+    mask: &Mask,
+    (x, y): (i64, i64),
+    fill: f32,
+    halo: f32,
+    opacity: f32,
+) -> Option<((usize, usize), (usize, usize))> {
+    let (height, width) = plane.dim();
+    let x0 = x.clamp(0, width as i64) as usize;
+    let x1 = (x + mask.width as i64).clamp(0, width as i64) as usize;
+    let y0 = y.clamp(0, height as i64) as usize;
+    let y1 = (y + mask.height as i64).clamp(0, height as i64) as usize;
+    if x0 >= x1 || y0 >= y1 {
+        return None;
+    }
+    for row in y0..y1 {
+        let mut line = plane.row_mut(row);
+        for col in x0..x1 {
+            let (ha, fa) = mask_alpha(mask, opacity, col as i64 - x, row as i64 - y);
+            if ha > 0.0 || fa > 0.0 {
+                blend(&mut line[col], ha, halo, fa, fill, max);
+            }
+        }
+    }
+    Some(((x0, x1), (y0, y1)))
 }
 
 /// Checks a frame against the size an overlay was built for.

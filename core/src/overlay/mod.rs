@@ -37,8 +37,11 @@ pub use composite::{Matrix, YCbCr};
 pub use position::{Position, Rect};
 pub use template::{Field, SessionValues, Template, timecode};
 
+use ndarray::{ArrayViewMut2, ArrayViewMut3, Axis};
+
 use crate::error::{Error, Result};
 use crate::key::Key;
+use crate::plane::{Sample, code_value_scale, max_code_value};
 use crate::video::{Rational, VideoFrame};
 use composite::Mask;
 use font::{Align, TextRenderer};
@@ -68,6 +71,17 @@ impl Style {
     }
 }
 
+/// Parses a `RRGGBB` hex colour (a leading `#` is allowed), as the CLI and the Python
+/// bindings take it.
+pub fn parse_color(text: &str) -> Option<[u8; 3]> {
+    let hex = text.strip_prefix('#').unwrap_or(text);
+    if hex.len() != 6 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    let channel = |i: usize| u8::from_str_radix(&hex[i..i + 2], 16).ok();
+    Some([channel(0)?, channel(2)?, channel(4)?])
+}
+
 /// How the overlay looks.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OverlayConfig {
@@ -82,6 +96,24 @@ pub struct OverlayConfig {
     pub color: [u8; 3],
     pub style: Style,
     pub position: Position,
+}
+
+impl OverlayConfig {
+    /// Checks the options that do not depend on the frame: a size above 0 and at most 0.5,
+    /// an opacity in `0..=1` and a well-formed template (returned parsed).
+    pub fn validate(&self) -> Result<Template> {
+        let invalid = |reason: String| Err(Error::InvalidOverlay { reason });
+        if !(self.size.is_finite() && self.size > 0.0 && self.size <= 0.5) {
+            return invalid(format!(
+                "size {} must be above 0 and at most 0.5 of the frame height",
+                self.size
+            ));
+        }
+        if !(self.opacity.is_finite() && (0.0..=1.0).contains(&self.opacity)) {
+            return invalid(format!("opacity {} must be between 0 and 1", self.opacity));
+        }
+        Template::parse(&self.template.replace("\\n", "\n"))
+    }
 }
 
 impl Default for OverlayConfig {
@@ -134,6 +166,9 @@ pub struct Overlay {
     opacity: f32,
     fill: YCbCr,
     halo: YCbCr,
+    /// The text and halo colours in R'G'B', for [`Overlay::apply_to_rgb`].
+    fill_rgb: [u8; 3],
+    halo_rgb: [u8; 3],
     position: Position,
     width: usize,
     height: usize,
@@ -156,23 +191,12 @@ impl Overlay {
         height: usize,
         frame_rate: Rational,
     ) -> Result<Overlay> {
-        let invalid = |reason: String| Err(Error::InvalidOverlay { reason });
-        if !(config.size.is_finite() && config.size > 0.0 && config.size <= 0.5) {
-            return invalid(format!(
-                "size {} must be above 0 and at most 0.5 of the frame height",
-                config.size
-            ));
-        }
-        if !(config.opacity.is_finite() && (0.0..=1.0).contains(&config.opacity)) {
-            return invalid(format!(
-                "opacity {} must be between 0 and 1",
-                config.opacity
-            ));
-        }
+        let template = config.validate()?;
         if width == 0 || height == 0 {
-            return invalid(format!("frame size {width}x{height} is empty"));
+            return Err(Error::InvalidOverlay {
+                reason: format!("frame size {width}x{height} is empty"),
+            });
         }
-        let template = Template::parse(&config.template.replace("\\n", "\n"))?;
         let line_px = (config.size * height as f32).max(6.0);
         let matrix = Matrix::for_height(height);
         let fill = matrix.to_ycbcr(config.color);
@@ -194,6 +218,8 @@ impl Overlay {
             opacity: config.opacity,
             fill,
             halo: matrix.to_ycbcr(halo_rgb),
+            fill_rgb: config.color,
+            halo_rgb,
             position: config.position,
             width,
             height,
@@ -242,19 +268,108 @@ impl Overlay {
     /// Burns the overlay into `frame`, the `frame_index`-th frame of the stream (from 0).
     pub fn apply(&mut self, frame: &mut VideoFrame, frame_index: u64) -> Result<()> {
         composite::check_size(frame, self.width, self.height)?;
-        if self.opacity <= 0.0 {
+        let Some(corners) = self.prepare(frame_index) else {
             return Ok(());
+        };
+        let mask = self.current_mask();
+        for corner in corners {
+            composite::composite(frame, mask, corner, self.fill, self.halo, self.opacity)?;
+        }
+        Ok(())
+    }
+
+    /// Burns the overlay into a lone Y' plane of `bit_depth` bits (8 for `u8`, 9..=16 for
+    /// `u16`), read as video-range luma like a decoded frame's Y' plane: the same luma that
+    /// [`Overlay::apply`] writes, without the chroma.
+    pub fn apply_to_luma<S: Sample>(
+        &mut self,
+        mut luma: ArrayViewMut2<S>,
+        bit_depth: u8,
+        frame_index: u64,
+    ) -> Result<()> {
+        let (height, width) = luma.dim();
+        self.check_dims(width, height)?;
+        let max = max_code_value::<S>(bit_depth)?;
+        let Some(corners) = self.prepare(frame_index) else {
+            return Ok(());
+        };
+        let scale = code_value_scale(bit_depth);
+        let mask = self.current_mask();
+        for corner in corners {
+            composite::composite_plane(
+                luma.view_mut(),
+                max,
+                mask,
+                corner,
+                self.fill.y * scale,
+                self.halo.y * scale,
+                self.opacity,
+            );
+        }
+        Ok(())
+    }
+
+    /// Burns the overlay into an `(height, width, 3)` full-range R'G'B' picture.
+    ///
+    /// Each of R', G' and B' is blended with the same coverage toward the text (and halo)
+    /// colour given in R'G'B'. Blending `v + alpha * (colour - v)` commutes with any affine
+    /// colour conversion, so this equals converting to Y'CbCr 4:4:4 with the overlay's
+    /// matrix, compositing there and converting back, without the round trip's rounding.
+    pub fn apply_to_rgb(&mut self, mut rgb: ArrayViewMut3<u8>, frame_index: u64) -> Result<()> {
+        let (height, width, channels) = rgb.dim();
+        if channels != 3 {
+            return Err(Error::InvalidOverlay {
+                reason: format!("an R'G'B' picture has 3 channels, this one has {channels}"),
+            });
+        }
+        self.check_dims(width, height)?;
+        let Some(corners) = self.prepare(frame_index) else {
+            return Ok(());
+        };
+        let mask = self.current_mask();
+        for (channel, mut plane) in rgb.axis_iter_mut(Axis(2)).enumerate() {
+            for &corner in &corners {
+                composite::composite_plane(
+                    plane.view_mut(),
+                    255.0,
+                    mask,
+                    corner,
+                    f32::from(self.fill_rgb[channel]),
+                    f32::from(self.halo_rgb[channel]),
+                    self.opacity,
+                );
+            }
+        }
+        Ok(())
+    }
+
+    fn check_dims(&self, width: usize, height: usize) -> Result<()> {
+        if width != self.width || height != self.height {
+            return Err(Error::FrameSizeChanged {
+                width,
+                height,
+                expected_width: self.width,
+                expected_height: self.height,
+            });
+        }
+        Ok(())
+    }
+
+    /// Lays out frame `frame_index`'s text and returns where it goes; `None` when the
+    /// overlay is fully transparent and nothing needs drawing.
+    fn prepare(&mut self, frame_index: u64) -> Option<Vec<(i64, i64)>> {
+        if self.opacity <= 0.0 {
+            return None;
         }
         let (w, h) = {
             let mask = self.mask(frame_index);
             (mask.width, mask.height)
         };
-        let corners = self.corners(frame_index, (w, h));
-        let mask = &self.last.as_ref().expect("mask rendered above").1;
-        for corner in corners {
-            composite::composite(frame, mask, corner, self.fill, self.halo, self.opacity)?;
-        }
-        Ok(())
+        Some(self.corners(frame_index, (w, h)))
+    }
+
+    fn current_mask(&self) -> &Mask {
+        &self.last.as_ref().expect("mask rendered by prepare").1
     }
 
     fn corners(&self, frame_index: u64, size: (usize, usize)) -> Vec<(i64, i64)> {
@@ -280,5 +395,117 @@ impl Overlay {
             self.last = Some((text, mask));
         }
         &self.last.as_ref().expect("set above").1
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use ndarray::{Array2, Array3};
+
+    use super::*;
+    use crate::video::{PixelFormat, Planes};
+
+    fn overlay(config: &OverlayConfig, width: usize, height: usize) -> Overlay {
+        let session = SessionInfo::new(7, Some("critic".into()), "7f3a".into());
+        let key = Key::from_bytes([3; 32]);
+        Overlay::new(config, &session, &key, width, height, Rational::new(25, 1)).unwrap()
+    }
+
+    #[test]
+    fn parse_color_takes_rrggbb_hex() {
+        assert_eq!(parse_color("ff8000"), Some([255, 128, 0]));
+        assert_eq!(parse_color("#00FFaa"), Some([0, 255, 170]));
+        for bad in ["", "fff", "ff80001", "gg0000", "+f8000", "ff 800"] {
+            assert_eq!(parse_color(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn apply_to_luma_writes_the_luma_that_apply_writes() {
+        let config = OverlayConfig {
+            template: "SCREENER {recipient} {timecode}".into(),
+            position: Position::Tiled,
+            ..OverlayConfig::default()
+        };
+        for (format, depth) in [(PixelFormat::Yuv420p, 8), (PixelFormat::Yuv422p10, 10)] {
+            let (w, h) = (320, 180);
+            let mut frame = VideoFrame::black(format, w, h);
+            overlay(&config, w, h).apply(&mut frame, 30).unwrap();
+            let mut ov = overlay(&config, w, h);
+            match &frame.planes {
+                Planes::Eight(p) => {
+                    let mut luma = Array2::from_elem((h, w), 16u8);
+                    ov.apply_to_luma(luma.view_mut(), depth, 30).unwrap();
+                    assert_eq!(luma, p[0]);
+                    assert!(luma.iter().any(|&v| v > 100));
+                }
+                Planes::High(p) => {
+                    let mut luma = Array2::from_elem((h, w), 64u16);
+                    ov.apply_to_luma(luma.view_mut(), depth, 30).unwrap();
+                    assert_eq!(luma, p[0]);
+                    assert!(luma.iter().any(|&v| v > 400));
+                }
+            }
+        }
+        // Wrong size or depth is refused.
+        let mut ov = overlay(&config, 320, 180);
+        let mut luma = Array2::from_elem((180, 300), 16u8);
+        assert!(ov.apply_to_luma(luma.view_mut(), 8, 0).is_err());
+        let mut luma = Array2::from_elem((180, 320), 16u8);
+        assert!(ov.apply_to_luma(luma.view_mut(), 10, 0).is_err());
+    }
+
+    #[test]
+    fn apply_to_rgb_matches_compositing_in_ycbcr() {
+        let (w, h) = (320, 180);
+        let config = OverlayConfig {
+            template: "REVIEW {recipient}".into(),
+            color: [255, 200, 0],
+            opacity: 0.8,
+            size: 0.1,
+            ..OverlayConfig::default()
+        };
+        let background = [40u8, 90, 160];
+        let mut rgb = Array3::from_shape_fn((h, w, 3), |(_, _, c)| background[c]);
+        let mut ov = overlay(&config, w, h);
+        ov.apply_to_rgb(rgb.view_mut(), 0).unwrap();
+        let rect = ov.placements(0)[0];
+
+        // The same overlay on a 4:4:4 frame of the background colour.
+        let matrix = Matrix::for_height(h);
+        let bg = matrix.to_ycbcr(background);
+        let mut frame = VideoFrame::black(PixelFormat::Yuv444p, w, h);
+        if let Planes::Eight(p) = &mut frame.planes {
+            p[0].fill(bg.y.round() as u8);
+            p[1].fill(bg.cb.round() as u8);
+            p[2].fill(bg.cr.round() as u8);
+        }
+        overlay(&config, w, h).apply(&mut frame, 0).unwrap();
+        let Planes::Eight(p) = &frame.planes else {
+            unreachable!()
+        };
+        let mut changed = 0;
+        for y in 0..h {
+            for x in 0..w {
+                let px = [rgb[[y, x, 0]], rgb[[y, x, 1]], rgb[[y, x, 2]]];
+                let inside = (x as i64) >= rect.x
+                    && (x as i64) < rect.x + rect.width as i64
+                    && (y as i64) >= rect.y
+                    && (y as i64) < rect.y + rect.height as i64;
+                if !inside {
+                    assert_eq!(px, background, "outside the text at ({x}, {y})");
+                    continue;
+                }
+                changed += usize::from(px != background);
+                let got = matrix.to_ycbcr(px);
+                let want = [p[0][[y, x]], p[1][[y, x]], p[2][[y, x]]];
+                for (g, w) in [got.y, got.cb, got.cr].into_iter().zip(want) {
+                    assert!((g - f32::from(w)).abs() <= 1.5, "({x}, {y}): {g} vs {w}");
+                }
+            }
+        }
+        assert!(changed > 100);
+        let mut four = Array3::<u8>::zeros((h, w, 4));
+        assert!(ov.apply_to_rgb(four.view_mut(), 0).is_err());
     }
 }

@@ -56,7 +56,7 @@ pub struct Rational {
 }
 
 impl Rational {
-    pub fn new(num: i32, den: i32) -> Rational {
+    pub const fn new(num: i32, den: i32) -> Rational {
         Rational { num, den }
     }
 
