@@ -1,40 +1,18 @@
 //! The `filigree` binary end to end: real clips in, Debian's ffmpeg as the attacker, the CLI
 //! contract (exit codes, JSON fields, no leftover output) checked on every path.
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
 use serde_json::Value;
 use tempfile::TempDir;
 
+use common::*;
+
 const RECIPIENT: u32 = 3_000_000_042;
-
-fn testdata(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../testdata")
-        .join(name)
-}
-
-fn filigree(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_filigree"))
-        .args(args)
-        .output()
-        .expect("run filigree")
-}
-
-fn ffmpeg(args: &[&str]) {
-    let out = Command::new("ffmpeg")
-        .args(["-y", "-v", "error"])
-        .args(args)
-        .output()
-        .expect("run ffmpeg");
-    assert!(
-        out.status.success(),
-        "ffmpeg {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
 
 fn ffprobe_streams(path: &Path) -> Vec<Value> {
     let out = Command::new("ffprobe")
@@ -44,14 +22,6 @@ fn ffprobe_streams(path: &Path) -> Vec<Value> {
         .expect("run ffprobe");
     let json: Value = serde_json::from_slice(&out.stdout).expect("ffprobe json");
     json["streams"].as_array().cloned().unwrap_or_default()
-}
-
-fn p(path: &Path) -> &str {
-    path.to_str().expect("utf-8 temp path")
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 /// A key and a marked copy of the live-action clip, shared by the attack tests.

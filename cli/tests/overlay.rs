@@ -1,29 +1,16 @@
 //! `filigree embed --overlay`: the visible overlay on a real clip, and the invisible mark
 //! still detected in the same file.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
+
+use std::path::Path;
+use std::process::Command;
 
 use serde_json::Value;
 
+use common::*;
+
 const RECIPIENT: u32 = 1_234_567;
-
-fn testdata(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../testdata")
-        .join(name)
-}
-
-fn filigree(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_filigree"))
-        .args(args)
-        .output()
-        .expect("run filigree")
-}
-
-fn p(path: &Path) -> &str {
-    path.to_str().expect("utf-8 temp path")
-}
 
 /// First frame's luma, via the system ffmpeg.
 fn first_luma(path: &Path) -> Vec<u8> {

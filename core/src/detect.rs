@@ -75,18 +75,7 @@ impl Detector {
                 min_side: MIN_SUSPECT_SIDE,
             });
         }
-        match self.frame_size {
-            None => self.frame_size = Some((width, height)),
-            Some((w, h)) if (w, h) != (width, height) => {
-                return Err(Error::FrameSizeChanged {
-                    width,
-                    height,
-                    expected_width: w,
-                    expected_height: h,
-                });
-            }
-            Some(_) => {}
-        }
+        self.fix_frame_size(width, height)?;
         let to_8bit = 1.0 / code_value_scale(bit_depth);
         if self.scratch.dim() != (height, width) {
             self.scratch = Array2::zeros((height, width));
@@ -113,17 +102,7 @@ impl Detector {
         let Some((width, height)) = other.frame_size else {
             return Ok(());
         };
-        match self.frame_size {
-            Some((w, h)) if (w, h) != (width, height) => {
-                return Err(Error::FrameSizeChanged {
-                    width,
-                    height,
-                    expected_width: w,
-                    expected_height: h,
-                });
-            }
-            _ => self.frame_size = Some((width, height)),
-        }
+        self.fix_frame_size(width, height)?;
         if let Some(theirs) = other.accumulated {
             match &mut self.accumulated {
                 Some(sum) => *sum += &theirs,
@@ -133,6 +112,22 @@ impl Detector {
         self.bars.merge(&other.bars);
         self.frames += other.frames;
         Ok(())
+    }
+
+    /// The first frame fixes the stream's size; every later one must match it.
+    fn fix_frame_size(&mut self, width: usize, height: usize) -> Result<()> {
+        match self.frame_size {
+            Some((w, h)) if (w, h) != (width, height) => Err(Error::FrameSizeChanged {
+                width,
+                height,
+                expected_width: w,
+                expected_height: h,
+            }),
+            _ => {
+                self.frame_size = Some((width, height));
+                Ok(())
+            }
+        }
     }
 
     pub fn frames(&self) -> usize {
