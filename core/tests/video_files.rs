@@ -138,6 +138,21 @@ fn make_clip(dir: &Path, name: &str, seconds: &str, extra: &[&str]) -> PathBuf {
     path
 }
 
+/// Half a second of the test clip in `pix_fmt`, H.264 at CRF 10 (near-lossless).
+fn near_lossless_clip(dir: &Path, pix_fmt: &str) -> PathBuf {
+    let extra = [
+        "-pix_fmt",
+        pix_fmt,
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-crf",
+        "10",
+    ];
+    make_clip(dir, &format!("{pix_fmt}.mp4"), "0.5", &extra)
+}
+
 #[test]
 fn reader_and_writer_are_send() {
     fn assert_send<T: Send>() {}
@@ -342,21 +357,7 @@ fn chroma_422_and_444_round_trip() {
         ("yuv422p10le", PixelFormat::Yuv422p10),
         ("yuv444p10le", PixelFormat::Yuv444p10),
     ] {
-        let input = make_clip(
-            dir.path(),
-            &format!("{pix_fmt}.mp4"),
-            "0.5",
-            &[
-                "-pix_fmt",
-                pix_fmt,
-                "-c:v",
-                "libx264",
-                "-preset",
-                "ultrafast",
-                "-crf",
-                "10",
-            ],
-        );
+        let input = near_lossless_clip(dir.path(), pix_fmt);
         let (info, in_frames) = decode_all(&input);
         assert_eq!(info.format, format, "{pix_fmt}");
         let (cw, ch) = format.chroma_size(640, 360);
@@ -387,21 +388,7 @@ fn x265_round_trip() {
         ("yuv420p", PixelFormat::Yuv420p),
         ("yuv420p10le", PixelFormat::Yuv420p10),
     ] {
-        let input = make_clip(
-            dir.path(),
-            &format!("{pix_fmt}.mp4"),
-            "0.5",
-            &[
-                "-pix_fmt",
-                pix_fmt,
-                "-c:v",
-                "libx264",
-                "-preset",
-                "ultrafast",
-                "-crf",
-                "10",
-            ],
-        );
+        let input = near_lossless_clip(dir.path(), pix_fmt);
         let output = dir.path().join(format!("{pix_fmt}-out.mp4"));
         round_trip(&input, &output, &options, false);
         let (_, in_frames) = decode_all(&input);

@@ -100,7 +100,7 @@ impl Clip {
 }
 
 fn chroma_size(width: usize, height: usize) -> (usize, usize) {
-    (width.div_ceil(2), height.div_ceil(2))
+    filigree::video::PixelFormat::Yuv420p.chroma_size(width, height)
 }
 
 fn run_tool(cmd: &mut Command, what: &str) -> std::process::Output {
@@ -110,6 +110,12 @@ fn run_tool(cmd: &mut Command, what: &str) -> std::process::Output {
             cmd.get_program()
         )
     });
+    assert_succeeded(&output, cmd, what);
+    output
+}
+
+/// Panics with the command and ffmpeg's stderr unless it exited successfully.
+fn assert_succeeded(output: &std::process::Output, cmd: &Command, what: &str) {
     if !output.status.success() {
         panic!(
             "{what} failed ({}): {:?}\n--- stderr ---\n{}",
@@ -118,7 +124,6 @@ fn run_tool(cmd: &mut Command, what: &str) -> std::process::Output {
             String::from_utf8_lossy(&output.stderr)
         );
     }
-    output
 }
 
 /// Width, height and `r_frame_rate` of the first video stream, via `ffprobe`.
@@ -365,14 +370,7 @@ pub fn attack(clip: &Clip, attack: &Attack) -> Clip {
         (output, written)
     });
     let (output, written) = output;
-    if !output.status.success() {
-        panic!(
-            "{what} failed ({}): {:?}\n--- stderr ---\n{}",
-            output.status,
-            cmd,
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
+    assert_succeeded(&output, &cmd, &what);
     if let Err(e) = written {
         panic!(
             "{what}: writing frames to ffmpeg failed: {e}\n--- stderr ---\n{}",
