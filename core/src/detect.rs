@@ -136,14 +136,16 @@ impl Detector {
 
     /// Folds the accumulation at every candidate magnification (the expensive, key-free part).
     pub fn evidence(&self) -> Evidence {
-        let folds = self.accumulated.as_ref().map(|sum| {
-            let content = self.bars.content();
-            Folds::new(sum.view(), content)
-        });
+        let content = self.accumulated.as_ref().map(|_| self.bars.content());
+        let folds = self
+            .accumulated
+            .as_ref()
+            .zip(content)
+            .map(|(sum, content)| Folds::new(sum.view(), content));
         Evidence {
             folds,
             frames: self.frames,
-            content: self.accumulated.as_ref().map(|_| self.bars.content()),
+            content,
         }
     }
 
