@@ -108,6 +108,7 @@ pub fn run(args: &EmbedArgs, quiet: bool) -> Result<ExitCode, Failure> {
             style: args.overlay_style,
             position: args.overlay_position,
         }),
+        realtime: false,
         session: Some(SessionInfo::new(
             args.recipient,
             args.label.clone(),

@@ -92,7 +92,7 @@ impl Embedder {
         }
         let code_scale = code_value_scale(bit_depth);
         let gain = self.mask.update(luma.view(), 1.0 / code_scale);
-        let amplitude = BASE_AMPLITUDE * self.strength * code_scale;
+        let amplitude = self.amplitude(bit_depth);
         let cells = ndarray::Array2::from_shape_fn(gain.dim(), |(r, c)| {
             amplitude * gain[[r, c]] * self.tile[[r % TILE, c % TILE]]
         });
@@ -127,6 +127,58 @@ impl Embedder {
         }
         Ok(())
     }
+}
+
+impl Embedder {
+    /// Mark amplitude in code values of `bit_depth`-bit video, before the perceptual gain.
+    pub fn amplitude(&self, bit_depth: u8) -> f32 {
+        BASE_AMPLITUDE * self.strength * code_value_scale(bit_depth)
+    }
+
+    /// The per-stream tables [`Embedder::mark`] works from, for a GPU to reproduce it
+    /// kernel for kernel (crate `filigree-gpu`).
+    pub fn plan(&self) -> MarkPlan {
+        // Pixels map to cells monotonically, so cell `c` starts after every pixel of the
+        // cells before it.
+        let starts = |pixels: usize, cells: usize| -> Vec<u32> {
+            let cell_of: Vec<usize> = (0..pixels).map(|p| self.grid.cell_of(p, cells)).collect();
+            (0..=cells)
+                .map(|c| cell_of.partition_point(|&cell| cell < c) as u32)
+                .collect()
+        };
+        MarkPlan {
+            width: self.grid.width,
+            height: self.grid.height,
+            cols: self.grid.cols,
+            rows: self.grid.rows,
+            tile: self.tile.iter().copied().collect(),
+            col_taps: self.col_taps.clone(),
+            row_taps: self.row_taps.clone(),
+            col_starts: starts(self.grid.width, self.grid.cols),
+            row_starts: starts(self.grid.height, self.grid.rows),
+        }
+    }
+}
+
+/// What [`Embedder::mark`] precomputes for a stream: the recipient's tile and the geometry
+/// between frame pixels and working cells.
+#[derive(Debug, Clone)]
+pub struct MarkPlan {
+    pub width: usize,
+    pub height: usize,
+    /// Working cells across and down.
+    pub cols: usize,
+    pub rows: usize,
+    /// The recipient's `TILE x TILE` tile, row-major, unit RMS; cell `(r, c)` uses
+    /// `tile[(r % TILE) * TILE + c % TILE]`.
+    pub tile: Vec<f32>,
+    /// Upsampling taps per frame column (row): lower cell, upper cell, weight of the upper.
+    pub col_taps: Vec<(u32, u32, f32)>,
+    pub row_taps: Vec<(u32, u32, f32)>,
+    /// First frame column (row) of each working-cell column (row), then the frame width
+    /// (height): cell `c` spans `col_starts[c]..col_starts[c + 1]`.
+    pub col_starts: Vec<u32>,
+    pub row_starts: Vec<u32>,
 }
 
 /// Adds `delta` to a contiguous row of samples (the common case: a tight loop the compiler

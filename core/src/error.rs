@@ -79,6 +79,9 @@ pub enum Error {
 
     #[error("ledger {path}: {reason}")]
     Ledger { path: PathBuf, reason: String },
+
+    #[error("GPU: {0}")]
+    Gpu(String),
 }
 
 /// Result alias used across the crate.

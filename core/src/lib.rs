@@ -21,6 +21,8 @@
 pub mod error;
 pub mod key;
 pub mod ledger;
+pub mod marker;
+pub mod mask;
 pub mod metrics;
 pub mod overlay;
 pub mod payload;
@@ -33,7 +35,6 @@ mod detect;
 mod embed;
 mod grid;
 mod letterbox;
-mod mask;
 mod pattern;
 mod resample;
 mod scheme;
@@ -42,9 +43,9 @@ mod sync;
 mod whiten;
 
 pub use detect::{Detection, Detector, Evidence, detect_still};
-pub use embed::{BASE_AMPLITUDE, EmbedConfig, Embedder, MAX_STRENGTH};
+pub use embed::{BASE_AMPLITUDE, EmbedConfig, Embedder, MAX_STRENGTH, MarkPlan};
 pub use error::{Error, Result};
-pub use grid::{MIN_SIDE, WORKING_SIDE};
+pub use grid::{MIN_SIDE, TILE, WORKING_SIDE};
 pub use key::Key;
 pub use letterbox::ContentRect;
 pub use plane::Sample;

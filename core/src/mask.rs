@@ -10,17 +10,20 @@ use ndarray::{Array2, ArrayView2, Zip};
 use crate::grid::WorkingGrid;
 use crate::plane::Sample;
 
+// The tuning below is public because the GPU shaders (crate `filigree-gpu`) have these
+// values spliced into their source: one definition for both paths.
+
 /// Gain bounds of the texture term: a flat sky still carries ~45 % of the average mark so the
 /// detector has something to find, heavy texture at most 2.2x before ringing shows on edges.
-const MIN_TEXTURE_GAIN: f32 = 0.45;
-const MAX_TEXTURE_GAIN: f32 = 2.2;
+pub const MIN_TEXTURE_GAIN: f32 = 0.45;
+pub const MAX_TEXTURE_GAIN: f32 = 2.2;
 /// Mean absolute gradient (8-bit code values) that doubles the gain.
-const ACTIVITY_PER_UNIT_GAIN: f32 = 6.0;
+pub const ACTIVITY_PER_UNIT_GAIN: f32 = 6.0;
 /// Temporal smoothing factor for unchanged content (about a third of a second at 24 fps).
-const TEMPORAL_SMOOTHING: f32 = 0.3;
+pub const TEMPORAL_SMOOTHING: f32 = 0.3;
 /// A cell whose mean luma moved by more than this (8-bit code values) follows at once:
 /// changing content masks the change of the mark.
-const CONTENT_CHANGE: f32 = 10.0;
+pub const CONTENT_CHANGE: f32 = 10.0;
 
 /// Per-stream perceptual mask state.
 #[derive(Debug, Clone)]
@@ -31,6 +34,7 @@ pub struct PerceptualMask {
     /// Frame rows (columns) falling in each working-cell row (column).
     rows_per_cell: Vec<usize>,
     cols_per_cell: Vec<usize>,
+    /// The previous frame's luma sum and gain per cell.
     previous: Option<(Array2<f32>, Array2<f32>)>,
 }
 
@@ -57,38 +61,44 @@ impl PerceptualMask {
         }
     }
 
-    /// Measures `luma` (scaled to 8-bit code values by `to_8bit`) and returns the gain per
-    /// working cell, around 1 on average content.
+    /// Measures `luma` (scaled to 8-bit code values by `to_8bit`, a power of two) and returns
+    /// the gain per working cell, around 1 on average content.
     pub fn update<S: Sample>(&mut self, luma: ArrayView2<S>, to_8bit: f32) -> Array2<f32> {
-        let (mean_luma, activity) = self.cell_statistics(luma, to_8bit);
-        let mut gain = Zip::from(&mean_luma)
-            .and(&activity)
-            .map_collect(|&y, &a| luminance_gain(y) * texture_gain(a));
+        let (luma_sum, activity_sum) = self.cell_sums(luma);
+        let count = self.cell_pixel_counts();
+        let mut gain = Zip::from(&luma_sum)
+            .and(&activity_sum)
+            .and(&count)
+            .map_collect(|&y, &a, &n| cell_gain(y, a, n, to_8bit));
         gain = box3(&gain);
-        if let Some((previous_luma, previous_gain)) = &self.previous {
+        if let Some((previous_sum, previous_gain)) = &self.previous {
             Zip::from(&mut gain)
-                .and(&mean_luma)
-                .and(previous_luma)
+                .and(&luma_sum)
+                .and(previous_sum)
                 .and(previous_gain)
-                .for_each(|g, &y, &py, &pg| {
-                    if (y - py).abs() <= CONTENT_CHANGE {
-                        *g = pg + TEMPORAL_SMOOTHING * (*g - pg);
-                    }
+                .and(&count)
+                .for_each(|g, &s, &ps, &pg, &n| {
+                    *g = smooth_over_time(*g, pg, s, ps, n, to_8bit);
                 });
         }
-        self.previous = Some((mean_luma, gain.clone()));
+        self.previous = Some((luma_sum, gain.clone()));
         gain
     }
 
-    /// Mean luma and mean absolute gradient per working cell.
+    /// Frame pixels in each working cell.
+    fn cell_pixel_counts(&self) -> Array2<f32> {
+        Array2::from_shape_fn((self.grid.rows, self.grid.cols), |(r, c)| {
+            (self.rows_per_cell[r] * self.cols_per_cell[c]) as f32
+        })
+    }
+
+    /// Sum of luma and of absolute gradient (right and down neighbours, edge replicated) per
+    /// working cell, in code values. Sums of integers stay exact in `f32` (below 2^24, i.e.
+    /// cells of up to 65 000 8-bit pixels), which is what lets the GPU's integer sums agree.
     ///
     /// Sums run down each column first (independent lanes the compiler vectorises) and are
     /// folded into cells once per cell row; the hot loop touches every pixel once.
-    fn cell_statistics<S: Sample>(
-        &self,
-        luma: ArrayView2<S>,
-        to_8bit: f32,
-    ) -> (Array2<f32>, Array2<f32>) {
+    fn cell_sums<S: Sample>(&self, luma: ArrayView2<S>) -> (Array2<f32>, Array2<f32>) {
         let shape = (self.grid.rows, self.grid.cols);
         let mut luma_sum = Array2::<f32>::zeros(shape);
         let mut activity_sum = Array2::<f32>::zeros(shape);
@@ -120,16 +130,34 @@ impl PerceptualMask {
             }
             std::mem::swap(&mut here, &mut below);
         }
-        let count = Array2::from_shape_fn(shape, |(r, c)| {
-            (self.rows_per_cell[r] * self.cols_per_cell[c]) as f32
-        });
-        let mean_luma = Zip::from(&luma_sum)
-            .and(&count)
-            .map_collect(|&s, &n| s * to_8bit / n.max(1.0));
-        let activity = Zip::from(&activity_sum)
-            .and(&count)
-            .map_collect(|&s, &n| s * to_8bit / n.max(1.0));
-        (mean_luma, activity)
+        (luma_sum, activity_sum)
+    }
+}
+
+/// A cell's gain before spatial smoothing, from its luma and gradient sums over `count`
+/// pixels.
+fn cell_gain(luma_sum: f32, activity_sum: f32, count: f32, to_8bit: f32) -> f32 {
+    let count = count.max(1.0);
+    luminance_gain(luma_sum * to_8bit / count) * texture_gain(activity_sum * to_8bit / count)
+}
+
+/// Temporal smoothing of a cell's gain: unchanged content moves only part of the way from
+/// the previous gain; content whose mean luma moved more than [`CONTENT_CHANGE`] follows at
+/// once. Compares sums against an exact threshold (integers times a power of two), so the
+/// CPU and the GPU always take the same branch.
+fn smooth_over_time(
+    gain: f32,
+    previous_gain: f32,
+    luma_sum: f32,
+    previous_luma_sum: f32,
+    count: f32,
+    to_8bit: f32,
+) -> f32 {
+    let threshold = CONTENT_CHANGE * count.max(1.0) * (1.0 / to_8bit);
+    if (luma_sum - previous_luma_sum).abs() <= threshold {
+        previous_gain + TEMPORAL_SMOOTHING * (gain - previous_gain)
+    } else {
+        gain
     }
 }
 

@@ -4,15 +4,17 @@
 //! bounded queues, so marking overlaps the codecs and adds little to a plain transcode.
 //! `-` as a path means a y4m stream on stdin (input) or stdout (output).
 
+use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::detect::{Detection, Detector};
-use crate::embed::{EmbedConfig, Embedder};
+use crate::embed::EmbedConfig;
 use crate::error::{Error, Result};
 use crate::key::Key;
+use crate::marker::{CpuMarker, MarkerFactory, MarkingSetup};
 use crate::metrics::{QualityStats, psnr, ssim};
 use crate::overlay::{Overlay, OverlayConfig, SessionInfo};
 use crate::video::ffmpeg::{EncodeOptions, FfmpegReader, FfmpegWriter};
@@ -47,6 +49,8 @@ pub struct EmbedJob<'a> {
     /// The session the overlay shows; `None` means this recipient, no label, a random
     /// session ID, starting now.
     pub session: Option<SessionInfo>,
+    /// Write frames no faster than the source frame rate (live playback from a pipe).
+    pub realtime: bool,
 }
 
 /// What an embed did.
@@ -72,78 +76,110 @@ pub struct FileDetection {
 /// Progress callback: frames done so far, and the expected total when known.
 pub type Progress<'a> = &'a mut dyn FnMut(u64, Option<u64>);
 
-/// Marks `input` for `job.recipient` and writes `output` (temp file + rename: the output
-/// appears complete or not at all).
+/// Marks `input` for `job.recipient` on the CPU and writes `output` (temp file + rename: the
+/// output appears complete or not at all).
 pub fn embed_file(
     input: &Path,
     output: &Path,
     job: &EmbedJob,
     progress: Progress,
 ) -> Result<EmbedReport> {
+    embed_file_with(input, output, job, &CpuMarker::create, progress)
+}
+
+/// [`embed_file`] with the marking stage built by `make_marker` (the GPU path passes its own).
+pub fn embed_file_with(
+    input: &Path,
+    output: &Path,
+    job: &EmbedJob,
+    make_marker: MarkerFactory,
+    progress: Progress,
+) -> Result<EmbedReport> {
     check_output(input, output, job.overwrite)?;
     let started = Instant::now();
     let (info, frames_in, reader) = spawn_reader(input.to_path_buf())?;
-    let mut embedder = Embedder::new(job.key, job.recipient, info.width, info.height, &job.config)?;
-    let mut overlay = match &job.overlay {
-        Some(config) => {
-            let session = match &job.session {
-                Some(session) => session.clone(),
-                None => SessionInfo::new(job.recipient, None, SessionInfo::random_id()?),
-            };
-            let rate = info.frame_rate;
-            Some(Overlay::new(
-                config,
-                &session,
-                job.key,
-                info.width,
-                info.height,
-                rate,
-            )?)
-        }
-        None => None,
+    let session = match &job.session {
+        Some(session) => session.clone(),
+        None => SessionInfo::new(job.recipient, None, SessionInfo::random_id()?),
     };
-
+    let new_overlay = || -> Result<Option<Overlay>> {
+        job.overlay
+            .as_ref()
+            .map(|config| {
+                Overlay::new(
+                    config,
+                    &session,
+                    job.key,
+                    info.width,
+                    info.height,
+                    info.frame_rate,
+                )
+            })
+            .transpose()
+    };
+    let mut marker = make_marker(MarkingSetup {
+        key: job.key,
+        recipient: job.recipient,
+        config: job.config,
+        info: &info,
+        overlay: new_overlay()?,
+    })?;
     let (frames_out, writer_queue) = sync_channel::<ToWriter>(QUEUE_DEPTH);
     let copy_from = (input != Path::new(STDIO)).then(|| input.to_path_buf());
     let writer = {
         let (output, info, encode) = (output.to_path_buf(), info.clone(), job.encode.clone());
+        let pace = job.realtime.then(|| frame_rate(&info));
         thread::spawn(move || {
-            write_all(&output, &info, &encode, copy_from.as_deref(), writer_queue)
+            write_all(
+                &output,
+                &info,
+                &encode,
+                copy_from.as_deref(),
+                pace,
+                writer_queue,
+            )
         })
     };
 
-    let mut quality = job.measure_quality.then(QualityStats::default);
-    let mut frames = 0u64;
+    let mut collector = Collector {
+        quality: match job.measure_quality {
+            true => Some(QualityCheck {
+                stats: QualityStats::default(),
+                overlay: new_overlay()?,
+                references: VecDeque::new(),
+            }),
+            false => None,
+        },
+        frames: 0,
+        frames_hint: info.frames_hint,
+        queue: frames_out,
+        writer_gone: false,
+        progress,
+    };
+    let mut frames_read = 0u64;
     let marking = (|| -> Result<()> {
         for frame in frames_in {
-            let mut frame = frame?;
-            // Quality measures the invisible mark alone, so it compares against the frame
-            // with its overlay.
-            if let Some(overlay) = overlay.as_mut() {
-                overlay.apply(&mut frame, frames)?;
-            }
-            let original = quality.as_ref().map(|_| frame.clone());
-            frame.mark(&mut embedder)?;
-            if let (Some(stats), Some(original)) = (quality.as_mut(), original) {
-                let (p, s) = luma_quality(&original, &frame);
-                stats.add(p, s);
-            }
-            frames += 1;
-            progress(frames, info.frames_hint);
-            if frames_out.send(ToWriter::Frame(Box::new(frame))).is_err() {
-                return Ok(()); // the writer failed; its error is reported below
+            let frame = frame?;
+            collector.add_reference(&frame, frames_read)?;
+            frames_read += 1;
+            marker.push(frame, &mut |marked| collector.take(marked))?;
+            if collector.writer_gone {
+                return Ok(());
             }
         }
-        if frames == 0 {
+        marker.finish(&mut |marked| collector.take(marked))?;
+        if frames_read == 0 {
             return Err(Error::NoFrames {
                 path: input.to_path_buf(),
             });
         }
         // Only a complete, error-free stream is committed to the output file.
-        let _ = frames_out.send(ToWriter::End);
+        let _ = collector.queue.send(ToWriter::End);
         Ok(())
     })();
-    drop(frames_out);
+    let Collector {
+        quality, frames, ..
+    } = collector; // drops the queue: the writer stops
     let written = writer.join().expect("writer thread does not panic");
     reader.join().expect("reader thread does not panic");
     marking?;
@@ -152,9 +188,58 @@ pub fn embed_file(
         info,
         frames,
         wall_seconds: started.elapsed().as_secs_f64(),
-        quality,
+        quality: quality.map(|check| check.stats),
         skipped_streams,
     })
+}
+
+/// The far side of the marking stage: measures each marked frame against its reference
+/// and hands it to the writer.
+struct Collector<'a> {
+    quality: Option<QualityCheck>,
+    frames: u64,
+    frames_hint: Option<u64>,
+    queue: SyncSender<ToWriter>,
+    /// The writer failed (its error is reported when it is joined).
+    writer_gone: bool,
+    progress: Progress<'a>,
+}
+
+/// Quality measures the invisible mark alone, so the reference is the input frame with the
+/// overlay burned in, drawn by a second overlay.
+struct QualityCheck {
+    stats: QualityStats,
+    overlay: Option<Overlay>,
+    /// References of the frames inside the marker, oldest first.
+    references: VecDeque<VideoFrame>,
+}
+
+impl Collector<'_> {
+    fn add_reference(&mut self, frame: &VideoFrame, frame_index: u64) -> Result<()> {
+        if let Some(check) = self.quality.as_mut() {
+            let mut reference = frame.clone();
+            if let Some(overlay) = check.overlay.as_mut() {
+                overlay.apply(&mut reference, frame_index)?;
+            }
+            check.references.push_back(reference);
+        }
+        Ok(())
+    }
+
+    fn take(&mut self, marked: VideoFrame) -> Result<()> {
+        if let Some(check) = self.quality.as_mut() {
+            let reference = check
+                .references
+                .pop_front()
+                .expect("markers return each frame once");
+            let (p, s) = luma_quality(&reference, &marked);
+            check.stats.add(p, s);
+        }
+        self.frames += 1;
+        (self.progress)(self.frames, self.frames_hint);
+        self.writer_gone |= self.queue.send(ToWriter::Frame(Box::new(marked))).is_err();
+        Ok(())
+    }
 }
 
 /// Messages to the writer thread: it commits its output only after `End`.
@@ -337,6 +422,7 @@ fn write_all(
     info: &StreamInfo,
     encode: &EncodeOptions,
     copy_from: Option<&Path>,
+    pace: Option<f64>,
     queue: Receiver<ToWriter>,
 ) -> Result<Vec<String>> {
     let is_y4m = output
@@ -354,9 +440,21 @@ fn write_all(
         let skipped = writer.skipped_streams().to_vec();
         (Box::new(writer), skipped)
     };
+    let mut written = 0u64;
+    let mut first_written: Option<Instant> = None;
     for message in queue {
         match message {
-            ToWriter::Frame(frame) => sink.write_frame(&frame)?,
+            ToWriter::Frame(frame) => {
+                if let Some(rate) = pace {
+                    // Frame n is due n / rate seconds after the first: a player reading the
+                    // stream sees it arrive as if live.
+                    let start = *first_written.get_or_insert_with(Instant::now);
+                    let due = start + Duration::from_secs_f64(written as f64 / rate);
+                    thread::sleep(due.saturating_duration_since(Instant::now()));
+                }
+                sink.write_frame(&frame)?;
+                written += 1;
+            }
             ToWriter::End => {
                 sink.finish()?;
                 return Ok(skipped);

@@ -97,6 +97,7 @@ pub fn embed_file<'py>(
             .map(|options| options.session_info(recipient, label.as_deref()))
             .transpose()
             .map_err(to_py)?,
+        realtime: false,
     };
     let (report, entry) = py
         .detach(|| -> filigree::Result<_> {

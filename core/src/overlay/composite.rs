@@ -10,7 +10,7 @@ use ndarray::{Array2, ArrayViewMut2};
 
 use crate::error::{Error, Result};
 use crate::plane::{Sample, code_value_scale, max_code_value};
-use crate::video::{PixelFormat, Planes, VideoFrame};
+use crate::video::{Planes, VideoFrame};
 
 /// Coverage of the text (`fill`) and of its halo (`halo`, empty when there is none), each in
 /// `0..=1`, row-major `height x width`.
@@ -116,7 +116,7 @@ pub(crate) fn composite(
     halo: YCbCr,
     opacity: f32,
 ) -> Result<()> {
-    let (sx, sy) = subsampling(frame.format);
+    let (sx, sy) = frame.format.subsampling();
     let depth = frame.format.bit_depth();
     let paints = Paints {
         fill,
@@ -135,14 +135,6 @@ struct Paints {
     halo: YCbCr,
     opacity: f32,
     scale: f32,
-}
-
-fn subsampling(format: PixelFormat) -> (usize, usize) {
-    match format {
-        PixelFormat::Yuv420p | PixelFormat::Yuv420p10 => (2, 2),
-        PixelFormat::Yuv422p | PixelFormat::Yuv422p10 => (2, 1),
-        PixelFormat::Yuv444p | PixelFormat::Yuv444p10 => (1, 1),
-    }
 }
 
 #[inline]

@@ -159,6 +159,24 @@ impl SessionInfo {
     }
 }
 
+/// One frame's overlay as [`Overlay::apply`] composites it (see [`composite`]): the text
+/// mask, blended at each corner in order, halo first, then fill.
+#[derive(Debug, Clone)]
+pub struct OverlayLayers<'a> {
+    pub mask_width: usize,
+    pub mask_height: usize,
+    /// Coverage of the text, `0..=1`, row-major `mask_height x mask_width`.
+    pub fill_coverage: &'a [f32],
+    /// Coverage of the outline or shadow, like `fill_coverage`; empty when there is none.
+    pub halo_coverage: &'a [f32],
+    /// Top-left luma position of each copy of the mask (may lie partly outside the frame).
+    pub corners: Vec<(i64, i64)>,
+    /// Colours as 8-bit video-range Y'CbCr (scaled by 2^(depth - 8) for deeper video).
+    pub fill: YCbCr,
+    pub halo: YCbCr,
+    pub opacity: f32,
+}
+
 /// A configured overlay for one stream size and frame rate; apply it to frames in order.
 pub struct Overlay {
     template: Template,
@@ -341,6 +359,23 @@ impl Overlay {
             }
         }
         Ok(())
+    }
+
+    /// What [`Overlay::apply`] blends onto frame `frame_index`, for a GPU to reproduce the
+    /// compositing (crate `filigree-gpu`); `None` when nothing is drawn.
+    pub fn layers(&mut self, frame_index: u64) -> Option<OverlayLayers<'_>> {
+        let corners = self.prepare(frame_index)?;
+        let mask = self.current_mask();
+        Some(OverlayLayers {
+            mask_width: mask.width,
+            mask_height: mask.height,
+            fill_coverage: &mask.fill,
+            halo_coverage: &mask.halo,
+            corners,
+            fill: self.fill,
+            halo: self.halo,
+            opacity: self.opacity,
+        })
     }
 
     fn check_dims(&self, width: usize, height: usize) -> Result<()> {

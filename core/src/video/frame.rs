@@ -24,15 +24,20 @@ impl PixelFormat {
         }
     }
 
+    /// Luma samples per chroma sample across and down: (2, 2) for 4:2:0, (2, 1) for 4:2:2,
+    /// (1, 1) for 4:4:4.
+    pub fn subsampling(self) -> (usize, usize) {
+        match self {
+            PixelFormat::Yuv420p | PixelFormat::Yuv420p10 => (2, 2),
+            PixelFormat::Yuv422p | PixelFormat::Yuv422p10 => (2, 1),
+            PixelFormat::Yuv444p | PixelFormat::Yuv444p10 => (1, 1),
+        }
+    }
+
     /// Chroma plane size for a luma plane of `width` x `height` (rounded up, as FFmpeg does).
     pub fn chroma_size(self, width: usize, height: usize) -> (usize, usize) {
-        match self {
-            PixelFormat::Yuv420p | PixelFormat::Yuv420p10 => {
-                (width.div_ceil(2), height.div_ceil(2))
-            }
-            PixelFormat::Yuv422p | PixelFormat::Yuv422p10 => (width.div_ceil(2), height),
-            PixelFormat::Yuv444p | PixelFormat::Yuv444p10 => (width, height),
-        }
+        let (sx, sy) = self.subsampling();
+        (width.div_ceil(sx), height.div_ceil(sy))
     }
 
     /// FFmpeg's name for the format (`-pix_fmt`).
