@@ -10,10 +10,36 @@ use filigree::video::ffmpeg::{Codec, EncodeOptions};
 use filigree::{EmbedConfig, Key};
 
 use crate::Failure;
+use crate::gpu;
 use crate::progress::FrameProgress;
 
 #[derive(Args)]
 pub struct EmbedArgs {
+    #[command(flatten)]
+    mark: MarkArgs,
+    /// Measure luma PSNR and SSIM of every marked frame (slower).
+    #[arg(long)]
+    measure: bool,
+    /// Mark on the GPU (falls back to the CPU, with a note, when there is none).
+    #[arg(long)]
+    gpu: bool,
+}
+
+#[derive(Args)]
+pub struct ScreenArgs {
+    #[command(flatten)]
+    mark: MarkArgs,
+    /// Pace the output to the source frame rate, for live playback (`... - | ffplay -`).
+    #[arg(long)]
+    realtime: bool,
+    /// Mark on the CPU even when a GPU is available.
+    #[arg(long)]
+    cpu: bool,
+}
+
+/// What `embed` and `screen` share: who the copy is for and how it is written.
+#[derive(Args)]
+struct MarkArgs {
     /// Key file (from `filigree keygen`).
     #[arg(long)]
     key: PathBuf,
@@ -41,10 +67,7 @@ pub struct EmbedArgs {
     /// Replace OUT if it exists.
     #[arg(long)]
     force: bool,
-    /// Measure luma PSNR and SSIM of every marked frame (slower).
-    #[arg(long)]
-    measure: bool,
-    /// Print the summary as one JSON object on stdout.
+    /// Print the summary as one JSON object (on stdout, or stderr when OUT is `-`).
     #[arg(long)]
     json: bool,
     /// Burn a visible overlay into every frame: text with {recipient}, {label}, {session},
@@ -75,7 +98,38 @@ pub struct EmbedArgs {
     output: PathBuf,
 }
 
+/// How a command wants its frames marked.
+struct Marking {
+    prefer_gpu: bool,
+    measure_quality: bool,
+    realtime: bool,
+}
+
 pub fn run(args: &EmbedArgs, quiet: bool) -> Result<ExitCode, Failure> {
+    mark(
+        &args.mark,
+        &Marking {
+            prefer_gpu: args.gpu,
+            measure_quality: args.measure,
+            realtime: false,
+        },
+        quiet,
+    )
+}
+
+pub fn run_screen(args: &ScreenArgs, quiet: bool) -> Result<ExitCode, Failure> {
+    mark(
+        &args.mark,
+        &Marking {
+            prefer_gpu: !args.cpu,
+            measure_quality: false,
+            realtime: args.realtime,
+        },
+        quiet,
+    )
+}
+
+fn mark(args: &MarkArgs, marking: &Marking, quiet: bool) -> Result<ExitCode, Failure> {
     let key = Key::load(&args.key)?;
     let codec = Codec::from_name(&args.codec).ok_or_else(|| {
         Failure(format!(
@@ -99,7 +153,7 @@ pub fn run(args: &EmbedArgs, quiet: bool) -> Result<ExitCode, Failure> {
             preset: args.preset.clone(),
         },
         overwrite: args.force,
-        measure_quality: args.measure,
+        measure_quality: marking.measure_quality,
         overlay: args.overlay.as_ref().map(|template| OverlayConfig {
             template: template.clone(),
             size: args.overlay_size,
@@ -108,7 +162,7 @@ pub fn run(args: &EmbedArgs, quiet: bool) -> Result<ExitCode, Failure> {
             style: args.overlay_style,
             position: args.overlay_position,
         }),
-        realtime: false,
+        realtime: marking.realtime,
         session: Some(SessionInfo::new(
             args.recipient,
             args.label.clone(),
@@ -118,13 +172,29 @@ pub fn run(args: &EmbedArgs, quiet: bool) -> Result<ExitCode, Failure> {
             },
         )),
     };
+    let backend = if marking.prefer_gpu {
+        gpu::open_or_explain()
+    } else {
+        None
+    };
     let mut progress = FrameProgress::new("marking", quiet);
-    let report = pipeline::embed_file(&args.input, &args.output, &job, &mut |done, total| {
-        progress.update(done, total)
-    });
+    let mut on_progress = |done, total| progress.update(done, total);
+    let report = match &backend {
+        Some(gpu) => pipeline::embed_file_with(
+            &args.input,
+            &args.output,
+            &job,
+            &gpu::marker_factory(gpu),
+            &mut on_progress,
+        ),
+        None => pipeline::embed_file(&args.input, &args.output, &job, &mut on_progress),
+    };
     progress.finish();
     let report = report?;
-
+    let marked_on = match &backend {
+        Some(gpu) => format!("GPU {}", gpu.description()),
+        None => "CPU".to_string(),
+    };
     let entry = match &args.ledger {
         Some(path) => Some(pipeline::record_in_ledger(
             path,
@@ -156,6 +226,7 @@ pub fn run(args: &EmbedArgs, quiet: bool) -> Result<ExitCode, Failure> {
             "ledger_seq": entry.as_ref().map(|e| e.seq),
             "skipped_streams": report.skipped_streams,
             "session": job.overlay.as_ref().and(job.session.as_ref()).map(|s| &s.session),
+            "marked_on": marked_on,
         });
         // With video on stdout, the summary goes to stderr.
         if args.output == Path::new(STDIO) {
@@ -165,7 +236,7 @@ pub fn run(args: &EmbedArgs, quiet: bool) -> Result<ExitCode, Failure> {
         }
     } else if !quiet {
         eprintln!(
-            "marked {} frames ({}x{} {}) for recipient {} in {:.1} s ({:.1} frames/s) -> {}",
+            "marked {} frames ({}x{} {}) for recipient {} on the {marked_on} in {:.1} s ({:.1} frames/s) -> {}",
             report.frames,
             report.info.width,
             report.info.height,

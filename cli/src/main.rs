@@ -6,6 +6,7 @@
 
 mod detect;
 mod embed;
+mod gpu;
 mod keygen;
 mod ledger;
 mod progress;
@@ -39,6 +40,9 @@ enum Command {
     },
     /// Mark a video for one recipient.
     Embed(embed::EmbedArgs),
+    /// Render a viewer's screener: overlay and mark on the GPU (CPU if none), to a file or a
+    /// player (`filigree screen ... - | ffplay -`).
+    Screen(embed::ScreenArgs),
     /// Find the recipient ID in a (leaked) video.
     Detect(detect::DetectArgs),
     /// Inspect an embedding ledger.
@@ -73,6 +77,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Keygen { out } => keygen::run(&out, cli.quiet),
         Command::Embed(args) => embed::run(&args, cli.quiet),
+        Command::Screen(args) => embed::run_screen(&args, cli.quiet),
         Command::Detect(args) => detect::run(&args, cli.quiet),
         Command::Ledger { command } => ledger::run(&command),
     };
