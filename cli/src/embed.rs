@@ -12,6 +12,7 @@ use filigree::{EmbedConfig, Key};
 use crate::Failure;
 use crate::gpu;
 use crate::progress::FrameProgress;
+use filigree_gpu::GpuMarker;
 
 #[derive(Args)]
 pub struct EmbedArgs {
@@ -184,7 +185,7 @@ fn mark(args: &MarkArgs, marking: &Marking, quiet: bool) -> Result<ExitCode, Fai
             &args.input,
             &args.output,
             &job,
-            &gpu::marker_factory(gpu),
+            &GpuMarker::factory(gpu),
             &mut on_progress,
         ),
         None => pipeline::embed_file(&args.input, &args.output, &job, &mut on_progress),

@@ -93,9 +93,24 @@ fn without_a_hardware_gpu_the_cpu_marks_and_says_so() {
     let dir = tempfile::tempdir().unwrap();
     let key = keygen(dir.path());
     let output = dir.path().join("out.mp4");
-    // No software renderer allowed, and no Vulkan driver at all.
+    // Only Mesa's software renderer (even on a machine with a GPU), which is not used
+    // unless allowed; then no Vulkan driver at all.
+    let lavapipe = std::fs::read_dir("/usr/share/vulkan/icd.d")
+        .expect("install mesa-vulkan-drivers (scripts/setup-debian)")
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("lvp_icd")
+        })
+        .expect("lavapipe's ICD file");
+    let lavapipe = p(&lavapipe);
     for env in [
-        vec![],
+        vec![
+            ("VK_ICD_FILENAMES", lavapipe),
+            ("VK_DRIVER_FILES", lavapipe),
+        ],
         vec![
             ("VK_ICD_FILENAMES", "/nonexistent.json"),
             ("VK_DRIVER_FILES", "/nonexistent.json"),

@@ -2,6 +2,11 @@
 
 use filigree::{Error, Result};
 
+/// Setting this environment variable to `1` lets [`Gpu::open_for_marking`] accept a software
+/// renderer: slower than the CPU path, but it runs the GPU kernels on machines without a GPU
+/// (tests, CI).
+pub const ALLOW_SOFTWARE_ENV: &str = "FILIGREE_GPU_ALLOW_SOFTWARE";
+
 /// An opened GPU: the wgpu device and its queue.
 #[derive(Debug, Clone)]
 pub struct Gpu {
@@ -16,6 +21,21 @@ impl Gpu {
     /// [`Gpu::is_software`]). `WGPU_BACKEND` and `WGPU_ADAPTER_NAME` steer the choice.
     pub fn open() -> Result<Gpu> {
         pollster::block_on(Gpu::open_async())
+    }
+
+    /// Opens a GPU worth marking on: like [`Gpu::open`], but a software renderer is refused
+    /// (with a message naming it) unless [`ALLOW_SOFTWARE_ENV`] is `1`. Callers fall back to
+    /// the CPU path on error.
+    pub fn open_for_marking() -> Result<Gpu> {
+        let gpu = Gpu::open()?;
+        let allowed = std::env::var(ALLOW_SOFTWARE_ENV).is_ok_and(|v| v == "1");
+        if gpu.is_software() && !allowed {
+            return Err(Error::Gpu(format!(
+                "no GPU, only the software renderer {} (set {ALLOW_SOFTWARE_ENV}=1 to use it)",
+                gpu.description()
+            )));
+        }
+        Ok(gpu)
     }
 
     async fn open_async() -> Result<Gpu> {

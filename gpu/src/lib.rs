@@ -31,5 +31,5 @@ mod device;
 mod marker;
 mod shader;
 
-pub use device::Gpu;
+pub use device::{ALLOW_SOFTWARE_ENV, Gpu};
 pub use marker::{FRAMES_IN_FLIGHT, GpuMarker};

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::{Duration, Instant};
 
 use bytemuck::{Pod, Zeroable};
-use filigree::marker::{FrameDone, FrameMarker};
+use filigree::marker::{FrameDone, FrameMarker, MarkingSetup};
 use filigree::overlay::Overlay;
 use filigree::plane::code_value_scale;
 use filigree::video::{PixelFormat, Planes, VideoFrame};
@@ -297,6 +297,24 @@ impl GpuMarker {
         };
         marker.slots = (0..FRAMES_IN_FLIGHT).map(|_| marker.new_slot()).collect();
         Ok(marker)
+    }
+
+    /// The file pipeline's [`MarkerFactory`](filigree::marker::MarkerFactory) for `gpu`
+    /// (see `filigree::pipeline::embed_file_with`).
+    pub fn factory(gpu: &Gpu) -> impl Fn(MarkingSetup) -> Result<Box<dyn FrameMarker>> + '_ {
+        move |setup: MarkingSetup| {
+            let info = setup.info;
+            let marker = GpuMarker::new(
+                gpu,
+                setup.key,
+                setup.recipient,
+                &setup.config,
+                info.format,
+                (info.width, info.height),
+                setup.overlay,
+            )?;
+            Ok(Box::new(marker) as Box<dyn FrameMarker>)
+        }
     }
 
     fn new_slot(&self) -> Slot {

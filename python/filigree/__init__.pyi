@@ -166,6 +166,7 @@ class EmbedSummary(TypedDict):
     frames_per_second: float
     ledger_seq: int | None
     skipped_streams: list[str]
+    marked_on: str
 
 def embed_file(
     src: _Path,
@@ -185,8 +186,8 @@ def embed_file(
 ) -> EmbedSummary:
     """Marks the video ``src`` for ``recipient`` and writes ``dst``; appends a ledger entry
     when ``ledger`` is given. ``overlay``: visible text burned into every frame before the
-    mark (see ``OverlayOptions``; ``{label}`` defaults to ``label``). ``gpu=True`` is not
-    available yet."""
+    mark (see ``OverlayOptions``; ``{label}`` defaults to ``label``). ``gpu=True`` marks on
+    the GPU, or warns (``RuntimeWarning``) and uses the CPU where there is none."""
 
 def detect_file(path: _Path, key: Key, *, max_seconds: float | None = None) -> Detection:
     """Detects the recipient in the video at ``path`` (its first ``max_seconds`` if given)."""

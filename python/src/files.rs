@@ -1,11 +1,13 @@
 //! `filigree.embed_file` and `filigree.detect_file`: whole video files through the library's
 //! pipeline (FFmpeg decode, mark or accumulate, encode), with the GIL released throughout.
 
+use std::ffi::CString;
 use std::path::PathBuf;
 
 use filigree::pipeline::{self, EmbedJob};
 use filigree::video::ffmpeg::{Codec, EncodeOptions};
-use pyo3::exceptions::PyNotImplementedError;
+use filigree_gpu::{Gpu, GpuMarker};
+use pyo3::exceptions::PyRuntimeWarning;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
@@ -33,12 +35,14 @@ use crate::overlay::OverlayOptions;
 /// ``embed_frame`` (a template string or a dict of options), with the file's own frame rate
 /// for ``{timecode}``; its ``{label}`` is the dict's ``label``, else ``label``.
 ///
-/// Not available yet: ``gpu=True`` (``NotImplementedError``).
+/// ``gpu=True`` overlays and marks on the GPU (same output as the CPU to within one code
+/// value). Without a GPU it warns (``RuntimeWarning``) and uses the CPU; software renderers
+/// such as lavapipe count only when ``FILIGREE_GPU_ALLOW_SOFTWARE=1``.
 ///
 /// The summary has ``recipient``, ``label``, ``key_fingerprint``, ``output``, ``frames``,
 /// ``width``, ``height``, ``pixel_format``, ``seconds``, ``frames_per_second``,
-/// ``ledger_seq`` (``None`` without a ledger) and ``skipped_streams`` (input streams the
-/// output container could not carry).
+/// ``ledger_seq`` (``None`` without a ledger), ``skipped_streams`` (input streams the
+/// output container could not carry) and ``marked_on`` (``"CPU"`` or ``"GPU <adapter>"``).
 #[pyfunction]
 #[pyo3(signature = (
     src, dst, key, recipient, *, overlay=None, ledger=None, label=None, crf=None,
@@ -61,11 +65,22 @@ pub fn embed_file<'py>(
     overwrite: bool,
     gpu: bool,
 ) -> PyResult<Bound<'py, PyDict>> {
-    if gpu {
-        return Err(PyNotImplementedError::new_err(
-            "gpu: the GPU embedding path is not available yet",
-        ));
-    }
+    let gpu = match gpu {
+        true => match Gpu::open_for_marking() {
+            Ok(gpu) => Some(gpu),
+            Err(e) => {
+                let message = format!("{e}; marking on the CPU");
+                PyErr::warn(
+                    py,
+                    &py.get_type::<PyRuntimeWarning>(),
+                    &CString::new(message)?,
+                    1,
+                )?;
+                None
+            }
+        },
+        false => None,
+    };
     let recipient = recipient_id(recipient)?;
     let overlay = OverlayOptions::from_py(overlay)?;
     let codec = Codec::from_name(codec).ok_or_else(|| {
@@ -104,7 +119,16 @@ pub fn embed_file<'py>(
             if let Some(ledger) = &ledger {
                 pipeline::check_ledger_before_embed(ledger)?;
             }
-            let report = pipeline::embed_file(&src, &dst, &job, &mut |_, _| {})?;
+            let report = match &gpu {
+                Some(gpu) => pipeline::embed_file_with(
+                    &src,
+                    &dst,
+                    &job,
+                    &GpuMarker::factory(gpu),
+                    &mut |_, _| {},
+                )?,
+                None => pipeline::embed_file(&src, &dst, &job, &mut |_, _| {})?,
+            };
             let entry = match &ledger {
                 Some(ledger) => Some(pipeline::record_in_ledger(
                     ledger,
@@ -136,6 +160,11 @@ pub fn embed_file<'py>(
     )?;
     summary.set_item("ledger_seq", entry.map(|e| e.seq))?;
     summary.set_item("skipped_streams", report.skipped_streams)?;
+    let marked_on = match &gpu {
+        Some(gpu) => format!("GPU {}", gpu.description()),
+        None => "CPU".to_string(),
+    };
+    summary.set_item("marked_on", marked_on)?;
     Ok(summary)
 }
 

@@ -4,6 +4,7 @@ import errno
 import hashlib
 import json
 import subprocess
+from pathlib import Path
 
 import pytest
 from conftest import CAMINANDES
@@ -102,11 +103,38 @@ def test_damaged_ledger_is_refused_before_embedding(tmp_path):
     assert not out.exists()
 
 
+def test_gpu_marks_like_the_cpu(tmp_path, monkeypatch):
+    # CI has no GPU: Mesa's software Vulkan runs the same kernels when allowed.
+    monkeypatch.setenv("FILIGREE_GPU_ALLOW_SOFTWARE", "1")
+    key = filigree.Key.generate()
+    on_cpu = filigree.embed_file(CAMINANDES, tmp_path / "cpu.y4m", key, 5, overlay="{recipient}")
+    on_gpu = filigree.embed_file(
+        CAMINANDES, tmp_path / "gpu.y4m", key, 5, overlay="{recipient}", gpu=True
+    )
+    assert on_cpu["marked_on"] == "CPU"
+    assert on_gpu["marked_on"].startswith("GPU ")
+    # Raw y4m output: the very same bytes (lavapipe reproduces the CPU exactly).
+    assert (tmp_path / "cpu.y4m").read_bytes() == (tmp_path / "gpu.y4m").read_bytes()
+    assert filigree.detect_file(tmp_path / "gpu.y4m", key).recipient == 5
+
+
+def test_gpu_without_a_gpu_warns_and_uses_the_cpu(tmp_path, monkeypatch):
+    # Only Mesa's software renderer visible, even on a machine with a GPU: not worth marking
+    # on unless allowed.
+    lavapipe = sorted(Path("/usr/share/vulkan/icd.d").glob("lvp_icd*.json"))
+    assert lavapipe, "install mesa-vulkan-drivers (scripts/setup-debian)"
+    monkeypatch.setenv("VK_DRIVER_FILES", str(lavapipe[0]))
+    monkeypatch.setenv("VK_ICD_FILENAMES", str(lavapipe[0]))
+    monkeypatch.delenv("FILIGREE_GPU_ALLOW_SOFTWARE", raising=False)
+    key = filigree.Key.generate()
+    with pytest.warns(RuntimeWarning, match="marking on the CPU"):
+        summary = filigree.embed_file(CAMINANDES, tmp_path / "out.mp4", key, 2, gpu=True)
+    assert summary["marked_on"] == "CPU"
+
+
 def test_bad_arguments(tmp_path):
     key = filigree.Key.generate()
     out = tmp_path / "out.mp4"
-    with pytest.raises(NotImplementedError, match="gpu"):
-        filigree.embed_file(CAMINANDES, out, key, 1, gpu=True)
     with pytest.raises(ValueError, match="overlay"):
         filigree.embed_file(CAMINANDES, out, key, 1, overlay={"position": "middle"})
     with pytest.raises(ValueError, match="codec"):
