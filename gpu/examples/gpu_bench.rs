@@ -5,7 +5,9 @@
 //! - kernels: the compute kernels alone on a frame already on the GPU;
 //! - mark: upload luma, mark, download luma (what `embed --gpu` does without an overlay);
 //! - mark+overlay: upload all planes, overlay (bottom-right, running timecode), mark, download;
-//! - CPU: `CpuMarker` (overlay + mark) on one core, for comparison.
+//! - CPU: `CpuMarker` (overlay + mark) on one core, for comparison;
+//! - host copies: copying the luma plane out and back in on the host alone, the ceiling the
+//!   end-to-end figure cannot pass while transfers are staged on one thread.
 //!
 //! ```text
 //! cargo run --release -p filigree-gpu --example gpu_bench -- [--frames N] [--still PATH]
@@ -113,6 +115,21 @@ fn throughput(marker: &mut dyn FrameMarker, template: &VideoFrame, count: usize)
     count as f64 / started.elapsed().as_secs_f64()
 }
 
+/// Frames per second of copying the luma plane into a staging buffer and back on the host.
+fn host_copy_rate(frame: &VideoFrame, count: usize) -> f64 {
+    let Planes::Eight(planes) = &frame.planes else {
+        unreachable!("the bench makes 8-bit frames")
+    };
+    let mut luma = planes[0].as_slice().expect("contiguous").to_vec();
+    let mut staging = vec![0u8; luma.len()];
+    let started = Instant::now();
+    for _ in 0..count {
+        staging.copy_from_slice(&luma);
+        luma.copy_from_slice(std::hint::black_box(&staging));
+    }
+    count as f64 / started.elapsed().as_secs_f64()
+}
+
 fn main() {
     let options = options();
     let still = image::open(&options.still)
@@ -128,15 +145,16 @@ fn main() {
     let key = Key::from_bytes([7; 32]);
     let config = EmbedConfig::default();
     println!("adapter: {}", gpu.description());
+    let still_name = options
+        .still
+        .file_name()
+        .unwrap_or_default()
+        .to_string_lossy();
+    println!("still: {still_name}; {} frames per figure", options.frames);
     println!(
-        "still: {}; {} frames per figure",
-        options.still.display(),
-        options.frames
+        "| size | GPU kernels | GPU mark (luma up/down) | GPU mark+overlay (all planes) | CPU mark+overlay (1 core) | host copies alone |"
     );
-    println!(
-        "| size | GPU kernels | GPU mark (luma up/down) | GPU mark+overlay (all planes) | CPU mark+overlay (1 core) |"
-    );
-    println!("|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|");
     for (width, height) in [(1920, 1080), (3840, 2160)] {
         let frame = frame_from_still(&still, width, height);
         let gpu_marker = |with_overlay: bool| {
@@ -159,8 +177,9 @@ fn main() {
         let mut cpu = CpuMarker::new(embedder, Some(overlay(&key, width, height)));
         let cpu_fps = throughput(&mut cpu, &frame, (options.frames / 10).max(10));
         println!(
-            "| {width}x{height} | {:.0} frames/s | {mark_fps:.0} frames/s | {overlay_fps:.0} frames/s | {cpu_fps:.0} frames/s |",
-            1.0 / kernel.as_secs_f64()
+            "| {width}x{height} | {:.0} frames/s | {mark_fps:.0} frames/s | {overlay_fps:.0} frames/s | {cpu_fps:.0} frames/s | {:.0} frames/s |",
+            1.0 / kernel.as_secs_f64(),
+            host_copy_rate(&frame, options.frames)
         );
     }
 }
