@@ -2,8 +2,8 @@
 //!
 //! Frames come from `testdata/stills/rocket.jpg` (640x427), centre-cropped to 16:9 and resized
 //! to 1080p / 2160p luma, so the perceptual mask sees real texture, flat sky and dark areas
-//! rather than noise. All figures are single-threaded: `mark`, `add_luma` and `detect` run
-//! on the calling thread.
+//! rather than noise. Figures are single-threaded (`mark`, `add_luma` and `detect` run on the
+//! calling thread) except the `_all_threads` ones.
 //!
 //! Benchmarks:
 //! - `embed/1080p`, `embed/2160p`: one `Embedder::mark` per iteration. Each iteration marks a
@@ -11,6 +11,11 @@
 //!   `iter_batched_ref`), while the embedder keeps its temporal mask state across iterations,
 //!   as it would on a static shot. Throughput is one frame per iteration, so criterion
 //!   prints frames/s.
+//! - `embed/1080p_all_threads`, `embed/2160p_all_threads`: one frame on each of the machine's
+//!   threads per iteration, each thread marking its own stream (batch work: many recipients
+//!   at once); throughput counts all of them.
+//! - `overlay/1080p_corner`, `overlay/1080p_tiled`: `Overlay::apply` on a 4:2:0 frame, the
+//!   timecode changing every frame.
 //! - `detect/add_frame_1080p`: one `Detector::add_luma` of a marked 1080p frame per
 //!   iteration into a single long-lived detector.
 //! - `detect/search_and_decode`: `evidence()` + `detect(&key)` on a detector holding 24
@@ -26,6 +31,8 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use filigree::overlay::{Overlay, OverlayConfig, Position, SessionInfo};
+use filigree::video::{PixelFormat, Planes, Rational, VideoFrame};
 use filigree::{Detector, EmbedConfig, Embedder, Evidence, Key};
 use image::imageops::{self, FilterType};
 use ndarray::Array2;
@@ -105,6 +112,83 @@ fn bench_embed(c: &mut Criterion) {
             )
         });
     }
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    group.throughput(Throughput::Elements(threads as u64));
+    for (name, width, height) in [
+        ("1080p_all_threads", 1920, 1080),
+        ("2160p_all_threads", 3840, 2160),
+    ] {
+        let frame = still_luma(width, height);
+        let mut streams: Vec<Embedder> = (0..threads)
+            .map(|i| {
+                Embedder::new(&key, i as u32, width, height, &EmbedConfig::default())
+                    .expect("embedder")
+            })
+            .collect();
+        group.bench_function(name, |b| {
+            b.iter_batched_ref(
+                || vec![frame.clone(); threads],
+                |frames| {
+                    std::thread::scope(|scope| {
+                        for (embedder, luma) in streams.iter_mut().zip(frames.iter_mut()) {
+                            scope.spawn(move || embedder.mark(luma.view_mut(), 8).expect("mark"));
+                        }
+                    })
+                },
+                BatchSize::LargeInput,
+            )
+        });
+    }
+    group.finish();
+}
+
+fn bench_overlay(c: &mut Criterion) {
+    let key = key();
+    let mut group = c.benchmark_group("overlay");
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3))
+        .throughput(Throughput::Elements(1));
+    let (width, height) = (1920, 1080);
+    let luma = still_luma(width, height);
+    let (cw, ch) = PixelFormat::Yuv420p.chroma_size(width, height);
+    let frame = VideoFrame {
+        format: PixelFormat::Yuv420p,
+        planes: Planes::Eight([
+            luma,
+            Array2::from_elem((ch, cw), 128),
+            Array2::from_elem((ch, cw), 128),
+        ]),
+        pts: None,
+    };
+    let session = SessionInfo::new(RECIPIENT, Some("critic@example.org".into()), "7f3a".into());
+    for (name, position) in [
+        ("1080p_corner", Position::BottomRight),
+        ("1080p_tiled", Position::Tiled),
+    ] {
+        let config = OverlayConfig {
+            template: "{label} {session}\n{timecode}".into(),
+            position,
+            ..OverlayConfig::default()
+        };
+        let mut overlay =
+            Overlay::new(&config, &session, &key, width, height, Rational::new(24, 1))
+                .expect("overlay");
+        let mut frame_index = 0u64;
+        group.bench_function(name, |b| {
+            b.iter_batched_ref(
+                || frame.clone(),
+                |frame| {
+                    frame_index += 1;
+                    overlay
+                        .apply(black_box(frame), frame_index)
+                        .expect("overlay")
+                },
+                BatchSize::LargeInput,
+            )
+        });
+    }
     group.finish();
 }
 
@@ -173,5 +257,5 @@ fn bench_detect(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench_embed, bench_detect);
+criterion_group!(benches, bench_embed, bench_overlay, bench_detect);
 criterion_main!(benches);
