@@ -178,8 +178,13 @@ pub fn embed_file_with(
         Ok(())
     })();
     let Collector {
-        quality, frames, ..
-    } = collector; // drops the queue: the writer stops
+        quality,
+        frames,
+        queue,
+        ..
+    } = collector;
+    // Without `End`, the closed queue tells the writer to discard its output.
+    drop(queue);
     let written = writer.join().expect("writer thread does not panic");
     reader.join().expect("reader thread does not panic");
     marking?;
