@@ -120,36 +120,46 @@ impl Key {
 
     /// Reads a key written by [`Key::save`].
     pub fn load(path: &Path) -> Result<Key> {
-        let malformed = |reason: &str| Error::MalformedKeyFile {
+        let malformed = |reason: String| Error::MalformedKeyFile {
             path: path.to_path_buf(),
-            reason: reason.to_string(),
+            reason,
         };
         let text = fs::read_to_string(path).map_err(|source| match source.kind() {
-            std::io::ErrorKind::InvalidData => malformed("not a text file"),
+            std::io::ErrorKind::InvalidData => malformed("not a text file".into()),
             _ => Error::KeyFileIo {
                 path: path.to_path_buf(),
                 source,
             },
         })?;
+        Key::parse_key_file(&text).map_err(malformed)
+    }
+
+    /// Parses the text of a key file; the error says what is wrong without quoting the
+    /// content (which may be most of a key).
+    pub fn parse_key_file(text: &str) -> std::result::Result<Key, String> {
         let mut lines = text.lines();
         if lines.next().map(str::trim) != Some(KEY_FILE_HEADER) {
-            return Err(malformed("missing the 'filigree-key-v1' header line"));
+            return Err("missing the 'filigree-key-v1' header line".into());
         }
         let digits = lines.next().map(str::trim).unwrap_or("");
         if digits.len() != 2 * KEY_LEN {
-            return Err(malformed(&format!(
+            return Err(format!(
                 "the key must be {} hex digits, found {}",
                 2 * KEY_LEN,
                 digits.len()
-            )));
+            ));
+        }
+        // Checked up front: `from_str_radix` alone would take "+f" as a hex pair.
+        if !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err("non-hex characters".into());
         }
         let mut bytes = [0u8; KEY_LEN];
         for (byte, pair) in bytes.iter_mut().zip(digits.as_bytes().chunks(2)) {
-            let pair = std::str::from_utf8(pair).map_err(|_| malformed("non-hex characters"))?;
-            *byte = u8::from_str_radix(pair, 16).map_err(|_| malformed("non-hex characters"))?;
+            let pair = std::str::from_utf8(pair).expect("ASCII hex digits");
+            *byte = u8::from_str_radix(pair, 16).expect("two hex digits");
         }
         if lines.any(|l| !l.trim().is_empty()) {
-            return Err(malformed("unexpected content after the key"));
+            return Err("unexpected content after the key".into());
         }
         Ok(Key(bytes))
     }
@@ -181,6 +191,23 @@ fn hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn key_files_take_exactly_64_hex_digits() {
+        let good = format!("{KEY_FILE_HEADER}\n{}\n", "0f".repeat(KEY_LEN));
+        assert_eq!(
+            Key::parse_key_file(&good).unwrap().as_bytes(),
+            &[0x0f; KEY_LEN]
+        );
+        // A sign is not a hex digit, though `u8::from_str_radix` accepts "+f".
+        let signed = format!("{KEY_FILE_HEADER}\n{}\n", "+f".repeat(KEY_LEN));
+        assert_eq!(
+            Key::parse_key_file(&signed).unwrap_err(),
+            "non-hex characters"
+        );
+        let multibyte = format!("{KEY_FILE_HEADER}\n{}é\n", "0".repeat(2 * KEY_LEN - 2));
+        assert!(Key::parse_key_file(&multibyte).is_err());
+    }
 
     #[test]
     fn derived_subkeys_differ_by_purpose_and_key() {
