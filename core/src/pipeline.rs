@@ -433,21 +433,30 @@ fn write_all(
     let is_y4m = output
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("y4m"));
-    let (mut sink, skipped): (Box<dyn FrameSink>, Vec<String>) = if output == Path::new(STDIO) {
-        (
-            Box::new(Y4mWriter::new(std::io::stdout().lock(), info, STDIO)?),
-            Vec::new(),
-        )
-    } else if is_y4m {
-        (y4m::create_file(output, info)?, Vec::new())
-    } else {
-        let writer = FfmpegWriter::create(output, info, encode, copy_from)?;
-        let skipped = writer.skipped_streams().to_vec();
-        (Box::new(writer), skipped)
+    // Opened on the first message, so a stream that fails before its first frame never
+    // creates an encoder (sized from an unchecked header) or a temporary file.
+    let open = || -> Result<(Box<dyn FrameSink>, Vec<String>)> {
+        Ok(if output == Path::new(STDIO) {
+            (
+                Box::new(Y4mWriter::new(std::io::stdout().lock(), info, STDIO)?),
+                Vec::new(),
+            )
+        } else if is_y4m {
+            (y4m::create_file(output, info)?, Vec::new())
+        } else {
+            let writer = FfmpegWriter::create(output, info, encode, copy_from)?;
+            let skipped = writer.skipped_streams().to_vec();
+            (Box::new(writer), skipped)
+        })
     };
+    let mut opened: Option<(Box<dyn FrameSink>, Vec<String>)> = None;
     let mut written = 0u64;
     let mut first_written: Option<Instant> = None;
     for message in queue {
+        if opened.is_none() {
+            opened = Some(open()?);
+        }
+        let (sink, skipped) = opened.as_mut().expect("opened above");
         match message {
             ToWriter::Frame(frame) => {
                 if let Some(rate) = pace {
@@ -461,6 +470,8 @@ fn write_all(
                 written += 1;
             }
             ToWriter::End => {
+                let skipped = std::mem::take(skipped);
+                let (sink, _) = opened.take().expect("opened above");
                 sink.finish()?;
                 return Ok(skipped);
             }
@@ -468,7 +479,7 @@ fn write_all(
     }
     // The stream ended without `End`: the embed failed, so the sink is dropped unfinished
     // and its temporary file removed.
-    Ok(skipped)
+    Ok(opened.map(|(_, skipped)| skipped).unwrap_or_default())
 }
 
 fn luma_quality(original: &VideoFrame, marked: &VideoFrame) -> (f64, f64) {

@@ -288,7 +288,16 @@ impl FfmpegReader {
             return Err(invalid("is a directory".into()));
         }
         let url = ffmpeg_url(path).map_err(invalid)?;
-        let mut input = format::input(&url).map_err(|e| invalid(e.to_string()))?;
+        let mut input = format::input(&url).map_err(|e| {
+            invalid(match e {
+                // FFmpeg's demuxers return errno values (EIO, EINVAL, EBUSY ...) for files they
+                // cannot parse; their strerror text would blame the system.
+                ff::Error::Other { .. } => {
+                    "FFmpeg cannot parse it (damaged, truncated or not a video)".into()
+                }
+                e => e.to_string(),
+            })
+        })?;
 
         let stream_index = pick_video_stream(&input).ok_or_else(|| Error::NoVideoStream {
             path: path.to_path_buf(),
