@@ -12,7 +12,7 @@ use crate::Failure;
 pub enum LedgerCommand {
     /// Check the hash chain; report the first altered, removed, reordered or inserted entry.
     Verify { file: PathBuf },
-    /// List the entries.
+    /// List the entries (exit 1, with a warning, when the hash chain is damaged).
     Show {
         file: PathBuf,
         /// One JSON array on stdout.
@@ -63,7 +63,19 @@ pub fn run(command: &LedgerCommand) -> Result<ExitCode, Failure> {
                     );
                 }
             }
-            Ok(ExitCode::SUCCESS)
+            // Listing is not vouching: entries of an edited ledger could name the wrong person.
+            match ledger::verify(file)?.problem {
+                None => Ok(ExitCode::SUCCESS),
+                Some(problem) => {
+                    eprintln!(
+                        "filigree: warning: ledger {} is damaged at line {}: {}; do not trust these entries",
+                        file.display(),
+                        problem.line,
+                        problem.message
+                    );
+                    Ok(ExitCode::from(1))
+                }
+            }
         }
     }
 }

@@ -360,10 +360,14 @@ fn check_file(fixture: &Fixture, path: &Path, work: &Path) -> Vec<String> {
             &tmp,
         );
         if chain_only {
-            // `show` parses and lists; checking the chain is `verify`'s job.
+            // `show` lists what parses, then warns that the chain does not hold: exit 1.
             check(r.no_crash());
-            if r.code != Some(0) || r.stdout.is_empty() {
-                check(Err(r.fail("expected exit 0 and the entries listed")));
+            if r.code != Some(1) || r.stdout.is_empty() {
+                check(Err(r.fail("expected exit 1 and the entries listed")));
+            } else if r.stderr.lines().count() != 1 || !r.stderr.contains("is damaged at line") {
+                check(Err(r.fail(
+                    "expected one \"is damaged at line\" warning on stderr",
+                )));
             }
         } else {
             check(r.clean_error(&name));

@@ -404,6 +404,11 @@ fn ledger_records_verifies_and_reports_tampering() {
     let out = filigree(&["ledger", "verify", p(&tampered)]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stdout).contains("line 1"));
+    // `show` still lists it, but warns and exits 1.
+    let out = filigree(&["ledger", "show", p(&tampered)]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("someone@else.org"));
+    assert!(stderr(&out).contains("damaged at line 1"), "{}", stderr(&out));
 }
 
 #[test]
