@@ -87,16 +87,20 @@ fn throughput(marker: &mut dyn FrameMarker, template: &VideoFrame, count: usize)
         .map(|_| template.clone())
         .collect();
     // Warm-up: pipelines and buffers touched once.
-    for _ in 0..FRAMES_IN_FLIGHT {
-        let frame = free.pop().expect("a free frame");
-        marker
-            .push(frame, &mut |done| {
-                free.push(done);
-                Ok(())
-            })
-            .expect("mark");
-    }
+    push_frames(marker, &mut free, FRAMES_IN_FLIGHT);
     let started = Instant::now();
+    push_frames(marker, &mut free, count);
+    marker
+        .finish(&mut |done| {
+            free.push(done);
+            Ok(())
+        })
+        .expect("finish");
+    count as f64 / started.elapsed().as_secs_f64()
+}
+
+/// Pushes `count` frames taken from `free`; finished frames go back to `free`.
+fn push_frames(marker: &mut dyn FrameMarker, free: &mut Vec<VideoFrame>, count: usize) {
     for _ in 0..count {
         let frame = free.pop().expect("a free frame");
         marker
@@ -106,13 +110,6 @@ fn throughput(marker: &mut dyn FrameMarker, template: &VideoFrame, count: usize)
             })
             .expect("mark");
     }
-    marker
-        .finish(&mut |done| {
-            free.push(done);
-            Ok(())
-        })
-        .expect("finish");
-    count as f64 / started.elapsed().as_secs_f64()
 }
 
 /// Frames per second of copying the luma plane into a staging buffer and back on the host.

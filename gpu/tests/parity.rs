@@ -14,6 +14,7 @@ use filigree::video::y4m::{Y4mReader, Y4mWriter};
 use filigree::video::{FrameSink, FrameSource, PixelFormat, Planes, StreamInfo, VideoFrame};
 use filigree::{Detection, Detector, EmbedConfig, Embedder, Key};
 use filigree_gpu::{Gpu, GpuMarker};
+use ndarray::Array2;
 
 fn gpu() -> Option<Gpu> {
     match Gpu::open() {
@@ -105,27 +106,21 @@ fn overlay(config: &OverlayConfig, key: &Key, info: &StreamInfo) -> Overlay {
     .unwrap()
 }
 
+/// Every sample of `a`'s planes with the same sample of `b`'s.
+fn sample_pairs<S: Copy + Into<u32>>(a: &[Array2<S>; 3], b: &[Array2<S>; 3]) -> Vec<(u32, u32)> {
+    a.iter()
+        .zip(b)
+        .flat_map(|(p, q)| p.iter().zip(q).map(|(&u, &v)| (u.into(), v.into())))
+        .collect()
+}
+
 /// Largest difference and number of differing samples over all planes of all frames.
 fn compare(a: &[VideoFrame], b: &[VideoFrame]) -> (u32, usize, usize) {
     let (mut worst, mut differing, mut total) = (0u32, 0usize, 0usize);
     for (x, y) in a.iter().zip(b) {
         let pairs: Vec<(u32, u32)> = match (&x.planes, &y.planes) {
-            (Planes::Eight(p), Planes::Eight(q)) => (0..3)
-                .flat_map(|i| {
-                    p[i].iter()
-                        .zip(q[i].iter())
-                        .map(|(&u, &v)| (u32::from(u), u32::from(v)))
-                        .collect::<Vec<_>>()
-                })
-                .collect(),
-            (Planes::High(p), Planes::High(q)) => (0..3)
-                .flat_map(|i| {
-                    p[i].iter()
-                        .zip(q[i].iter())
-                        .map(|(&u, &v)| (u32::from(u), u32::from(v)))
-                        .collect::<Vec<_>>()
-                })
-                .collect(),
+            (Planes::Eight(p), Planes::Eight(q)) => sample_pairs(p, q),
+            (Planes::High(p), Planes::High(q)) => sample_pairs(p, q),
             _ => panic!("plane types differ"),
         };
         for (u, v) in pairs {
