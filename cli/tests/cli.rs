@@ -408,7 +408,11 @@ fn ledger_records_verifies_and_reports_tampering() {
     let out = filigree(&["ledger", "show", p(&tampered)]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stdout).contains("someone@else.org"));
-    assert!(stderr(&out).contains("damaged at line 1"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("damaged at line 1"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
