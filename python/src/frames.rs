@@ -7,7 +7,7 @@
 
 use filigree::overlay::Overlay;
 use filigree::{Detector, Embedder};
-use ndarray::{Array2, Array3, ArrayView3, Zip};
+use ndarray::{Array2, Array3, ArrayView3};
 use numpy::{
     IntoPyArray, PyArray2, PyArray3, PyArrayMethods, PyUntypedArray, PyUntypedArrayMethods,
 };
@@ -92,7 +92,13 @@ impl Frame {
             }
             eight_bit("RGB frame")?;
             Ok(Frame::Rgb(
-                rgb.try_readonly().map_err(busy)?.as_array().to_owned(),
+                // Standard (C) layout whatever numpy's strides: the conversions below walk
+                // the samples as one slice.
+                rgb.try_readonly()
+                    .map_err(busy)?
+                    .as_array()
+                    .as_standard_layout()
+                    .into_owned(),
             ))
         } else if let Ok(luma) = array.cast::<PyArray2<u8>>() {
             eight_bit("luma plane")?;
@@ -209,24 +215,33 @@ fn luma_weights(height: usize) -> [f32; 3] {
 fn luma_of(rgb: ArrayView3<u8>) -> Array2<u16> {
     let (height, width, _) = rgb.dim();
     let [kr, kg, kb] = luma_weights(height);
-    Array2::from_shape_fn((height, width), |(y, x)| {
-        let (r, g, b) = (rgb[[y, x, 0]], rgb[[y, x, 1]], rgb[[y, x, 2]]);
-        let luma = kr * f32::from(r) + kg * f32::from(g) + kb * f32::from(b);
-        (luma * RGB_LUMA_SCALE + 0.5) as u16
-    })
+    let rgb = rgb.as_standard_layout();
+    let samples = rgb.as_slice().expect("standard layout");
+    let luma = samples
+        .chunks_exact(3)
+        .map(|p| {
+            let luma = kr * f32::from(p[0]) + kg * f32::from(p[1]) + kb * f32::from(p[2]);
+            (luma * RGB_LUMA_SCALE + 0.5) as u16
+        })
+        .collect();
+    Array2::from_shape_vec((height, width), luma).expect("one luma sample per pixel")
 }
 
 /// Adds the change in Y' to R', G' and B' alike, rounding and clamping to 0..=255. Since
 /// Kr + Kg + Kb = 1, Y' changes by exactly that amount and Cb, Cr (scaled B' − Y', R' − Y')
 /// do not change, up to the rounding and clamping.
 fn add_luma_change(rgb: &mut Array3<u8>, before: &Array2<u16>, after: &Array2<u16>) {
-    Zip::from(rgb.rows_mut())
-        .and(before)
-        .and(after)
-        .for_each(|mut pixel, &before, &after| {
-            let change = (f32::from(after) - f32::from(before)) / RGB_LUMA_SCALE;
-            for channel in pixel.iter_mut() {
-                *channel = ((f32::from(*channel) + change).clamp(0.0, 255.0) + 0.5) as u8;
-            }
-        });
+    let pixels = rgb
+        .as_slice_mut()
+        .expect("RGB frames are kept in standard layout");
+    let (before, after) = (
+        before.as_slice().expect("owned"),
+        after.as_slice().expect("owned"),
+    );
+    for ((pixel, &before), &after) in pixels.chunks_exact_mut(3).zip(before).zip(after) {
+        let change = (f32::from(after) - f32::from(before)) / RGB_LUMA_SCALE;
+        for channel in pixel {
+            *channel = ((f32::from(*channel) + change).clamp(0.0, 255.0) + 0.5) as u8;
+        }
+    }
 }
