@@ -455,9 +455,7 @@ fn every_corpus_file_fails_cleanly() {
     assert!(total < MAX_CORPUS_BYTES, "corpus is {total} bytes");
 
     let work = tempfile::tempdir().unwrap();
-    let key = work.path().join("good.key");
-    let out = filigree(&["keygen", "--quiet", "--out", p(&key)]);
-    assert!(out.status.success(), "keygen: {}", stderr(&out));
+    let key = new_key(work.path(), "good.key");
     let clip = work.path().join("good.mp4");
     ffmpeg(&[
         "-i",

@@ -17,12 +17,7 @@ struct Setup {
 
 fn setup() -> Setup {
     let dir = tempfile::tempdir().unwrap();
-    let key = dir.path().join("k.key");
-    let out = Command::new(env!("CARGO_BIN_EXE_filigree"))
-        .args(["keygen", "--quiet", "--out", p(&key)])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
+    let key = new_key(dir.path(), "k.key");
     Setup { dir, key }
 }
 

@@ -198,12 +198,7 @@ fn unmarked_files_and_wrong_keys_exit_1_with_no_watermark() {
     );
     assert_eq!(json["false_positive_probability"], Value::Null);
 
-    let wrong = f.dir.path().join("wrong.key");
-    assert!(
-        filigree(&["keygen", "--out", p(&wrong), "--quiet"])
-            .status
-            .success()
-    );
+    let wrong = new_key(f.dir.path(), "wrong.key");
     let (code, json) = detect_json(&wrong, &f.marked, &[]);
     assert_eq!((code, &json["found"]), (1, &Value::Bool(false)));
 
@@ -238,12 +233,7 @@ fn keygen_writes_0600_never_overwrites_and_never_prints_the_key() {
 #[test]
 fn audio_is_kept_and_ten_bit_and_mkv_subtitles_survive_embedding() {
     let dir = tempfile::tempdir().unwrap();
-    let key = dir.path().join("k.key");
-    assert!(
-        filigree(&["keygen", "--out", p(&key), "--quiet"])
-            .status
-            .success()
-    );
+    let key = new_key(dir.path(), "k.key");
 
     // Audio (5.1 AAC) copied untouched.
     let with_audio = dir.path().join("bbb_marked.mp4");
@@ -330,12 +320,7 @@ fn audio_is_kept_and_ten_bit_and_mkv_subtitles_survive_embedding() {
 #[test]
 fn pipe_mode_sits_between_two_ffmpeg_processes() {
     let dir = tempfile::tempdir().unwrap();
-    let key = dir.path().join("k.key");
-    assert!(
-        filigree(&["keygen", "--out", p(&key), "--quiet"])
-            .status
-            .success()
-    );
+    let key = new_key(dir.path(), "k.key");
     let out_file = dir.path().join("piped.mp4");
     let script = format!(
         "set -o pipefail; ffmpeg -v error -i '{src}' -f yuv4mpegpipe - | '{bin}' embed --quiet --key '{key}' \
@@ -418,12 +403,7 @@ fn ledger_records_verifies_and_reports_tampering() {
 #[test]
 fn concurrent_embeds_append_every_entry_to_one_ledger() {
     let dir = tempfile::tempdir().unwrap();
-    let key = dir.path().join("k.key");
-    assert!(
-        filigree(&["keygen", "--out", p(&key), "--quiet"])
-            .status
-            .success()
-    );
+    let key = new_key(dir.path(), "k.key");
     let short = dir.path().join("short.mp4");
     ffmpeg(&[
         "-i",

@@ -46,13 +46,7 @@ fn frame_hashes(path: &Path) -> Vec<String> {
 }
 
 fn keygen(dir: &Path) -> String {
-    let key = dir.join("k.key");
-    assert!(
-        filigree(&["keygen", "-q", "--out", p(&key)])
-            .status
-            .success()
-    );
-    p(&key).to_string()
+    p(&new_key(dir, "k.key")).to_string()
 }
 
 #[test]

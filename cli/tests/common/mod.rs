@@ -25,6 +25,14 @@ pub fn filigree(args: &[&str]) -> Output {
         .expect("run filigree")
 }
 
+/// A new key at `dir/name`, made by `filigree keygen`.
+pub fn new_key(dir: &Path, name: &str) -> PathBuf {
+    let key = dir.join(name);
+    let out = filigree(&["keygen", "--quiet", "--out", p(&key)]);
+    assert!(out.status.success(), "keygen: {}", stderr(&out));
+    key
+}
+
 /// Runs Debian's `ffmpeg` quietly, overwriting outputs; panics with its stderr on failure.
 pub fn ffmpeg(args: &[&str]) {
     let out = Command::new("ffmpeg")
