@@ -29,9 +29,58 @@ const MAX_WORKGROUPS_X: u32 = 65535;
 /// Sections of the per-cell buffer (see `mark.wgsl`).
 const CELL_SECTIONS: u64 = 6;
 
-/// Kernel entry points in the order a frame runs them.
-const OVERLAY_KERNELS: [&str; 2] = ["overlay_luma", "overlay_chroma"];
-const MARK_KERNELS: [&str; 4] = ["cell_sums", "cell_gain", "cell_mark", "apply_mark"];
+/// A kernel of `mark.wgsl`: its entry point, what one thread covers, and whether it belongs
+/// to the overlay (skipped on frames without one).
+#[derive(Debug, Clone, Copy)]
+struct Kernel {
+    entry: &'static str,
+    threads: Threads,
+    overlay: bool,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Threads {
+    /// One per word of the luma plane.
+    LumaWords,
+    /// One per word of the Cb plane, then of the Cr plane.
+    ChromaWords,
+    /// One per working cell.
+    Cells,
+}
+
+/// The kernels in the order a frame runs them.
+const KERNELS: [Kernel; 6] = [
+    Kernel {
+        entry: "overlay_luma",
+        threads: Threads::LumaWords,
+        overlay: true,
+    },
+    Kernel {
+        entry: "overlay_chroma",
+        threads: Threads::ChromaWords,
+        overlay: true,
+    },
+    Kernel {
+        entry: "cell_sums",
+        threads: Threads::Cells,
+        overlay: false,
+    },
+    Kernel {
+        entry: "cell_gain",
+        threads: Threads::Cells,
+        overlay: false,
+    },
+    Kernel {
+        entry: "cell_mark",
+        threads: Threads::Cells,
+        overlay: false,
+    },
+    Kernel {
+        entry: "apply_mark",
+        threads: Threads::LumaWords,
+        overlay: false,
+    },
+];
 
 /// Marks the frames of one stream on the GPU: [`Overlay`] compositing, then the mark, with
 /// the same results as [`filigree::marker::CpuMarker`] (within one code value).
@@ -44,7 +93,7 @@ pub struct GpuMarker {
     cells: wgpu::Buffer,
     overlay_buffer: wgpu::Buffer,
     bind_layout: wgpu::BindGroupLayout,
-    pipelines: Vec<(&'static str, wgpu::ComputePipeline)>,
+    pipelines: Vec<(Kernel, wgpu::ComputePipeline)>,
     slots: Vec<Slot>,
     /// Slots in submission order, oldest first.
     in_flight: VecDeque<usize>,
@@ -263,19 +312,18 @@ impl GpuMarker {
             bind_group_layouts: &[Some(&bind_layout)],
             immediate_size: 0,
         });
-        let pipelines = OVERLAY_KERNELS
+        let pipelines = KERNELS
             .iter()
-            .chain(&MARK_KERNELS)
-            .map(|&name| {
+            .map(|&kernel| {
                 let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                    label: Some(name),
+                    label: Some(kernel.entry),
                     layout: Some(&pipeline_layout),
                     module: &module,
-                    entry_point: Some(name),
+                    entry_point: Some(kernel.entry),
                     compilation_options: Default::default(),
                     cache: None,
                 });
-                (name, pipeline)
+                (kernel, pipeline)
             })
             .collect();
 
@@ -460,13 +508,13 @@ impl GpuMarker {
         });
         pass.set_bind_group(0, &slot.bind_group, &[]);
         let cells = (self.params.cols * self.params.rows) as u64;
-        for (name, pipeline) in &self.pipelines {
-            let threads = match *name {
-                "overlay_luma" | "apply_mark" => self.layout.luma_words,
-                "overlay_chroma" => 2 * self.layout.chroma_words,
-                _ => cells,
+        for (kernel, pipeline) in &self.pipelines {
+            let threads = match kernel.threads {
+                Threads::LumaWords => self.layout.luma_words,
+                Threads::ChromaWords => 2 * self.layout.chroma_words,
+                Threads::Cells => cells,
             };
-            if !overlay && OVERLAY_KERNELS.contains(name) || threads == 0 {
+            if kernel.overlay && !overlay || threads == 0 {
                 continue;
             }
             pass.set_pipeline(pipeline);
