@@ -138,14 +138,7 @@ impl Embedder {
     /// The per-stream tables [`Embedder::mark`] works from, for a GPU to reproduce it
     /// kernel for kernel (crate `filigree-gpu`).
     pub fn plan(&self) -> MarkPlan {
-        // Pixels map to cells monotonically, so cell `c` starts after every pixel of the
-        // cells before it.
-        let starts = |pixels: usize, cells: usize| -> Vec<u32> {
-            let cell_of: Vec<usize> = (0..pixels).map(|p| self.grid.cell_of(p, cells)).collect();
-            (0..=cells)
-                .map(|c| cell_of.partition_point(|&cell| cell < c) as u32)
-                .collect()
-        };
+        let (row_starts, col_starts) = self.mask.cell_starts();
         MarkPlan {
             width: self.grid.width,
             height: self.grid.height,
@@ -154,8 +147,8 @@ impl Embedder {
             tile: self.tile.iter().copied().collect(),
             col_taps: self.col_taps.clone(),
             row_taps: self.row_taps.clone(),
-            col_starts: starts(self.grid.width, self.grid.cols),
-            row_starts: starts(self.grid.height, self.grid.rows),
+            col_starts: col_starts.to_vec(),
+            row_starts: row_starts.to_vec(),
         }
     }
 }

@@ -29,11 +29,14 @@ pub const CONTENT_CHANGE: f32 = 10.0;
 #[derive(Debug, Clone)]
 pub struct PerceptualMask {
     grid: WorkingGrid,
+    /// Working-cell row (column) of each frame row (column).
     row_cell: Vec<usize>,
     col_cell: Vec<usize>,
-    /// Frame rows (columns) falling in each working-cell row (column).
-    rows_per_cell: Vec<usize>,
-    cols_per_cell: Vec<usize>,
+    /// First frame row (column) of each working-cell row (column), then the height (width).
+    row_starts: Vec<u32>,
+    col_starts: Vec<u32>,
+    /// Frame pixels in each working cell.
+    pixel_counts: Array2<f32>,
     /// The previous frame's luma sum and gain per cell.
     previous: Option<(Array2<f32>, Array2<f32>)>,
 }
@@ -46,29 +49,43 @@ impl PerceptualMask {
         let col_cell: Vec<usize> = (0..grid.width)
             .map(|c| grid.cell_of(c, grid.cols))
             .collect();
-        let histogram = |cells: &[usize], n: usize| {
-            let mut counts = vec![0usize; n];
-            cells.iter().for_each(|&cell| counts[cell] += 1);
-            counts
+        // Pixels map to cells monotonically, so cell `c` starts after every pixel of the
+        // cells before it.
+        let starts = |cell_of: &[usize], cells: usize| -> Vec<u32> {
+            (0..=cells)
+                .map(|c| cell_of.partition_point(|&cell| cell < c) as u32)
+                .collect()
         };
+        let (row_starts, col_starts) = (starts(&row_cell, grid.rows), starts(&col_cell, grid.cols));
+        let span = |starts: &[u32], i: usize| (starts[i + 1] - starts[i]) as usize;
+        let pixel_counts = Array2::from_shape_fn((grid.rows, grid.cols), |(r, c)| {
+            (span(&row_starts, r) * span(&col_starts, c)) as f32
+        });
         PerceptualMask {
-            rows_per_cell: histogram(&row_cell, grid.rows),
-            cols_per_cell: histogram(&col_cell, grid.cols),
             grid,
             row_cell,
             col_cell,
+            row_starts,
+            col_starts,
+            pixel_counts,
             previous: None,
         }
+    }
+
+    /// First frame row of each working-cell row then the height, and likewise for columns:
+    /// cell row `r` spans rows `row_starts[r]..row_starts[r + 1]`.
+    pub fn cell_starts(&self) -> (&[u32], &[u32]) {
+        (&self.row_starts, &self.col_starts)
     }
 
     /// Measures `luma` (scaled to 8-bit code values by `to_8bit`, a power of two) and returns
     /// the gain per working cell, around 1 on average content.
     pub fn update<S: Sample>(&mut self, luma: ArrayView2<S>, to_8bit: f32) -> Array2<f32> {
         let (luma_sum, activity_sum) = self.cell_sums(luma);
-        let count = self.cell_pixel_counts();
+        let count = &self.pixel_counts;
         let mut gain = Zip::from(&luma_sum)
             .and(&activity_sum)
-            .and(&count)
+            .and(count)
             .map_collect(|&y, &a, &n| cell_gain(y, a, n, to_8bit));
         gain = box3(&gain);
         if let Some((previous_sum, previous_gain)) = &self.previous {
@@ -76,20 +93,13 @@ impl PerceptualMask {
                 .and(&luma_sum)
                 .and(previous_sum)
                 .and(previous_gain)
-                .and(&count)
+                .and(count)
                 .for_each(|g, &s, &ps, &pg, &n| {
                     *g = smooth_over_time(*g, pg, s, ps, n, to_8bit);
                 });
         }
         self.previous = Some((luma_sum, gain.clone()));
         gain
-    }
-
-    /// Frame pixels in each working cell.
-    fn cell_pixel_counts(&self) -> Array2<f32> {
-        Array2::from_shape_fn((self.grid.rows, self.grid.cols), |(r, c)| {
-            (self.rows_per_cell[r] * self.cols_per_cell[c]) as f32
-        })
     }
 
     /// Sum of luma and of absolute gradient (right and down neighbours, edge replicated) per
