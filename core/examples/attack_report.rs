@@ -2,7 +2,11 @@
 //! (Debian's ffmpeg), detects after each attack and prints a table:
 //! attack -> recovered ID, false-positive probability, sync strength, frames used.
 //!
-//!     cargo run --release -p filigree --example attack_report -- [CLIP] [RECIPIENT] [STRENGTH]
+//!     cargo run --release -p filigree --example attack_report -- [CLIP] [RECIPIENT] [STRENGTH] [MASTER] [SUITE]
+//!
+//! MASTER is `full` (the clip as it is, the default), `scope` (2.39:1 letterboxed inside the
+//! frame), `flat` (1.85:1) or `academy` (4:3 pillarboxed); SUITE is `core` (the default),
+//! `geometry` (mirrors, zoom, rotation, aspect, screen recording, camcorder) or `all`.
 
 #[path = "../tests/support/mod.rs"]
 mod support;
@@ -19,12 +23,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .unwrap_or_else(|| support::testdata("tos_360p24_10s.mp4"));
     let recipient: u32 = args.get(1).map(|s| s.parse()).transpose()?.unwrap_or(42);
     let strength: f32 = args.get(2).map(|s| s.parse()).transpose()?.unwrap_or(1.0);
+    let master = args.get(3).map_or("full", String::as_str);
+    let suite = args.get(4).map_or("core", String::as_str);
 
     let started = Instant::now();
     let key = Key::generate()?;
-    let original = support::decode(&clip_path, None);
+    let clip = support::decode(&clip_path, None);
+    let original = match master {
+        "full" => clip,
+        "scope" => support::masters::scope(&clip),
+        "flat" => support::masters::flat(&clip),
+        "academy" => support::masters::academy(&clip),
+        other => return Err(format!("unknown master {other:?}").into()),
+    };
     println!(
-        "clip {} ({}x{}, {} frames), recipient {recipient}, strength {strength}, key {}",
+        "clip {} as a {master} master ({}x{}, {} frames), recipient {recipient}, strength {strength}, key {}",
         clip_path.display(),
         original.width,
         original.height,
@@ -42,16 +55,24 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         quality.min_ssim()
     );
 
-    println!("\n| attack | recovered | FP probability | sync z | magnification | frames |");
-    println!("|---|---|---|---|---|---|");
     let mut all_exact = true;
-    for attack in support::suite::all(&original) {
+    let attacks = match suite {
+        "core" => support::suite::all(&original),
+        "geometry" => support::geometry::all(),
+        "all" => [support::suite::all(&original), support::geometry::all()].concat(),
+        other => return Err(format!("unknown suite {other:?}").into()),
+    };
+    println!(
+        "\n| attack | recovered | FP probability | sync z | magnification | reflection | frames |"
+    );
+    println!("|---|---|---|---|---|---|---|");
+    for attack in attacks {
         let attacked = support::attack(&marked, &attack);
         let detection = support::accumulate(&attacked).detect(&key);
         let exact = detection.recipient == Some(recipient);
         all_exact &= exact;
         println!(
-            "| {} | {} | {} | {:.1} | {:.3} | {} |",
+            "| {} | {} | {} | {:.1} | {:.3} | {} | {} |",
             attack.name,
             match detection.recipient {
                 Some(id) if exact => format!("{id} (exact)"),
@@ -63,6 +84,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .map_or("-".into(), |p| format!("{p:.1e}")),
             detection.sync_z,
             detection.magnification,
+            detection.reflection.name(),
             detection.frames_used
         );
     }

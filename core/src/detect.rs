@@ -6,21 +6,21 @@ use ndarray::{Array2, ArrayView2};
 use crate::error::{Error, Result};
 use crate::grid::WORKING_SIDE;
 use crate::key::Key;
-use crate::letterbox::{BarTracker, ContentRect};
 use crate::pattern::downsample2;
 use crate::payload::TAG_BITS;
+use crate::picture::{ContentRect, PictureTracker};
 use crate::plane::{Sample, code_value_scale, max_code_value};
 use crate::resample::area_resize;
 use crate::scheme::KeyedScheme;
 use crate::statistics::max_tail;
-use crate::sync::{Folds, SyncPeak};
+use crate::sync::{Folds, Reflection, SyncPeak};
 use crate::whiten::whiten;
 
 /// Shorter side of the plane suspect frames are brought to before whitening: two samples
 /// per working pixel of an uncropped picture, so folding at half-pixel steps loses nothing.
 const ACCUMULATION_SIDE: usize = 2 * WORKING_SIDE;
 
-/// Sync peaks (best per magnification, strongest first) handed to the payload decoder. The
+/// Sync peaks (best per fold and reflection, strongest first) handed to the payload decoder. The
 /// false-positive bound is multiplied by this count.
 const DECODE_CANDIDATES: usize = 8;
 
@@ -43,20 +43,34 @@ pub struct Detection {
     pub sync_p_value: f64,
     /// How much larger the tile appeared than in an uncropped picture (1/(1 - crop)).
     pub magnification: f32,
+    /// Whether the leak was mirrored or flipped.
+    pub reflection: Reflection,
     pub frames_used: usize,
 }
 
 /// Accumulates suspect frames. Key-independent: one accumulation can be tested against
 /// several keys with [`Evidence::detect`].
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Detector {
     /// Source frame size (width, height), fixed by the first frame.
     frame_size: Option<(usize, usize)>,
     accumulated: Option<Array2<f32>>,
-    bars: BarTracker,
+    pictures: PictureTracker,
     frames: usize,
     /// Reused conversion buffer for incoming luma.
     scratch: Array2<f32>,
+}
+
+impl Default for Detector {
+    fn default() -> Detector {
+        Detector {
+            frame_size: None,
+            accumulated: None,
+            pictures: PictureTracker::with_motion(),
+            frames: 0,
+            scratch: Array2::zeros((0, 0)),
+        }
+    }
 }
 
 impl Detector {
@@ -86,7 +100,7 @@ impl Detector {
         let rows = ((height as f32 * scale).round() as usize).max(1);
         let cols = ((width as f32 * scale).round() as usize).max(1);
         let plane = area_resize(self.scratch.view(), rows, cols);
-        self.bars.update(plane.view());
+        self.pictures.update_plane(plane.view());
         let whitened = whiten(&plane);
         match &mut self.accumulated {
             Some(sum) => *sum += &whitened,
@@ -109,7 +123,7 @@ impl Detector {
                 None => self.accumulated = Some(theirs),
             }
         }
-        self.bars.merge(&other.bars);
+        self.pictures.merge(&other.pictures);
         self.frames += other.frames;
         Ok(())
     }
@@ -134,14 +148,19 @@ impl Detector {
         self.frames
     }
 
-    /// Folds the accumulation at every candidate magnification (the expensive, key-free part).
+    /// Folds the accumulation at every candidate magnification inside every candidate
+    /// picture (the expensive, key-free part).
     pub fn evidence(&self) -> Evidence {
-        let content = self.accumulated.as_ref().map(|_| self.bars.content());
+        let content = self.accumulated.as_ref().map(|_| self.pictures.picture());
         let folds = self
             .accumulated
             .as_ref()
             .zip(content)
-            .map(|(sum, content)| Folds::new(sum.view(), content));
+            .map(|(sum, content)| {
+                let mut pictures = vec![content];
+                pictures.extend(self.pictures.moving_picture());
+                Folds::new(sum.view(), &pictures)
+            });
         Evidence {
             folds,
             frames: self.frames,
@@ -176,6 +195,7 @@ impl Evidence {
                 sync_z: 0.0,
                 sync_p_value: 1.0,
                 magnification: 1.0,
+                reflection: Reflection::None,
                 frames_used: 0,
             };
         };
@@ -203,6 +223,7 @@ impl Evidence {
             sync_z: reported.z,
             sync_p_value: max_tail(reported.z, hypotheses),
             magnification: reported.magnification,
+            reflection: reported.reflection,
             frames_used: self.frames,
         }
     }

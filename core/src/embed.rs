@@ -1,11 +1,13 @@
-//! Embedding: adds the recipient's tile, shaped by the perceptual mask, to each frame's luma.
+//! Embedding: adds the recipient's tile, shaped by the perceptual mask, to the luma of each
+//! frame's active picture.
 
-use ndarray::{Array2, ArrayViewMut2};
+use ndarray::{Array2, ArrayView2, ArrayViewMut2, s};
 
 use crate::error::{Error, Result};
 use crate::grid::{MIN_SIDE, TILE, WorkingGrid};
 use crate::key::Key;
 use crate::mask::PerceptualMask;
+use crate::picture::{ContentRect, PictureTracker};
 use crate::plane::{Sample, code_value_scale, max_code_value};
 use crate::resample::linear_taps;
 use crate::scheme::KeyedScheme;
@@ -31,18 +33,24 @@ impl Default for EmbedConfig {
     }
 }
 
-/// Marks the frames of one stream for one recipient. Keeps per-stream state (the temporally
-/// smoothed mask), so use one `Embedder` per stream and feed frames in display order.
+/// Marks the frames of one stream for one recipient. Keeps per-stream state (the active
+/// picture seen so far and the temporally smoothed mask), so use one `Embedder` per stream
+/// and feed frames in display order.
+///
+/// Only the active picture is marked, on a working grid scaled to the picture (see
+/// [`crate::picture`]): bars stay untouched, and a leak that keeps the bars, crops them
+/// off or adds its own finds the same grid.
 #[derive(Debug)]
 pub struct Embedder {
-    grid: WorkingGrid,
+    width: usize,
+    height: usize,
     tile: Array2<f32>,
-    mask: PerceptualMask,
     strength: f32,
-    row_taps: Vec<(u32, u32, f32)>,
-    col_taps: Vec<(u32, u32, f32)>,
-    /// Working-grid mark interpolated along rows: `grid.rows` x `width`.
-    row_interpolated: Array2<f32>,
+    tracker: PictureTracker,
+    /// `None` until a frame has shown any picture (a fade from black): nothing is marked.
+    picture: Option<ContentRect>,
+    /// The mark of the current picture (of the whole frame while there is none).
+    grid_mark: GridMark,
 }
 
 impl Embedder {
@@ -66,38 +74,160 @@ impl Embedder {
         }
         let scheme = KeyedScheme::new(key);
         let coded = scheme.codec.encode(&scheme.tag_key, recipient as u64);
-        let grid = WorkingGrid::new(width, height);
         Ok(Embedder {
+            width,
+            height,
             tile: scheme.layout.mark_tile(&coded),
-            mask: PerceptualMask::new(grid),
             strength,
-            row_taps: linear_taps(grid.rows, height, grid.pixels_per_cell),
-            col_taps: linear_taps(grid.cols, width, grid.pixels_per_cell),
-            row_interpolated: Array2::zeros((grid.rows, width)),
-            grid,
+            tracker: PictureTracker::default(),
+            grid_mark: GridMark::new(ContentRect::full(width, height)),
+            picture: None,
         })
     }
 
     /// Marks one luma plane in place. `bit_depth` is 8 for `u8` planes, 9..=16 for `u16`.
-    pub fn mark<S: Sample>(&mut self, mut luma: ArrayViewMut2<S>, bit_depth: u8) -> Result<()> {
+    pub fn mark<S: Sample>(&mut self, luma: ArrayViewMut2<S>, bit_depth: u8) -> Result<()> {
+        self.track_picture(luma.view(), bit_depth)?;
+        self.mark_picture(luma, bit_depth)
+    }
+
+    /// Marks one luma plane in the picture [`Embedder::track_picture`] found, without
+    /// looking for the picture again: for callers that burn an overlay in between, which
+    /// must not count as picture.
+    pub fn mark_picture<S: Sample>(
+        &mut self,
+        mut luma: ArrayViewMut2<S>,
+        bit_depth: u8,
+    ) -> Result<()> {
         let max = max_code_value::<S>(bit_depth)?;
-        let (height, width) = luma.dim();
-        if (width, height) != (self.grid.width, self.grid.height) {
+        self.check_size(luma.ncols(), luma.nrows())?;
+        let amplitude = self.amplitude(bit_depth);
+        let Some(p) = self.picture else {
+            return Ok(());
+        };
+        let picture = luma.slice_mut(s![p.top..p.bottom, p.left..p.right]);
+        self.grid_mark
+            .mark(picture, &self.tile, amplitude, bit_depth, max);
+        Ok(())
+    }
+
+    fn check_size(&self, width: usize, height: usize) -> Result<()> {
+        if (width, height) != (self.width, self.height) {
             return Err(Error::FrameSizeChanged {
                 width,
                 height,
-                expected_width: self.grid.width,
-                expected_height: self.grid.height,
+                expected_width: self.width,
+                expected_height: self.height,
             });
         }
-        let code_scale = code_value_scale(bit_depth);
-        let gain = self.mask.update(luma.view(), 1.0 / code_scale);
-        let amplitude = self.amplitude(bit_depth);
-        let cells = ndarray::Array2::from_shape_fn(gain.dim(), |(r, c)| {
-            amplitude * gain[[r, c]] * self.tile[[r % TILE, c % TILE]]
+        Ok(())
+    }
+
+    /// Looks for the active picture in the next frame (before any overlay is burned in)
+    /// and returns whether the picture, and with it the working grid, changed.
+    /// [`Embedder::mark`] calls it; a GPU marker calls it and rebuilds from
+    /// [`Embedder::plan`] on a change.
+    pub fn track_picture<S: Sample>(&mut self, luma: ArrayView2<S>, bit_depth: u8) -> Result<bool> {
+        max_code_value::<S>(bit_depth)?;
+        let (height, width) = luma.dim();
+        self.check_size(width, height)?;
+        self.tracker.update(luma, bit_depth);
+        if !self.tracker.has_seen_picture() {
+            return Ok(false);
+        }
+        let found = self.tracker.picture();
+        // Too small a picture to carry the grid: mark the frame as a whole.
+        let picture = if found.width().min(found.height()) < MIN_SIDE {
+            ContentRect::full(width, height)
+        } else {
+            found
+        };
+        if Some(picture) == self.picture {
+            return Ok(false);
+        }
+        self.picture = Some(picture);
+        self.grid_mark = GridMark::new(picture);
+        Ok(true)
+    }
+
+    /// The active picture the next frame is marked in, in frame pixels; `None` while no
+    /// frame has shown any picture.
+    pub fn picture(&self) -> Option<ContentRect> {
+        self.picture
+    }
+
+    /// Mark amplitude in code values of `bit_depth`-bit video, before the perceptual gain.
+    pub fn amplitude(&self, bit_depth: u8) -> f32 {
+        BASE_AMPLITUDE * self.strength * code_value_scale(bit_depth)
+    }
+
+    /// The tables [`Embedder::mark`] works from for the current picture, for a GPU to
+    /// reproduce it kernel for kernel (crate `filigree-gpu`). They change when
+    /// [`Embedder::track_picture`] says the picture did.
+    pub fn plan(&self) -> MarkPlan {
+        let mark = &self.grid_mark;
+        let (row_starts, col_starts) = mark.mask.cell_starts();
+        MarkPlan {
+            width: self.width,
+            height: self.height,
+            picture: self
+                .picture
+                .unwrap_or(ContentRect::full(self.width, self.height)),
+            marks: self.picture.is_some(),
+            cols: mark.grid.cols,
+            rows: mark.grid.rows,
+            tile: self.tile.iter().copied().collect(),
+            col_taps: mark.col_taps.clone(),
+            row_taps: mark.row_taps.clone(),
+            col_starts: col_starts.to_vec(),
+            row_starts: row_starts.to_vec(),
+        }
+    }
+}
+
+/// The mark on one picture size: the working grid, its perceptual mask (with its temporal
+/// state) and the upsampling from cells to pixels.
+#[derive(Debug)]
+struct GridMark {
+    grid: WorkingGrid,
+    mask: PerceptualMask,
+    row_taps: Vec<(u32, u32, f32)>,
+    col_taps: Vec<(u32, u32, f32)>,
+    /// Working-grid mark interpolated along rows: `grid.rows` x picture width.
+    row_interpolated: Array2<f32>,
+}
+
+impl GridMark {
+    fn new(picture: ContentRect) -> GridMark {
+        let (width, height) = (picture.width(), picture.height());
+        let grid = WorkingGrid::new(width, height);
+        GridMark {
+            mask: PerceptualMask::new(grid),
+            row_taps: linear_taps(grid.rows, height, grid.pixels_per_cell),
+            col_taps: linear_taps(grid.cols, width, grid.pixels_per_cell),
+            row_interpolated: Array2::zeros((grid.rows, width)),
+            grid,
+        }
+    }
+
+    /// Adds the masked tile to the picture's luma.
+    fn mark<S: Sample>(
+        &mut self,
+        mut luma: ArrayViewMut2<S>,
+        tile: &Array2<f32>,
+        amplitude: f32,
+        bit_depth: u8,
+        max: f32,
+    ) {
+        let width = luma.ncols();
+        let gain = self
+            .mask
+            .update(luma.view(), 1.0 / code_value_scale(bit_depth));
+        let cells = Array2::from_shape_fn(gain.dim(), |(r, c)| {
+            amplitude * gain[[r, c]] * tile[[r % TILE, c % TILE]]
         });
 
-        // Separable linear upsampling of the working-grid mark into the frame.
+        // Separable linear upsampling of the working-grid mark into the picture.
         for (r, cell_row) in cells.outer_iter().enumerate() {
             let mut out = self.row_interpolated.row_mut(r);
             for (x, &(lo, hi, w)) in self.col_taps.iter().enumerate() {
@@ -125,31 +255,6 @@ impl Embedder {
                     .for_each(|(p, &d)| *p = S::from_f32_clamped(p.to_f32() + d, max)),
             }
         }
-        Ok(())
-    }
-}
-
-impl Embedder {
-    /// Mark amplitude in code values of `bit_depth`-bit video, before the perceptual gain.
-    pub fn amplitude(&self, bit_depth: u8) -> f32 {
-        BASE_AMPLITUDE * self.strength * code_value_scale(bit_depth)
-    }
-
-    /// The per-stream tables [`Embedder::mark`] works from, for a GPU to reproduce it
-    /// kernel for kernel (crate `filigree-gpu`).
-    pub fn plan(&self) -> MarkPlan {
-        let (row_starts, col_starts) = self.mask.cell_starts();
-        MarkPlan {
-            width: self.grid.width,
-            height: self.grid.height,
-            cols: self.grid.cols,
-            rows: self.grid.rows,
-            tile: self.tile.iter().copied().collect(),
-            col_taps: self.col_taps.clone(),
-            row_taps: self.row_taps.clone(),
-            col_starts: col_starts.to_vec(),
-            row_starts: row_starts.to_vec(),
-        }
     }
 }
 
@@ -157,18 +262,23 @@ impl Embedder {
 /// between frame pixels and working cells.
 #[derive(Debug, Clone)]
 pub struct MarkPlan {
+    /// The frame.
     pub width: usize,
     pub height: usize,
-    /// Working cells across and down.
+    /// The active picture, the only part marked; every table below is relative to it.
+    pub picture: ContentRect,
+    /// False while no frame has shown any picture: frames pass unmarked.
+    pub marks: bool,
+    /// Working cells across and down the picture.
     pub cols: usize,
     pub rows: usize,
     /// The recipient's `TILE x TILE` tile, row-major, unit RMS; cell `(r, c)` uses
     /// `tile[(r % TILE) * TILE + c % TILE]`.
     pub tile: Vec<f32>,
-    /// Upsampling taps per frame column (row): lower cell, upper cell, weight of the upper.
+    /// Upsampling taps per picture column (row): lower cell, upper cell, weight of the upper.
     pub col_taps: Vec<(u32, u32, f32)>,
     pub row_taps: Vec<(u32, u32, f32)>,
-    /// First frame column (row) of each working-cell column (row), then the frame width
+    /// First picture column (row) of each working-cell column (row), then the picture width
     /// (height): cell `c` spans `col_starts[c]..col_starts[c + 1]`.
     pub col_starts: Vec<u32>,
     pub row_starts: Vec<u32>,

@@ -67,10 +67,12 @@ impl CpuMarker {
 
 impl FrameMarker for CpuMarker {
     fn push(&mut self, mut frame: VideoFrame, done: FrameDone) -> Result<()> {
+        // The picture is found before the overlay: its text is not picture.
+        frame.track_picture(&mut self.embedder)?;
         if let Some(overlay) = self.overlay.as_mut() {
             overlay.apply(&mut frame, self.frame_index)?;
         }
-        frame.mark(&mut self.embedder)?;
+        frame.mark_picture(&mut self.embedder)?;
         self.frame_index += 1;
         done(frame)
     }

@@ -6,6 +6,10 @@
 //! sync tile. The folds do not depend on the key, so several keys can be tried on one
 //! accumulation for the price of one FFT per magnification.
 //!
+//! Mirrored and flipped copies are reflections of the picture about its centre, and the fold
+//! samples outward from that centre, so a reflected picture folds to the reflected tile: each
+//! fold is tried in the four reflections by permuting its spectrum, at no extra folding.
+//!
 //! The correlation is phase-only (symmetric phase-only matched filtering, Chen et al.): the
 //! fold's spectrum is divided by its own magnitude, which flattens whatever host residual
 //! survived whitening. Measured on real attacks it raised sync peaks by 2-5 standard
@@ -19,36 +23,96 @@ use rustfft::num_complex::Complex32;
 use rustfft::{Fft, FftPlanner};
 
 use crate::grid::{TILE, WORKING_SIDE};
-use crate::letterbox::ContentRect;
 use crate::pattern::{ChipLayout, upsample2};
+use crate::picture::ContentRect;
 use crate::resample::bilinear;
 
 /// Samples per tile period in a fold: two per working pixel.
 pub const FOLD: usize = 2 * TILE;
 
 /// Magnifications searched: how much larger the tile appears than it would if the picture
-/// were the whole original frame. Cropping k % of each side magnifies by 1/(1-k); 0.97 and
-/// 1.20 leave room for bars detected a line off and for crops a little beyond 10 %.
-const MIN_MAGNIFICATION: f32 = 0.97;
-const MAX_MAGNIFICATION: f32 = 1.20;
+/// found were the whole marked picture. Cropping k % of each side magnifies by 1/(1-k):
+/// 1.40 covers a zoom that crops a quarter of each side's length (1.33) and a scope
+/// picture whose bars a brightness lift hid (1.345); 0.93 leaves room for bars detected a
+/// line off and for dark edge lines the embedder took for bar and the leak's brightening
+/// made picture.
+const MIN_MAGNIFICATION: f32 = 0.93;
+const MAX_MAGNIFICATION: f32 = 1.40;
 /// Relative step between magnifications. Folding from the picture centre, a scale error e
 /// drifts by e * (half the width in working pixels) at the edges; 0.25 % keeps that under a
 /// quarter of a working pixel on 16:9 pictures.
 const MAGNIFICATION_STEP: f32 = 0.0025;
 
-/// Folded tiles of one accumulated picture at every candidate magnification.
+/// How a leak may be reflected about the picture centre: none, mirrored left-right,
+/// flipped upside down, or both (a half turn).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reflection {
+    None,
+    Mirror,
+    Flip,
+    HalfTurn,
+}
+
+impl Reflection {
+    pub const ALL: [Reflection; 4] = [
+        Reflection::None,
+        Reflection::Mirror,
+        Reflection::Flip,
+        Reflection::HalfTurn,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Reflection::None => "none",
+            Reflection::Mirror => "mirror",
+            Reflection::Flip => "flip",
+            Reflection::HalfTurn => "half turn",
+        }
+    }
+
+    /// The spectrum of the reflected fold: reflecting a real tile negates its frequencies
+    /// on the reflected axes.
+    fn apply(self, spectrum: &[Complex32]) -> Vec<Complex32> {
+        let n = FOLD;
+        let negate = |k: usize| (n - k) % n;
+        let (flip_rows, flip_cols) = match self {
+            Reflection::None => return spectrum.to_vec(),
+            Reflection::Mirror => (false, true),
+            Reflection::Flip => (true, false),
+            Reflection::HalfTurn => (true, true),
+        };
+        let mut out = vec![Complex32::default(); n * n];
+        for u in 0..n {
+            let su = if flip_rows { negate(u) } else { u };
+            for v in 0..n {
+                let sv = if flip_cols { negate(v) } else { v };
+                out[u * n + v] = spectrum[su * n + sv];
+            }
+        }
+        out
+    }
+}
+
+/// One candidate scale of one candidate picture.
+struct Fold {
+    magnification: f32,
+    /// Phase-only spectrum of the fold.
+    spectrum: Vec<Complex32>,
+}
+
+/// Folded tiles of one accumulated picture at every candidate magnification, for every
+/// candidate picture rectangle (inside dark bars; inside a still surround).
 pub struct Folds {
-    pub magnifications: Vec<f32>,
-    /// Phase-only spectra of the folds, one per magnification.
-    spectra: Vec<Vec<Complex32>>,
+    folds: Vec<Fold>,
     fft: Fft2,
 }
 
-/// The best alignment found at one magnification.
+/// The best alignment found for one fold in one reflection.
 #[derive(Debug, Clone, Copy)]
 pub struct SyncPeak {
     pub fold_index: usize,
     pub magnification: f32,
+    pub reflection: Reflection,
     /// Cyclic shift (rows, cols) in half working pixels.
     pub shift: (usize, usize),
     /// Peak height in standard deviations of the correlation surface.
@@ -56,7 +120,8 @@ pub struct SyncPeak {
 }
 
 impl Folds {
-    pub fn new(picture: ArrayView2<f32>, content: ContentRect) -> Folds {
+    /// Folds `accumulated` inside each of `pictures` at every candidate magnification.
+    pub fn new(accumulated: ArrayView2<f32>, pictures: &[ContentRect]) -> Folds {
         let fft = Fft2::new(FOLD);
         let mut magnifications = Vec::new();
         let mut m = MIN_MAGNIFICATION;
@@ -64,59 +129,68 @@ impl Folds {
             magnifications.push(m);
             m *= 1.0 + MAGNIFICATION_STEP;
         }
-        let spectra = magnifications
+        let folds = pictures
             .iter()
-            .map(|&m| {
-                let mut spectrum = fft.forward(fold(picture, content, m).view());
-                spectrum.iter_mut().for_each(|f| *f = phase_only(*f));
-                spectrum
+            .flat_map(|&content| {
+                let fft = &fft;
+                magnifications.iter().map(move |&magnification| {
+                    let mut spectrum =
+                        fft.forward(fold(accumulated, content, magnification).view());
+                    spectrum.iter_mut().for_each(|f| *f = phase_only(*f));
+                    Fold {
+                        magnification,
+                        spectrum,
+                    }
+                })
             })
             .collect();
-        Folds {
-            magnifications,
-            spectra,
-            fft,
-        }
+        Folds { folds, fft }
     }
 
-    /// Number of (magnification, shift) hypotheses a search tries.
+    /// Number of (picture, magnification, reflection, shift) hypotheses a search tries.
     pub fn hypotheses(&self) -> usize {
-        self.magnifications.len() * FOLD * FOLD
+        self.folds.len() * Reflection::ALL.len() * FOLD * FOLD
     }
 
-    /// Best peak per magnification, strongest first.
+    /// Best peak per fold and reflection, strongest first.
     pub fn search(&self, layout: &ChipLayout) -> Vec<SyncPeak> {
         let template = self
             .fft
             .forward(upsample2(layout.sync_tile().view()).view());
         let mut peaks: Vec<SyncPeak> = self
-            .spectra
+            .folds
             .iter()
             .enumerate()
-            .map(|(i, spectrum)| {
-                let product: Vec<Complex32> = spectrum
-                    .iter()
-                    .zip(&template)
-                    .map(|(f, t)| f * t.conj())
-                    .collect();
-                let surface = self.fft.inverse_real(product);
-                let (index, z) = peak_z(&surface);
-                SyncPeak {
-                    fold_index: i,
-                    magnification: self.magnifications[i],
-                    shift: (index / FOLD, index % FOLD),
-                    z,
-                }
+            .flat_map(|(i, fold)| {
+                let template = &template;
+                Reflection::ALL.into_iter().map(move |reflection| {
+                    let product: Vec<Complex32> = reflection
+                        .apply(&fold.spectrum)
+                        .iter()
+                        .zip(template)
+                        .map(|(f, t)| f * t.conj())
+                        .collect();
+                    let surface = self.fft.inverse_real(product);
+                    let (index, z) = peak_z(&surface);
+                    SyncPeak {
+                        fold_index: i,
+                        magnification: fold.magnification,
+                        reflection,
+                        shift: (index / FOLD, index % FOLD),
+                        z,
+                    }
+                })
             })
             .collect();
         peaks.sort_by(|a, b| b.z.total_cmp(&a.z));
         peaks
     }
 
-    /// The folded tile at `peak`, spectrally whitened and shifted so it lines up with the
-    /// key's tile.
+    /// The folded tile at `peak`, spectrally whitened, reflected back and shifted so it
+    /// lines up with the key's tile.
     pub fn registered(&self, peak: &SyncPeak) -> Array2<f32> {
-        let whitened = self.fft.inverse_real(self.spectra[peak.fold_index].clone());
+        let spectrum = peak.reflection.apply(&self.folds[peak.fold_index].spectrum);
+        let whitened = self.fft.inverse_real(spectrum);
         let tile = Array2::from_shape_vec((FOLD, FOLD), whitened).expect("FOLD x FOLD samples");
         let (dr, dc) = peak.shift;
         Array2::from_shape_fn((FOLD, FOLD), |(r, c)| {

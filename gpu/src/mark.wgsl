@@ -59,6 +59,12 @@ struct Params {
     box_x1: i32,
 
     box_y1: i32,
+    // The active picture (`Embedder::picture`): only it is marked, and the tables are
+    // relative to it.
+    pic_x0: u32,
+    pic_y0: u32,
+    pic_width: u32,
+    pic_height: u32,
     _pad0: u32,
     _pad1: u32,
     _pad2: u32,
@@ -236,11 +242,12 @@ fn cell_sums(@builtin(global_invocation_id) id: vec3<u32>) {
     var luma = 0u;
     var activity = 0u;
     for (var y = y0; y < y1; y++) {
-        let row = y * params.width;
-        let below = min(y + 1u, params.height - 1u) * params.width;
+        let row = (params.pic_y0 + y) * params.width + params.pic_x0;
+        let below = (params.pic_y0 + min(y + 1u, params.pic_height - 1u)) * params.width
+            + params.pic_x0;
         for (var x = x0; x < x1; x++) {
             let value = sample_at(0u, row + x);
-            let right = sample_at(0u, row + min(x + 1u, params.width - 1u));
+            let right = sample_at(0u, row + min(x + 1u, params.pic_width - 1u));
             let down = sample_at(0u, below + x);
             luma += value;
             activity += max(right, value) - min(right, value) + max(down, value) - min(down, value);
@@ -352,8 +359,14 @@ fn apply_mark(@builtin(global_invocation_id) id: vec3<u32>) {
         if index >= samples {
             break;
         }
-        let col = tap(params.col_taps_at, index % params.width);
-        let row = tap(params.row_taps_at, index / params.width);
+        let x = index % params.width - params.pic_x0;
+        let y = index / params.width - params.pic_y0;
+        // Outside the picture (bars) nothing is added; u32 wrap-around makes x, y huge there.
+        if x >= params.pic_width || y >= params.pic_height {
+            continue;
+        }
+        let col = tap(params.col_taps_at, x);
+        let row = tap(params.row_taps_at, y);
         let upper = interpolate_row(row.lo, col);
         let lower = interpolate_row(row.hi, col);
         let delta = upper + (lower - upper) * row.weight;

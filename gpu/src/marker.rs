@@ -86,6 +86,10 @@ const KERNELS: [Kernel; 6] = [
 /// the same results as [`filigree::marker::CpuMarker`] (within one code value).
 pub struct GpuMarker {
     gpu: Gpu,
+    /// The CPU reference's per-stream state: the picture tracker and the tables.
+    embedder: Embedder,
+    /// Frames marked since the tables were loaded (the mask's temporal state is theirs).
+    plan_frames: u64,
     layout: FrameLayout,
     params: Params,
     params_buffer: wgpu::Buffer,
@@ -197,6 +201,10 @@ struct Params {
     box_y0: i32,
     box_x1: i32,
     box_y1: i32,
+    pic_x0: u32,
+    pic_y0: u32,
+    pic_width: u32,
+    pic_height: u32,
     _pad: [u32; 3],
 }
 
@@ -232,7 +240,6 @@ impl GpuMarker {
         overlay: Option<Overlay>,
     ) -> Result<GpuMarker> {
         let embedder = Embedder::new(key, recipient, width, height, config)?;
-        let plan = embedder.plan();
         let layout = FrameLayout::new(format, width, height);
         if layout.total_bytes() > gpu.max_buffer_bytes() {
             return Err(Error::Gpu(format!(
@@ -243,13 +250,10 @@ impl GpuMarker {
         }
         let device = &gpu.device;
         let depth = format.bit_depth();
-        let (geometry_words, offsets) = pack_geometry(&plan);
         let (sub_x, sub_y) = format.subsampling();
         let params = Params {
             width: width as u32,
             height: height as u32,
-            cols: plan.cols as u32,
-            rows: plan.rows as u32,
             luma_words: layout.luma_words as u32,
             chroma_width: layout.chroma_width as u32,
             chroma_height: layout.chroma_height as u32,
@@ -260,12 +264,6 @@ impl GpuMarker {
             sub_y: sub_y as u32,
             max_code: ((1u32 << depth) - 1) as f32,
             to_8bit: 1.0 / code_value_scale(depth),
-            amplitude: embedder.amplitude(depth),
-            col_starts_at: offsets[0],
-            row_starts_at: offsets[1],
-            col_taps_at: offsets[2],
-            row_taps_at: offsets[3],
-            tile_at: offsets[4],
             ..Params::zeroed()
         };
 
@@ -282,18 +280,9 @@ impl GpuMarker {
             size_of::<Params>() as u64,
             wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
         );
-        let geometry = storage(
-            "geometry",
-            4 * geometry_words.len() as u64,
-            wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
-        );
-        gpu.queue
-            .write_buffer(&geometry, 0, bytemuck::cast_slice(&geometry_words));
-        let cells = storage(
-            "cells",
-            4 * CELL_SECTIONS * (plan.cols * plan.rows) as u64,
-            wgpu::BufferUsages::STORAGE,
-        );
+        // Placeholders until `load_plan` sizes them for the picture.
+        let geometry = storage("geometry", 4, wgpu::BufferUsages::STORAGE);
+        let cells = storage("cells", 4, wgpu::BufferUsages::STORAGE);
         let overlay_buffer = storage(
             "overlay",
             4,
@@ -329,6 +318,8 @@ impl GpuMarker {
 
         let mut marker = GpuMarker {
             gpu: gpu.clone(),
+            embedder,
+            plan_frames: 0,
             layout,
             params,
             params_buffer,
@@ -343,8 +334,56 @@ impl GpuMarker {
             overlay_words: Vec::new(),
             frame_index: 0,
         };
+        marker.load_plan();
         marker.slots = (0..FRAMES_IN_FLIGHT).map(|_| marker.new_slot()).collect();
         Ok(marker)
+    }
+
+    /// Uploads the tables of the embedder's current picture and sizes the cell buffer for
+    /// its grid; the mask's temporal state starts afresh, as on the CPU. No frame may be in
+    /// flight.
+    fn load_plan(&mut self) {
+        let plan = self.embedder.plan();
+        let (words, offsets) = pack_geometry(&plan);
+        let device = &self.gpu.device;
+        let storage = |label: &str, words: usize| {
+            device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some(label),
+                size: 4 * words.max(1) as u64,
+                usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            })
+        };
+        self.geometry = storage("geometry", words.len());
+        self.gpu
+            .queue
+            .write_buffer(&self.geometry, 0, bytemuck::cast_slice(&words));
+        self.cells = storage("cells", CELL_SECTIONS as usize * plan.cols * plan.rows);
+        let picture = plan.picture;
+        self.params = Params {
+            cols: plan.cols as u32,
+            rows: plan.rows as u32,
+            col_starts_at: offsets[0],
+            row_starts_at: offsets[1],
+            col_taps_at: offsets[2],
+            row_taps_at: offsets[3],
+            tile_at: offsets[4],
+            pic_x0: picture.left as u32,
+            pic_y0: picture.top as u32,
+            pic_width: picture.width() as u32,
+            pic_height: picture.height() as u32,
+            // Nothing is marked until the stream shows a picture: a zero mark adds nothing.
+            amplitude: if plan.marks {
+                self.embedder.amplitude(self.layout.format.bit_depth())
+            } else {
+                0.0
+            },
+            ..self.params
+        };
+        for i in 0..self.slots.len() {
+            self.slots[i].bind_group = self.bind_group(&self.slots[i].frame);
+        }
+        self.plan_frames = 0;
     }
 
     /// The file pipeline's [`MarkerFactory`](filigree::marker::MarkerFactory) for `gpu`
@@ -579,6 +618,13 @@ impl FrameMarker for GpuMarker {
                 expected_height: self.layout.height,
             });
         }
+        if frame.track_picture(&mut self.embedder)? {
+            // New picture, new tables: let the frames marked on the old ones finish first.
+            while let Some(marked) = self.complete_oldest()? {
+                done(marked)?;
+            }
+            self.load_plan();
+        }
         let index = (self.frame_index % self.slots.len() as u64) as usize;
         if self.slots[index].job.is_some() {
             // All slots busy: this one holds the oldest frame.
@@ -586,7 +632,7 @@ impl FrameMarker for GpuMarker {
             done(oldest)?;
         }
         let overlay = self.prepare_overlay();
-        self.params.has_previous = u32::from(self.frame_index > 0);
+        self.params.has_previous = u32::from(self.plan_frames > 0);
         self.gpu
             .queue
             .write_buffer(&self.params_buffer, 0, bytemuck::bytes_of(&self.params));
@@ -619,6 +665,7 @@ impl FrameMarker for GpuMarker {
         self.slots[index].job = Some((frame, submission, overlay));
         self.in_flight.push_back(index);
         self.frame_index += 1;
+        self.plan_frames += 1;
         Ok(())
     }
 

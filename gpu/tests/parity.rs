@@ -334,3 +334,50 @@ fn a_frame_of_another_size_is_refused() {
     .unwrap();
     assert!(error.to_string().contains("160x120"), "{error}");
 }
+
+#[test]
+fn letterboxed_and_pillarboxed_masters_match_cpu_with_the_picture_found_mid_stream() {
+    let Some(gpu) = gpu() else { return };
+    let corner = OverlayConfig {
+        template: "{recipient} {timecode}".into(),
+        position: Position::BottomRight,
+        ..OverlayConfig::default()
+    };
+    // A scope picture fading in from black: the picture the embedder finds grows over the
+    // first frames, so the GPU reloads its tables mid-stream. Then a 4:3 picture inside a
+    // 10-bit 4:2:2 frame (a mezzanine's format), with an overlay.
+    for (pix_fmt, vf, config) in [
+        (
+            "yuv420p",
+            "crop=640:268,pad=640:360:(ow-iw)/2:(oh-ih)/2,fade=in:0:8",
+            None,
+        ),
+        (
+            "yuv422p10le",
+            "crop=480:360,pad=640:360:(ow-iw)/2:(oh-ih)/2",
+            Some(&corner),
+        ),
+    ] {
+        let (info, frames) = decode("tos_360p24_10s.mp4", 14, pix_fmt, Some(vf));
+        let (_, on_gpu) = assert_parity(&gpu, &info, &frames, config);
+        // No mark in the bars: the top rows (letterbox) or left columns (pillarbox) are
+        // exactly the source's.
+        let bars_untouched =
+            |source: &VideoFrame, marked: &VideoFrame| match (&source.planes, &marked.planes) {
+                (Planes::Eight(a), Planes::Eight(b)) => {
+                    a[0].slice(ndarray::s![..40, ..]) == b[0].slice(ndarray::s![..40, ..])
+                }
+                (Planes::High(a), Planes::High(b)) => {
+                    a[0].slice(ndarray::s![.., ..70]) == b[0].slice(ndarray::s![.., ..70])
+                }
+                _ => false,
+            };
+        assert!(
+            frames
+                .iter()
+                .zip(&on_gpu)
+                .all(|(source, marked)| bars_untouched(source, marked)),
+            "{pix_fmt}: the mark reached into the bars"
+        );
+    }
+}

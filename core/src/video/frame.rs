@@ -155,10 +155,26 @@ impl VideoFrame {
 
     /// Marks the luma plane in place.
     pub fn mark(&mut self, embedder: &mut Embedder) -> Result<()> {
+        self.track_picture(embedder)?;
+        self.mark_picture(embedder)
+    }
+
+    /// Shows the luma plane to `embedder`'s picture tracker (see [`Embedder::track_picture`]);
+    /// true when the picture changed.
+    pub fn track_picture(&self, embedder: &mut Embedder) -> Result<bool> {
+        let depth = self.format.bit_depth();
+        match &self.planes {
+            Planes::Eight(p) => embedder.track_picture(p[0].view(), depth),
+            Planes::High(p) => embedder.track_picture(p[0].view(), depth),
+        }
+    }
+
+    /// Marks the luma plane in the picture tracked so far (see [`Embedder::mark_picture`]).
+    pub fn mark_picture(&mut self, embedder: &mut Embedder) -> Result<()> {
         let depth = self.format.bit_depth();
         match &mut self.planes {
-            Planes::Eight(p) => embedder.mark(p[0].view_mut(), depth),
-            Planes::High(p) => embedder.mark(p[0].view_mut(), depth),
+            Planes::Eight(p) => embedder.mark_picture(p[0].view_mut(), depth),
+            Planes::High(p) => embedder.mark_picture(p[0].view_mut(), depth),
         }
     }
 

@@ -510,3 +510,134 @@ pub fn accumulate(clip: &Clip) -> filigree::Detector {
     }
     detector
 }
+
+/// Film masters as they are delivered, made from the test clips: the clip's picture cropped
+/// to a film aspect ratio and centred in its original frame with black bars, as a scope
+/// feature sits inside a 16:9 master. The bars are lifted a little above code 16 and carry
+/// grain (the whole frame gets temporal noise), as real masters' bars do. Encoded
+/// losslessly, so the master is exactly what the embedder gets.
+pub mod masters {
+    use super::{Attack, Clip, attack};
+
+    /// `aspect` wider than the frame: letterbox (bars above and below); narrower: pillarbox.
+    pub fn boxed(clip: &Clip, aspect: f64) -> Clip {
+        let frame_aspect = clip.width as f64 / clip.height as f64;
+        let (w, h) = if aspect >= frame_aspect {
+            (clip.width, even(clip.width as f64 / aspect))
+        } else {
+            (even(clip.height as f64 * aspect), clip.height)
+        };
+        let filter = format!(
+            "crop={w}:{h},pad={}:{}:(ow-iw)/2:(oh-ih)/2:color=0x080808,noise=alls=4:allf=t",
+            clip.width, clip.height
+        );
+        attack(clip, &Attack::h264(0).filter(&filter).named("master"))
+    }
+
+    /// A scope (2.39:1) feature inside the frame.
+    pub fn scope(clip: &Clip) -> Clip {
+        boxed(clip, 2.39)
+    }
+
+    /// A flat (1.85:1) feature inside the frame.
+    pub fn flat(clip: &Clip) -> Clip {
+        boxed(clip, 1.85)
+    }
+
+    /// A 4:3 picture pillarboxed inside the frame.
+    pub fn academy(clip: &Clip) -> Clip {
+        boxed(clip, 4.0 / 3.0)
+    }
+
+    fn even(v: f64) -> usize {
+        (v / 2.0).round() as usize * 2
+    }
+}
+
+/// How leaks are made from a (boxed or full-frame) master: bars removed or re-boxed, and the
+/// geometry pirates apply to defeat content matching, each a real filter chain and encode.
+pub mod geometry {
+    use super::Attack;
+
+    /// Black bars cropped away (`bars` the fraction of height, then width, they take).
+    pub fn bars_cropped_off(rows: usize, cols: usize) -> Attack {
+        Attack::h264(26)
+            .filter(&format!("crop=iw-{}:ih-{}", 2 * cols, 2 * rows))
+            .named("bars cropped off + h264 crf26")
+    }
+    /// The whole 16:9 frame, bars and all, letterboxed again into a 4:3 frame.
+    pub fn reboxed_into_4_3() -> Attack {
+        Attack::h264(26)
+            .filter("pad=iw:trunc(iw*3/4/2)*2:0:(oh-ih)/2")
+            .named("bars kept, letterboxed into 4:3 + h264 crf26")
+    }
+    pub fn mirror() -> Attack {
+        Attack::h264(26)
+            .filter("hflip")
+            .named("horizontal mirror + h264 crf26")
+    }
+    pub fn flip() -> Attack {
+        Attack::h264(26)
+            .filter("vflip")
+            .named("vertical flip + h264 crf26")
+    }
+    /// A quarter of each side's length cropped off-centre, scaled back up (x1.33).
+    pub fn zoom_1_33() -> Attack {
+        Attack::h264(26)
+            .filter("crop=trunc(iw*0.75/2)*2:trunc(ih*0.75/2)*2:iw*0.17:ih*0.08,scale=iw/0.75:-2")
+            .named("zoom: crop 25% off-centre, scale up x1.33 + h264 crf26")
+    }
+    /// Down to a quarter of the source height (a 1080p master leaked at 270p).
+    pub fn quarter_height() -> Attack {
+        Attack::h264(26)
+            .filter("scale=-2:trunc(ih/4/2)*2")
+            .named("downscale to 0.25x height + h264 crf26")
+    }
+    /// Rotation by `degrees`, corners filled black.
+    pub fn rotate(degrees: f64) -> Attack {
+        Attack::h264(26)
+            .filter(&format!("rotate={}*PI/180:fillcolor=black", degrees))
+            .named(&format!("rotate {degrees} deg + h264 crf26"))
+    }
+    /// Width scaled by `factor`, height kept (anamorphic squeeze or stretch).
+    pub fn aspect(factor: f64) -> Attack {
+        Attack::h264(26)
+            .filter(&format!("scale=trunc(iw*{factor}/2)*2:ih"))
+            .named(&format!("aspect x{factor} + h264 crf26"))
+    }
+    /// The picture in a player window at an offset inside a larger desktop, `surround` an
+    /// ffmpeg colour; `scale` of the window's height to the desktop's.
+    pub fn screen_recording(surround: &str, scale: f64) -> Attack {
+        Attack::h264(26)
+            .filter(&format!(
+                "scale=-2:trunc(ih*{scale}/2)*2,pad=trunc(iw/{scale}/2)*2:trunc(ih/{scale}/2)*2:(ow-iw)*0.3:(oh-ih)*0.6:color={surround}"
+            ))
+            .named(&format!("screen recording in a {surround} desktop (window {scale}) + h264 crf26"))
+    }
+    /// A camera at a screen: keystone (corners moved by up to 3 %), blur, sensor noise and a
+    /// gamma change, down to 720 lines at most, CRF 28.
+    pub fn camcorder_keystone() -> Attack {
+        Attack::h264(28)
+            .filter("perspective=x0=W*0.03:y0=H*0.02:x1=W*0.98:y1=H*0.03:x2=W*0.01:y2=H*0.97:x3=W*0.97:y3=H*0.99:interpolation=cubic,gblur=sigma=0.8,noise=alls=6:allf=t,eq=gamma=1.15,scale=-2:'min(ih,720)'")
+            .named("keystone 3% + blur + noise + gamma + h264 crf28")
+    }
+
+    /// Every leak path above that applies to any master.
+    pub fn all() -> Vec<Attack> {
+        vec![
+            reboxed_into_4_3(),
+            mirror(),
+            flip(),
+            zoom_1_33(),
+            quarter_height(),
+            rotate(1.0),
+            rotate(5.0),
+            rotate(-5.0),
+            aspect(0.75),
+            aspect(1.33),
+            screen_recording("0x4a5868", 0.6),
+            screen_recording("gray", 0.8),
+            camcorder_keystone(),
+        ]
+    }
+}

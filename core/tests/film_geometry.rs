@@ -1,0 +1,186 @@
+//! Film masters as they are delivered and leaks as pirates make them.
+//!
+//! Masters: the shared clips turned into letterboxed (2.39:1, 1.85:1 inside 16:9) and
+//! pillarboxed (4:3 inside 16:9) masters with lifted, grainy bars (`support::masters`). The
+//! embedder must find the picture inside the bars and mark only it, so that the core attack
+//! suite, a leak with the bars cropped off and one letterboxed again into 4:3 all give the
+//! exact ID. Leak geometry: mirrors, flips, zoom, a quarter-height downscale and screen
+//! recordings inside a non-black desktop, each with a real encode (`support::geometry`).
+//! Every test asserts the exact ID and a false-positive probability of at most 1e-9.
+
+mod support;
+
+use std::sync::OnceLock;
+
+use filigree::{EmbedConfig, Key, Reflection};
+use support::{Attack, Clip, geometry, masters, suite};
+
+const RECIPIENT: u32 = 0x5EED_F11A;
+const MAX_FALSE_POSITIVE: f64 = 1e-9;
+
+fn key() -> Key {
+    Key::from_bytes(*b"filigree film geometry suite k01")
+}
+
+fn check(name: &str, marked: &Clip, attack: Attack) -> filigree::Detection {
+    let attacked = support::attack(marked, &attack);
+    let detection = support::accumulate(&attacked).detect(&key());
+    println!(
+        "{name}: {} -> recipient {:?}, FP {:?}, sync z {:.1}, magnification {:.3}, {}",
+        attack.name,
+        detection.recipient,
+        detection.false_positive_probability,
+        detection.sync_z,
+        detection.magnification,
+        detection.reflection.name(),
+    );
+    assert_eq!(
+        detection.recipient,
+        Some(RECIPIENT),
+        "{name}: {}",
+        attack.name
+    );
+    let fp = detection.false_positive_probability.expect("found");
+    assert!(
+        fp <= MAX_FALSE_POSITIVE,
+        "{name}: {}: FP {fp:e}",
+        attack.name
+    );
+    detection
+}
+
+/// A master and its marked copy, made once per test binary.
+struct Master {
+    original: Clip,
+    marked: Clip,
+}
+
+fn master(make: fn(&Clip) -> Clip, file: &str) -> Master {
+    let original = make(&support::decode(&support::testdata(file), None));
+    let (marked, quality) =
+        support::mark_clip(&original, &key(), RECIPIENT, &EmbedConfig::default());
+    println!(
+        "{file}: PSNR {:.2} dB, SSIM {:.4}",
+        quality.mean_psnr(),
+        quality.mean_ssim()
+    );
+    Master { original, marked }
+}
+
+/// Rows (columns) of bar above (left of) the picture in a boxed master: the first line that
+/// differs between the marked copy and the original is inside the picture.
+fn bar_size(master: &Master) -> (usize, usize) {
+    let (a, b) = (&master.original.frames[20].y, &master.marked.frames[20].y);
+    let rows = (0..a.nrows()).find(|&r| a.row(r) != b.row(r)).unwrap();
+    let cols = (0..a.ncols())
+        .find(|&c| a.column(c) != b.column(c))
+        .unwrap();
+    (rows, cols)
+}
+
+macro_rules! master_suite {
+    ($name:ident, $make:path, $file:expr) => {
+        mod $name {
+            use super::*;
+
+            fn marked() -> &'static Master {
+                static MASTER: OnceLock<Master> = OnceLock::new();
+                MASTER.get_or_init(|| master($make, $file))
+            }
+
+            fn check(attack: Attack) {
+                super::check(stringify!($name), &marked().marked, attack);
+            }
+
+            #[test]
+            fn no_mark_in_the_bars_and_fidelity_kept() {
+                let m = marked();
+                let (rows, cols) = bar_size(m);
+                assert!(rows > 0 || cols > 0, "the master has bars");
+                for (original, marked) in m.original.frames.iter().zip(&m.marked.frames) {
+                    assert_eq!(
+                        original.y.slice(ndarray::s![..rows, ..]),
+                        marked.y.slice(ndarray::s![..rows, ..])
+                    );
+                    assert_eq!(
+                        original.y.slice(ndarray::s![.., ..cols]),
+                        marked.y.slice(ndarray::s![.., ..cols])
+                    );
+                }
+            }
+            #[test]
+            fn the_whole_core_suite_recovers_exact_id() {
+                for attack in suite::all(&marked().original) {
+                    check(attack);
+                }
+            }
+            #[test]
+            fn bars_cropped_off_recovers_exact_id() {
+                let (rows, cols) = bar_size(marked());
+                check(geometry::bars_cropped_off(rows, cols));
+            }
+            #[test]
+            fn bars_kept_and_letterboxed_into_4_3_recovers_exact_id() {
+                check(geometry::reboxed_into_4_3());
+            }
+            #[test]
+            fn unmarked_master_finds_no_watermark() {
+                let d = support::accumulate(&marked().original).detect(&key());
+                assert_eq!(d.recipient, None, "sync z {:.1}", d.sync_z);
+            }
+        }
+    };
+}
+
+master_suite!(scope_live_action, masters::scope, "tos_360p24_10s.mp4");
+master_suite!(flat_animation, masters::flat, "caminandes_360p24_10s.mp4");
+master_suite!(
+    academy_pillarbox_720p,
+    masters::academy,
+    "bbb_720p25_5s.mp4"
+);
+
+macro_rules! leak_geometry {
+    ($name:ident, $file:expr) => {
+        mod $name {
+            use super::*;
+
+            fn marked() -> &'static Master {
+                static MASTER: OnceLock<Master> = OnceLock::new();
+                MASTER.get_or_init(|| master(|clip| clip.clone(), $file))
+            }
+
+            fn check(attack: Attack) -> filigree::Detection {
+                super::check(stringify!($name), &marked().marked, attack)
+            }
+
+            #[test]
+            fn horizontal_mirror_recovers_exact_id() {
+                assert_eq!(check(geometry::mirror()).reflection, Reflection::Mirror);
+            }
+            #[test]
+            fn vertical_flip_recovers_exact_id() {
+                assert_eq!(check(geometry::flip()).reflection, Reflection::Flip);
+            }
+            #[test]
+            fn zoom_x1_33_off_centre_recovers_exact_id() {
+                check(geometry::zoom_1_33());
+            }
+            #[test]
+            fn quarter_height_downscale_recovers_exact_id() {
+                check(geometry::quarter_height());
+            }
+            #[test]
+            fn screen_recording_in_a_coloured_desktop_recovers_exact_id() {
+                check(geometry::screen_recording("0x4a5868", 0.6));
+            }
+            #[test]
+            fn screen_recording_in_a_grey_desktop_recovers_exact_id() {
+                check(geometry::screen_recording("gray", 0.8));
+            }
+        }
+    };
+}
+
+leak_geometry!(live_action, "tos_360p24_10s.mp4");
+leak_geometry!(animation, "caminandes_360p24_10s.mp4");
