@@ -514,8 +514,8 @@ pub fn accumulate(clip: &Clip) -> filigree::Detector {
 /// Film masters as they are delivered, made from the test clips: the clip's picture cropped
 /// to a film aspect ratio and centred in its original frame with black bars, as a scope
 /// feature sits inside a 16:9 master. The bars are lifted a little above code 16 and carry
-/// grain (the whole frame gets temporal noise), as real masters' bars do. Encoded
-/// losslessly, so the master is exactly what the embedder gets.
+/// grain, as real masters' bars do; the picture is the clip's own. Encoded losslessly, so
+/// the master is exactly what the embedder gets.
 pub mod masters {
     use super::{Attack, Clip, attack};
 
@@ -527,9 +527,11 @@ pub mod masters {
         } else {
             (even(clip.height as f64 * aspect), clip.height)
         };
+        // The picture over a grainy near-black background (Y' about 23, peaks at 32).
         let filter = format!(
-            "crop={w}:{h},pad={}:{}:(ow-iw)/2:(oh-ih)/2:color=0x080808,noise=alls=4:allf=t",
-            clip.width, clip.height
+            "crop={w}:{h}[picture];color=c=0x080808:s={}x{}:r={}/{},noise=alls=4:allf=t[bars];\
+             [bars][picture]overlay=(W-w)/2:(H-h)/2:shortest=1",
+            clip.width, clip.height, clip.fps.0, clip.fps.1
         );
         attack(clip, &Attack::h264(0).filter(&filter).named("master"))
     }
