@@ -227,9 +227,10 @@ fn is_timecode_track(stream: &ff::Stream) -> bool {
 fn field_order(order: ffi::AVFieldOrder) -> Option<FieldOrder> {
     use ffi::AVFieldOrder::*;
     match order {
-        // TB / BT: one field coded first, the other displayed first; display order counts.
-        AV_FIELD_TT | AV_FIELD_BT => Some(FieldOrder::TopFieldFirst),
-        AV_FIELD_BB | AV_FIELD_TB => Some(FieldOrder::BottomFieldFirst),
+        // FFmpeg's own tools write TB for top-field-first frames and BT for bottom-first
+        // (TT and BB only for MJPEG), whatever the enum's comments say.
+        AV_FIELD_TT | AV_FIELD_TB => Some(FieldOrder::TopFieldFirst),
+        AV_FIELD_BB | AV_FIELD_BT => Some(FieldOrder::BottomFieldFirst),
         _ => None,
     }
 }
