@@ -50,13 +50,15 @@ fn bench_pipeline(c: &mut Criterion) {
         encode: EncodeOptions {
             codec: Codec::X264,
             crf: None,
-            preset: "veryfast".into(),
+            preset: Some("veryfast".into()),
+            pix_fmt: None,
         },
         overwrite: true,
         measure_quality: false,
         overlay: None,
         session: None,
         realtime: false,
+        cancel: None,
     };
     let dir = tempfile::tempdir().expect("temp dir");
     let output = dir.path().join("out.mp4");

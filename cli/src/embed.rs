@@ -6,11 +6,13 @@ use std::process::ExitCode;
 use clap::Args;
 use filigree::overlay::{OverlayConfig, Position, SessionInfo, Style};
 use filigree::pipeline::{self, EmbedJob, STDIO};
+use filigree::video::PixelFormat;
 use filigree::video::ffmpeg::{Codec, EncodeOptions};
-use filigree::{EmbedConfig, Key};
+use filigree::{EmbedConfig, Error, Key};
 
 use crate::Failure;
 use crate::gpu;
+use crate::interrupt::Interrupt;
 use crate::progress::FrameProgress;
 use filigree_gpu::GpuMarker;
 
@@ -56,15 +58,23 @@ struct MarkArgs {
     /// Mark strength: 1.0 ≈ 44 dB luma PSNR; 2.0 is 6 dB stronger and 6 dB more visible.
     #[arg(long, default_value_t = 1.0)]
     strength: f32,
-    /// Video encoder: libx264 or libx265.
+    /// Video encoder: libx264, libx265, prores_ks (422 HQ; 4444 for 4:4:4), dnxhd (DNxHR
+    /// HQX for 10-bit 4:2:2, 444 for 10-bit 4:4:4, else HQ), libsvtav1 or libvpx-vp9.
     #[arg(long, default_value = "libx264")]
     codec: String,
-    /// Constant rate factor (default: visually lossless, 17 for libx264, 19 for libx265).
-    #[arg(long, value_parser = clap::value_parser!(u8).range(0..=51))]
+    /// Constant rate factor (default: visually lossless: libx264 17, libx265 19, libsvtav1
+    /// 22, libvpx-vp9 20; ProRes and DNxHR have none).
+    #[arg(long)]
     crf: Option<u8>,
-    /// Encoder preset (ultrafast … veryslow).
-    #[arg(long, default_value = "medium")]
-    preset: String,
+    /// Encoder speed preset (default: medium for libx264/libx265, 8 for libsvtav1, cpu-used
+    /// 4 for libvpx-vp9; ProRes and DNxHR have none).
+    #[arg(long)]
+    preset: Option<String>,
+    /// Pixel format of the output video, e.g. yuv420p for a screener browsers play from a
+    /// 10-bit 4:2:2 master (the mark is added at the source's format, then converted).
+    /// Default: the source's, or the encoder's closest.
+    #[arg(long, value_name = "FORMAT")]
+    pix_fmt: Option<String>,
     /// Replace OUT if it exists.
     #[arg(long)]
     force: bool,
@@ -134,14 +144,29 @@ fn mark(args: &MarkArgs, marking: &Marking, quiet: bool) -> Result<ExitCode, Fai
     let key = Key::load(&args.key)?;
     let codec = Codec::from_name(&args.codec).ok_or_else(|| {
         Failure(format!(
-            "unknown codec {:?} (use libx264 or libx265)",
-            args.codec
+            "unknown codec {:?} (use {})",
+            args.codec,
+            Codec::names()
         ))
     })?;
+    let pix_fmt = args
+        .pix_fmt
+        .as_deref()
+        .map(|name| {
+            PixelFormat::from_name(name).ok_or_else(|| {
+                let names: Vec<&str> = PixelFormat::ALL.iter().map(|f| f.name()).collect();
+                Failure(format!(
+                    "unknown pixel format {name:?} (use {})",
+                    names.join(", ")
+                ))
+            })
+        })
+        .transpose()?;
     if let Some(path) = &args.ledger {
         // Refuse before spending time on the video if the ledger is already broken.
         pipeline::check_ledger_before_embed(path)?;
     }
+    let interrupt = Interrupt::install(&args.output)?;
     let job = EmbedJob {
         key: &key,
         recipient: args.recipient,
@@ -152,6 +177,7 @@ fn mark(args: &MarkArgs, marking: &Marking, quiet: bool) -> Result<ExitCode, Fai
             codec,
             crf: args.crf,
             preset: args.preset.clone(),
+            pix_fmt,
         },
         overwrite: args.force,
         measure_quality: marking.measure_quality,
@@ -164,6 +190,7 @@ fn mark(args: &MarkArgs, marking: &Marking, quiet: bool) -> Result<ExitCode, Fai
             position: args.overlay_position,
         }),
         realtime: marking.realtime,
+        cancel: Some(interrupt.cancel_flag()),
         session: Some(SessionInfo::new(
             args.recipient,
             args.label.clone(),
@@ -190,8 +217,12 @@ fn mark(args: &MarkArgs, marking: &Marking, quiet: bool) -> Result<ExitCode, Fai
         ),
         None => pipeline::embed_file(&args.input, &args.output, &job, &mut on_progress),
     };
+    interrupt.embed_done();
     progress.finish();
-    let report = report?;
+    let report = match report {
+        Err(Error::Interrupted) => return Ok(interrupt.stopped()),
+        report => report?,
+    };
     let marked_on = match &backend {
         Some(gpu) => format!("GPU {}", gpu.description()),
         None => "CPU".to_string(),
@@ -220,6 +251,7 @@ fn mark(args: &MarkArgs, marking: &Marking, quiet: bool) -> Result<ExitCode, Fai
             "width": report.info.width,
             "height": report.info.height,
             "pixel_format": report.info.format.name(),
+            "output_pixel_format": report.output_format.name(),
             "seconds": report.wall_seconds,
             "frames_per_second": fps,
             "psnr_db": quality.map(|q| q.mean_psnr()),
@@ -236,12 +268,19 @@ fn mark(args: &MarkArgs, marking: &Marking, quiet: bool) -> Result<ExitCode, Fai
             println!("{summary}");
         }
     } else if !quiet {
+        let format = match report.output_format == report.info.format {
+            true => report.info.format.name().to_string(),
+            false => format!(
+                "{}, written as {}",
+                report.info.format.name(),
+                report.output_format.name()
+            ),
+        };
         eprintln!(
-            "marked {} frames ({}x{} {}) for recipient {} on the {marked_on} in {:.1} s ({:.1} frames/s) -> {}",
+            "marked {} frames ({}x{} {format}) for recipient {} on the {marked_on} in {:.1} s ({:.1} frames/s) -> {}",
             report.frames,
             report.info.width,
             report.info.height,
-            report.info.format.name(),
             args.recipient,
             report.wall_seconds,
             fps,

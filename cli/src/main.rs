@@ -7,6 +7,7 @@
 mod detect;
 mod embed;
 mod gpu;
+mod interrupt;
 mod keygen;
 mod ledger;
 mod progress;
@@ -73,6 +74,11 @@ fn main() -> ExitCode {
         eprintln!("filigree: internal error: {message} (please report this)");
         std::process::exit(2);
     }));
+    if std::env::var_os("SVT_LOG").is_none() {
+        // SVT-AV1 prints its configuration banner straight to stderr; errors only, so that
+        // stderr holds Filigree's own lines. SAFETY: no other thread exists yet.
+        unsafe { std::env::set_var("SVT_LOG", "1") };
+    }
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Keygen { out } => keygen::run(&out, cli.quiet),

@@ -68,6 +68,15 @@ pub enum Error {
     #[error("{path}: {reason}")]
     Encode { path: PathBuf, reason: String },
 
+    #[error(
+        "{path}: video is interlaced ({order}); Filigree marks progressive frames only: \
+         deinterlace it first, e.g. ffmpeg -i IN -vf bwdif=mode=send_frame OUT"
+    )]
+    Interlaced { path: PathBuf, order: &'static str },
+
+    #[error("interrupted before the output was complete")]
+    Interrupted,
+
     #[error("{path}: malformed y4m stream: {reason}")]
     MalformedY4m { path: PathBuf, reason: String },
 

@@ -3,9 +3,15 @@
 //! Decoding and encoding run on their own threads, connected to the marking thread by small
 //! bounded queues, so marking overlaps the codecs and adds little to a plain transcode.
 //! `-` as a path means a y4m stream on stdin (input) or stdout (output).
+//!
+//! Marking takes progressive frames only: interlaced input is refused ([`Error::Interlaced`])
+//! rather than marked across its fields. An embed can be stopped between frames
+//! ([`EmbedJob::cancel`]); its temporary output is then removed, and a new embed first sweeps
+//! the temporaries that killed processes left in its output folder ([`crate::video::temp`]).
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -17,9 +23,9 @@ use crate::key::Key;
 use crate::marker::{CpuMarker, MarkerFactory, MarkingSetup};
 use crate::metrics::{QualityStats, psnr, ssim};
 use crate::overlay::{Overlay, OverlayConfig, SessionInfo};
-use crate::video::ffmpeg::{EncodeOptions, FfmpegReader, FfmpegWriter};
+use crate::video::ffmpeg::{self, EncodeOptions, FfmpegReader, FfmpegWriter};
 use crate::video::y4m::{self, Y4mReader, Y4mWriter};
-use crate::video::{FrameSink, FrameSource, Planes, StreamInfo, VideoFrame};
+use crate::video::{FrameSink, FrameSource, PixelFormat, Planes, StreamInfo, VideoFrame, temp};
 
 /// Frames in flight between stages: enough to keep every thread busy, bounded for memory
 /// (a 4K 10-bit frame is 25 MB).
@@ -51,12 +57,18 @@ pub struct EmbedJob<'a> {
     pub session: Option<SessionInfo>,
     /// Write frames no faster than the source frame rate (live playback from a pipe).
     pub realtime: bool,
+    /// Once set (by a signal handler, say), the embed stops at the next frame with
+    /// [`Error::Interrupted`] and writes nothing.
+    pub cancel: Option<&'a AtomicBool>,
 }
 
 /// What an embed did.
 #[derive(Debug, Clone)]
 pub struct EmbedReport {
+    /// The source stream.
     pub info: StreamInfo,
+    /// Pixel format of the written video (see [`EncodeOptions::pix_fmt`]).
+    pub output_format: PixelFormat,
     pub frames: u64,
     pub wall_seconds: f64,
     pub quality: Option<QualityStats>,
@@ -96,8 +108,13 @@ pub fn embed_file_with(
     progress: Progress,
 ) -> Result<EmbedReport> {
     check_output(input, output, job.overwrite)?;
+    if output != Path::new(STDIO) {
+        temp::sweep_stale(folder_of(output));
+    }
     let started = Instant::now();
-    let (info, frames_in, reader) = spawn_reader(input.to_path_buf())?;
+    let (info, frames_in, reader) = spawn_reader(input.to_path_buf(), true)?;
+    let output_format = plan_output(output, &info, &job.encode)?;
+    let cancelled = || job.cancel.is_some_and(|c| c.load(Ordering::Relaxed));
     let session = match &job.session {
         Some(session) => session.clone(),
         None => SessionInfo::new(job.recipient, None, SessionInfo::random_id()?),
@@ -114,6 +131,7 @@ pub fn embed_file_with(
                     info.height,
                     info.frame_rate,
                 )
+                .map(|overlay| overlay.starting_at(info.timecode))
             })
             .transpose()
     };
@@ -159,6 +177,9 @@ pub fn embed_file_with(
     let mut frames_read = 0u64;
     let marking = (|| -> Result<()> {
         for frame in frames_in {
+            if cancelled() {
+                return Err(Error::Interrupted);
+            }
             let frame = frame?;
             collector.add_reference(&frame, frames_read)?;
             frames_read += 1;
@@ -172,6 +193,9 @@ pub fn embed_file_with(
             return Err(Error::NoFrames {
                 path: input.to_path_buf(),
             });
+        }
+        if cancelled() {
+            return Err(Error::Interrupted);
         }
         // Only a complete, error-free stream is committed to the output file.
         let _ = collector.queue.send(ToWriter::End);
@@ -191,6 +215,7 @@ pub fn embed_file_with(
     let skipped_streams = written?;
     Ok(EmbedReport {
         info,
+        output_format,
         frames,
         wall_seconds: started.elapsed().as_secs_f64(),
         quality: quality.map(|check| check.stats),
@@ -278,7 +303,7 @@ pub fn accumulate_file(
     detector: &mut Detector,
     progress: Progress,
 ) -> Result<StreamInfo> {
-    let (info, frames_in, reader) = spawn_reader(input.to_path_buf())?;
+    let (info, frames_in, reader) = spawn_reader(input.to_path_buf(), false)?;
     let limit = max_seconds.map(|s| (s.max(0.0) * frame_rate(&info)).ceil().max(1.0) as u64);
 
     // Accumulation is a sum over frames, so frames are spread over worker threads, each with
@@ -336,6 +361,39 @@ fn frame_rate(info: &StreamInfo) -> f64 {
     if rate > 0.0 { rate } else { 25.0 }
 }
 
+fn folder_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    }
+}
+
+fn is_y4m(path: &Path) -> bool {
+    path == Path::new(STDIO)
+        || path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("y4m"))
+}
+
+/// The pixel format `output` will be written in; fails before any frame is marked when the
+/// codec, container, pixel format or quality settings do not fit together.
+fn plan_output(output: &Path, info: &StreamInfo, encode: &EncodeOptions) -> Result<PixelFormat> {
+    if !is_y4m(output) {
+        return ffmpeg::output_format(output, info.format, encode);
+    }
+    match encode.pix_fmt {
+        Some(wanted) if wanted != info.format => Err(Error::Encode {
+            path: output.to_path_buf(),
+            reason: format!(
+                "a y4m stream keeps the source's pixel format ({}); {} needs an encoded output",
+                info.format.name(),
+                wanted.name()
+            ),
+        }),
+        _ => Ok(info.format),
+    }
+}
+
 fn check_output(input: &Path, output: &Path, overwrite: bool) -> Result<()> {
     if output == Path::new(STDIO) {
         return Ok(());
@@ -362,12 +420,16 @@ fn check_output(input: &Path, output: &Path, overwrite: bool) -> Result<()> {
 type FrameQueue = Receiver<Result<VideoFrame>>;
 
 /// Opens `input` on its own thread and streams its frames through a bounded queue. Returns
-/// once the stream's description is known (or opening failed).
-fn spawn_reader(input: PathBuf) -> Result<(StreamInfo, FrameQueue, thread::JoinHandle<()>)> {
+/// once the stream's description is known (or opening failed). `progressive_only` refuses
+/// interlaced video.
+fn spawn_reader(
+    input: PathBuf,
+    progressive_only: bool,
+) -> Result<(StreamInfo, FrameQueue, thread::JoinHandle<()>)> {
     let (info_tx, info_rx) = sync_channel::<Result<StreamInfo>>(1);
     let (frame_tx, frame_rx) = sync_channel::<Result<VideoFrame>>(QUEUE_DEPTH);
     let handle = thread::spawn(move || {
-        let mut source: Box<dyn FrameSource> = match open_source(&input) {
+        let mut source: Box<dyn FrameSource> = match open_source(&input, progressive_only) {
             Ok(source) => source,
             Err(e) => {
                 let _ = info_tx.send(Err(e));
@@ -412,12 +474,22 @@ fn stream_frames(source: &mut dyn FrameSource, queue: &SyncSender<Result<VideoFr
     }
 }
 
-fn open_source(input: &Path) -> Result<Box<dyn FrameSource>> {
+fn open_source(input: &Path, progressive_only: bool) -> Result<Box<dyn FrameSource>> {
     if input == Path::new(STDIO) {
-        let stdin = std::io::stdin().lock();
-        Ok(Box::new(Y4mReader::new(stdin, STDIO)?))
+        let reader = Y4mReader::new(std::io::stdin().lock(), STDIO)?;
+        match reader.info().interlaced {
+            Some(order) if progressive_only => Err(Error::Interlaced {
+                path: PathBuf::from(STDIO),
+                order: order.describe(),
+            }),
+            _ => Ok(Box::new(reader)),
+        }
     } else {
-        Ok(Box::new(FfmpegReader::open(input)?))
+        let mut reader = FfmpegReader::open(input)?;
+        if progressive_only {
+            reader.refuse_interlaced()?;
+        }
+        Ok(Box::new(reader))
     }
 }
 
@@ -430,9 +502,6 @@ fn write_all(
     pace: Option<f64>,
     queue: Receiver<ToWriter>,
 ) -> Result<Vec<String>> {
-    let is_y4m = output
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("y4m"));
     // Opened on the first message, so a stream that fails before its first frame never
     // creates an encoder (sized from an unchecked header) or a temporary file.
     let open = || -> Result<(Box<dyn FrameSink>, Vec<String>)> {
@@ -441,7 +510,7 @@ fn write_all(
                 Box::new(Y4mWriter::new(std::io::stdout().lock(), info, STDIO)?),
                 Vec::new(),
             )
-        } else if is_y4m {
+        } else if is_y4m(output) {
             (y4m::create_file(output, info)?, Vec::new())
         } else {
             let writer = FfmpegWriter::create(output, info, encode, copy_from)?;

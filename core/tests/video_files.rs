@@ -71,7 +71,7 @@ fn decode_all(path: &Path) -> (StreamInfo, Vec<VideoFrame>) {
 
 fn fast() -> EncodeOptions {
     EncodeOptions {
-        preset: "ultrafast".into(),
+        preset: Some("ultrafast".into()),
         ..EncodeOptions::default()
     }
 }
@@ -164,25 +164,26 @@ fn reader_and_writer_are_send() {
 fn encode_options() {
     let default = EncodeOptions::default();
     assert_eq!(default.codec, Codec::X264);
-    assert_eq!(default.preset, "medium");
-    assert_eq!(default.effective_crf(), 17);
+    assert_eq!(default.effective_preset(), Some("medium"));
+    assert_eq!(default.effective_crf(), Some(17));
     let x265 = EncodeOptions {
         codec: Codec::X265,
         ..EncodeOptions::default()
     };
-    assert_eq!(x265.effective_crf(), 19);
+    assert_eq!(x265.effective_crf(), Some(19));
     let fixed = EncodeOptions {
         crf: Some(23),
         ..EncodeOptions::default()
     };
-    assert_eq!(fixed.effective_crf(), 23);
+    assert_eq!(fixed.effective_crf(), Some(23));
     for name in ["libx264", "h264", "x264", "LIBX264"] {
         assert_eq!(Codec::from_name(name), Some(Codec::X264), "{name}");
     }
     for name in ["libx265", "hevc", "x265"] {
         assert_eq!(Codec::from_name(name), Some(Codec::X265), "{name}");
     }
-    assert_eq!(Codec::from_name("vp9"), None);
+    assert_eq!(Codec::from_name("vp9"), Some(Codec::Vp9));
+    assert_eq!(Codec::from_name("mpeg2video"), None);
     assert_eq!(Codec::X265.encoder_name(), "libx265");
 }
 
@@ -720,6 +721,8 @@ fn writer_errors_and_cleanup() {
         time_base: Rational::new(1, 25),
         color: Default::default(),
         frames_hint: None,
+        timecode: None,
+        interlaced: None,
     };
 
     // The output directory does not exist: an error naming the path, nothing created.

@@ -162,6 +162,7 @@ class EmbedSummary(TypedDict):
     width: int
     height: int
     pixel_format: str
+    output_pixel_format: str
     seconds: float
     frames_per_second: float
     ledger_seq: int | None
@@ -179,7 +180,8 @@ def embed_file(
     label: str | None = None,
     crf: int | None = None,
     codec: str = "libx264",
-    preset: str = "medium",
+    preset: str | None = None,
+    pix_fmt: str | None = None,
     strength: float | None = None,
     overwrite: bool = False,
     gpu: bool = False,

@@ -5,6 +5,7 @@ use std::ffi::CString;
 use std::path::PathBuf;
 
 use filigree::pipeline::{self, EmbedJob};
+use filigree::video::PixelFormat;
 use filigree::video::ffmpeg::{Codec, EncodeOptions};
 use filigree_gpu::{Gpu, GpuMarker};
 use pyo3::exceptions::PyRuntimeWarning;
@@ -27,8 +28,11 @@ use crate::overlay::OverlayOptions;
 /// ``ledger``: path of a tamper-evident JSON Lines ledger (created if missing) to which an
 /// entry for this copy is appended, with ``label`` (who the recipient is) — the same entry
 /// ``filigree embed --ledger`` writes. A damaged ledger is refused before any work.
-/// ``codec``: ``"libx264"`` or ``"libx265"``; ``crf``: 0-51 (default visually lossless, 17
-/// for libx264, 19 for libx265); ``preset``: the encoder preset; ``strength`` as for
+/// ``codec``: ``"libx264"``, ``"libx265"``, ``"prores_ks"``, ``"dnxhd"``, ``"libsvtav1"`` or
+/// ``"libvpx-vp9"``; ``crf`` (default visually lossless, 17 for libx264, 19 for libx265; none
+/// for ProRes and DNxHR); ``preset``: the encoder preset (default: the encoder's usual);
+/// ``pix_fmt``: the output's pixel format, e.g. ``"yuv420p"`` (default: the source's, or the
+/// encoder's closest; the mark is added before the conversion); ``strength`` as for
 /// ``embed_frame``.
 ///
 /// ``overlay``: visible text burned into every frame before the mark, as for
@@ -40,13 +44,13 @@ use crate::overlay::OverlayOptions;
 /// such as lavapipe count only when ``FILIGREE_GPU_ALLOW_SOFTWARE=1``.
 ///
 /// The summary has ``recipient``, ``label``, ``key_fingerprint``, ``output``, ``frames``,
-/// ``width``, ``height``, ``pixel_format``, ``seconds``, ``frames_per_second``,
-/// ``ledger_seq`` (``None`` without a ledger), ``skipped_streams`` (input streams the
+/// ``width``, ``height``, ``pixel_format`` (the source's), ``output_pixel_format``,
+/// ``seconds``, ``frames_per_second``, ``ledger_seq`` (``None`` without a ledger), ``skipped_streams`` (input streams the
 /// output container could not carry) and ``marked_on`` (``"CPU"`` or ``"GPU <adapter>"``).
 #[pyfunction]
 #[pyo3(signature = (
     src, dst, key, recipient, *, overlay=None, ledger=None, label=None, crf=None,
-    codec="libx264", preset="medium", strength=None, overwrite=false, gpu=false
+    codec="libx264", preset=None, pix_fmt=None, strength=None, overwrite=false, gpu=false
 ))]
 #[allow(clippy::too_many_arguments)]
 pub fn embed_file<'py>(
@@ -60,7 +64,8 @@ pub fn embed_file<'py>(
     label: Option<String>,
     crf: Option<i64>,
     codec: &str,
-    preset: &str,
+    preset: Option<String>,
+    pix_fmt: Option<&str>,
     strength: Option<f32>,
     overwrite: bool,
     gpu: bool,
@@ -84,14 +89,20 @@ pub fn embed_file<'py>(
     let recipient = recipient_id(recipient)?;
     let overlay = OverlayOptions::from_py(overlay)?;
     let codec = Codec::from_name(codec).ok_or_else(|| {
-        Kind::InvalidInput.err(format!("unknown codec {codec:?} (use libx264 or libx265)"))
+        Kind::InvalidInput.err(format!("unknown codec {codec:?} (use {})", Codec::names()))
     })?;
+    let pix_fmt = pix_fmt
+        .map(|name| {
+            PixelFormat::from_name(name)
+                .ok_or_else(|| Kind::InvalidInput.err(format!("unknown pixel format {name:?}")))
+        })
+        .transpose()?;
     let crf = crf
         .map(|crf| {
             u8::try_from(crf)
                 .ok()
-                .filter(|&crf| crf <= 51)
-                .ok_or_else(|| Kind::InvalidInput.err(format!("crf {crf} is not in 0..=51")))
+                .filter(|&crf| crf <= 63)
+                .ok_or_else(|| Kind::InvalidInput.err(format!("crf {crf} is not in 0..=63")))
         })
         .transpose()?;
     let key = &key.inner;
@@ -102,7 +113,8 @@ pub fn embed_file<'py>(
         encode: EncodeOptions {
             codec,
             crf,
-            preset: preset.to_string(),
+            preset,
+            pix_fmt,
         },
         overwrite,
         measure_quality: false,
@@ -113,6 +125,7 @@ pub fn embed_file<'py>(
             .transpose()
             .map_err(to_py)?,
         realtime: false,
+        cancel: None,
     };
     let (report, entry) = py
         .detach(|| -> filigree::Result<_> {
@@ -153,6 +166,7 @@ pub fn embed_file<'py>(
     summary.set_item("width", report.info.width)?;
     summary.set_item("height", report.info.height)?;
     summary.set_item("pixel_format", report.info.format.name())?;
+    summary.set_item("output_pixel_format", report.output_format.name())?;
     summary.set_item("seconds", report.wall_seconds)?;
     summary.set_item(
         "frames_per_second",

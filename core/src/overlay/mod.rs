@@ -42,7 +42,7 @@ use ndarray::{ArrayViewMut2, ArrayViewMut3, Axis};
 use crate::error::{Error, Result};
 use crate::key::Key;
 use crate::plane::{Sample, code_value_scale, max_code_value};
-use crate::video::{Rational, VideoFrame};
+use crate::video::{Rational, Timecode, TimecodeClock, VideoFrame};
 use composite::Mask;
 use font::{Align, TextRenderer};
 use position::MovingPath;
@@ -191,6 +191,8 @@ pub struct Overlay {
     width: usize,
     height: usize,
     frame_rate: f64,
+    /// Labels frames for `{timecode}`.
+    clock: TimecodeClock,
     margin: usize,
     path: MovingPath,
     renderer: TextRenderer,
@@ -225,6 +227,11 @@ impl Overlay {
             [255, 255, 255]
         };
         let rate = frame_rate.as_f64();
+        let rate = if rate.is_finite() && rate > 0.0 {
+            rate
+        } else {
+            25.0
+        };
         Ok(Overlay {
             values: SessionValues::new(
                 session.recipient,
@@ -241,11 +248,8 @@ impl Overlay {
             position: config.position,
             width,
             height,
-            frame_rate: if rate.is_finite() && rate > 0.0 {
-                rate
-            } else {
-                25.0
-            },
+            frame_rate: rate,
+            clock: TimecodeClock::new(rate, None),
             // Title-safe-style inset: 3 % of the shorter side.
             margin: (0.03 * width.min(height) as f32).round() as usize,
             path: MovingPath::new(key, &session.session),
@@ -254,10 +258,17 @@ impl Overlay {
         })
     }
 
+    /// Counts `{timecode}` from `start`, the source's timecode at frame 0 (a master's
+    /// `01:00:00:00`); `None` counts from 00:00:00:00.
+    pub fn starting_at(mut self, start: Option<Timecode>) -> Overlay {
+        self.clock = TimecodeClock::new(self.frame_rate, start);
+        self
+    }
+
     /// The text shown on frame `frame_index`.
     pub fn text(&self, frame_index: u64) -> String {
         self.template
-            .render(&self.values, frame_index, self.frame_rate)
+            .render_at(&self.values, frame_index, &self.clock)
     }
 
     /// Where the text goes on frame `frame_index`: one rectangle, or many for

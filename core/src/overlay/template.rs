@@ -7,6 +7,7 @@
 use std::time::SystemTime;
 
 use crate::error::{Error, Result};
+use crate::video::TimecodeClock;
 
 /// A value the template can show.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,7 +22,8 @@ pub enum Field {
     Date,
     /// UTC time the session started, `HH:MM:SS`.
     Time,
-    /// Non-drop-frame timecode of the frame, `HH:MM:SS:FF`.
+    /// Timecode of the frame, `HH:MM:SS:FF` (drop-frame `HH:MM:SS;FF`), counted from the
+    /// source's start timecode (from 00:00:00:00 when it has none).
     Timecode,
     /// Frame number, counted from 0.
     Frame,
@@ -167,8 +169,19 @@ impl Template {
             .any(|s| matches!(s, Segment::Field(f) if f.per_frame()))
     }
 
-    /// The text for frame `frame_index` of a stream at `frame_rate` frames per second.
+    /// The text for frame `frame_index` of a stream at `frame_rate` frames per second whose
+    /// timecode starts at 00:00:00:00.
     pub fn render(&self, values: &SessionValues, frame_index: u64, frame_rate: f64) -> String {
+        self.render_at(values, frame_index, &TimecodeClock::new(frame_rate, None))
+    }
+
+    /// The text for frame `frame_index`, with `{timecode}` from `clock`.
+    pub fn render_at(
+        &self,
+        values: &SessionValues,
+        frame_index: u64,
+        clock: &TimecodeClock,
+    ) -> String {
         let mut out = String::new();
         for segment in &self.segments {
             match segment {
@@ -179,7 +192,7 @@ impl Template {
                     Field::Session => out.push_str(&values.session),
                     Field::Date => out.push_str(&values.date),
                     Field::Time => out.push_str(&values.time),
-                    Field::Timecode => out.push_str(&timecode(frame_index, frame_rate)),
+                    Field::Timecode => out.push_str(&clock.at(frame_index).to_string()),
                     Field::Frame => out.push_str(&frame_index.to_string()),
                 },
             }
@@ -188,31 +201,22 @@ impl Template {
     }
 }
 
-/// Non-drop-frame SMPTE-style timecode `HH:MM:SS:FF` of frame `frame_index`.
+/// Non-drop-frame SMPTE-style timecode `HH:MM:SS:FF` of frame `frame_index`, counted from
+/// 00:00:00:00.
 ///
 /// Frames are counted at the nominal integer rate (23.976 and 29.97 count as 24 and 30, as
 /// non-drop timecode does), so `FF` runs `00..rate-1` and the timecode never skips a value.
 /// Hours keep counting past 99 rather than wrapping.
 pub fn timecode(frame_index: u64, frame_rate: f64) -> String {
-    let rate = if frame_rate.is_finite() && frame_rate >= 1.0 {
-        frame_rate.round() as u64
-    } else {
-        25
-    };
-    let frames = frame_index % rate;
-    let seconds = frame_index / rate;
-    format!(
-        "{:02}:{:02}:{:02}:{:02}",
-        seconds / 3600,
-        seconds / 60 % 60,
-        seconds % 60,
-        frames
-    )
+    TimecodeClock::new(frame_rate, None)
+        .at(frame_index)
+        .to_string()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::video::Timecode;
 
     fn values() -> SessionValues {
         SessionValues::new(
@@ -246,5 +250,17 @@ mod tests {
         assert_eq!(timecode(50, 25.0), "00:00:02:00");
         assert_eq!(timecode(24 * 3661 + 5, 24.0), "01:01:01:05");
         assert_eq!(timecode(30, 30000.0 / 1001.0), "00:00:01:00");
+    }
+
+    #[test]
+    fn timecode_counts_from_the_source_start() {
+        let t = Template::parse("TC {timecode}").unwrap();
+        let clock = |rate: f64, start: &str| TimecodeClock::new(rate, Timecode::parse(start));
+        let master = clock(24000.0 / 1001.0, "01:00:00:00");
+        assert_eq!(t.render_at(&values(), 0, &master), "TC 01:00:00:00");
+        assert_eq!(t.render_at(&values(), 24, &master), "TC 01:00:01:00");
+        let ntsc = clock(30000.0 / 1001.0, "01:00:00;00");
+        assert_eq!(t.render_at(&values(), 0, &ntsc), "TC 01:00:00;00");
+        assert_eq!(t.render_at(&values(), 1800, &ntsc), "TC 01:01:00;02");
     }
 }

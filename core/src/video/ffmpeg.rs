@@ -1,6 +1,7 @@
 //! Video files through FFmpeg's libraries: [`FfmpegReader`] decodes the best video stream of
-//! any container FFmpeg reads; [`FfmpegWriter`] encodes frames with libx264 or libx265 and can
-//! copy the audio and subtitle streams of the original file alongside.
+//! any container FFmpeg reads; [`FfmpegWriter`] encodes frames with one of the [`Codec`]s,
+//! converting them to the output's pixel format where it differs, keeps the source's start
+//! timecode, and can copy the audio and subtitle streams of the original file alongside.
 //!
 //! Decoding keeps the source's planar Y'CbCr layout when Filigree handles it natively
 //! (4:2:0, 4:2:2 and 4:4:4, 8 or 10 bits); any other format swscale can read is converted to
@@ -13,9 +14,16 @@
 //! file cut before its index (an MP4 whose `moov` box is at the end) cannot be opened at all
 //! ([`Error::InvalidVideo`]).
 //!
-//! Encoding writes to a temporary file next to the target (same extension, so FFmpeg picks the
-//! same container) and renames it onto the target in `finish`; a writer dropped before that
-//! leaves nothing behind.
+//! Timecode: the reader takes the start timecode from the video stream's `timecode` tag, the
+//! file's, or a timecode (`tmcd`) track's; the writer tags the output's video stream with it,
+//! from which the MOV and MP4 muxers write a `tmcd` track (other containers keep the tag).
+//!
+//! Interlacing: the reader reports a field order the stream declares in
+//! [`StreamInfo::interlaced`]; after [`FfmpegReader::refuse_interlaced`] a frame flagged
+//! interlaced is an [`Error::Interlaced`] too.
+//!
+//! Encoding writes to a temporary file next to the target (see [`super::temp`]) and renames it
+//! onto the target in `finish`; a writer dropped before that leaves nothing behind.
 
 use std::ffi::{CStr, c_void};
 use std::path::{Path, PathBuf};
@@ -27,10 +35,12 @@ use ff::software::scaling;
 use ff::{Rescale, codec, decoder, encoder, format, frame, media, picture};
 use ffmpeg_next as ff;
 use ndarray::Array2;
-use tempfile::NamedTempFile;
 
+pub use super::codec::{Codec, EncodeOptions};
+use super::temp::TempOutput;
 use super::{
-    ColorInfo, FrameSink, FrameSource, PixelFormat, Planes, Rational, StreamInfo, VideoFrame,
+    ColorInfo, FieldOrder, FrameSink, FrameSource, PixelFormat, Planes, Rational, StreamInfo,
+    Timecode, VideoFrame,
 };
 use crate::error::{Error, Result};
 
@@ -189,6 +199,42 @@ fn pick_video_stream(input: &format::context::Input) -> Option<usize> {
         .map(|s| s.index())
 }
 
+/// The start timecode of the video stream `video`: its own `timecode` tag, else the file's,
+/// else a timecode track's (MOV `tmcd`). Unparsable tags count as none.
+fn start_timecode(input: &format::context::Input, video: usize) -> Option<Timecode> {
+    let tag = |metadata: ff::DictionaryRef| metadata.get("timecode").and_then(Timecode::parse);
+    input
+        .stream(video)
+        .and_then(|s| tag(s.metadata()))
+        .or_else(|| tag(input.metadata()))
+        .or_else(|| {
+            input
+                .streams()
+                .filter(is_timecode_track)
+                .find_map(|s| tag(s.metadata()))
+        })
+}
+
+/// A data stream that only carries timecode (MOV/MP4 `tmcd`).
+fn is_timecode_track(stream: &ff::Stream) -> bool {
+    let tmcd = u32::from_le_bytes(*b"tmcd");
+    // SAFETY: plain field of the stream's codec parameters.
+    let tag = unsafe { (*stream.parameters().as_ptr()).codec_tag };
+    stream.parameters().medium() == media::Type::Data && tag == tmcd
+}
+
+/// The field order FFmpeg's `AVFieldOrder` states, `None` for progressive or unknown.
+fn field_order(order: ffi::AVFieldOrder) -> Option<FieldOrder> {
+    use ffi::AVFieldOrder::*;
+    match order {
+        // FFmpeg's own tools write TB for top-field-first frames and BT for bottom-first
+        // (TT and BB only for MJPEG), whatever the enum's comments say.
+        AV_FIELD_TT | AV_FIELD_TB => Some(FieldOrder::TopFieldFirst),
+        AV_FIELD_BB | AV_FIELD_BT => Some(FieldOrder::BottomFieldFirst),
+        _ => None,
+    }
+}
+
 /// Tells the demuxer to drop the packets of stream `index` (they are never needed).
 fn discard_stream(input: &mut format::context::Input, index: usize) {
     if let Some(mut stream) = input.stream_mut(index) {
@@ -253,6 +299,8 @@ pub struct FfmpegReader {
     /// `NoFrames` was reported; later calls just say the stream is over.
     reported_no_frames: bool,
     decode_errors: u32,
+    /// See [`FfmpegReader::refuse_interlaced`].
+    refuse_interlaced: bool,
 }
 
 impl std::fmt::Debug for FfmpegReader {
@@ -317,7 +365,10 @@ impl FfmpegReader {
             .into_iter()
             .find(|r| is_valid_rate(*r));
         let frames_hint = u64::try_from(stream.frames()).ok().filter(|&n| n > 0);
+        let timecode = start_timecode(&input, stream_index);
         let parameters = stream.parameters();
+        // SAFETY: plain field of the stream's codec parameters.
+        let interlaced = field_order(unsafe { (*parameters.as_ptr()).field_order });
         let codec_id = parameters.id();
 
         let mut context = codec::context::Context::from_parameters(parameters)
@@ -394,6 +445,8 @@ impl FfmpegReader {
             time_base,
             color,
             frames_hint,
+            timecode,
+            interlaced,
         };
         Ok(FfmpegReader {
             path: path.to_path_buf(),
@@ -407,7 +460,22 @@ impl FfmpegReader {
             frames_read: 0,
             reported_no_frames: false,
             decode_errors: 0,
+            refuse_interlaced: false,
         })
+    }
+
+    /// From now on, fails with [`Error::Interlaced`] on interlaced video: at once when the
+    /// stream declares a field order, else at the first frame the decoder flags interlaced.
+    /// For marking, which works on whole progressive frames.
+    pub fn refuse_interlaced(&mut self) -> Result<()> {
+        self.refuse_interlaced = true;
+        match self.info.interlaced {
+            Some(order) => Err(Error::Interlaced {
+                path: self.path.clone(),
+                order: order.describe(),
+            }),
+            None => Ok(()),
+        }
     }
 
     /// The file this reader decodes.
@@ -634,77 +702,21 @@ impl FrameSource for FfmpegReader {
             }
             return Ok(None);
         }
+        if self.refuse_interlaced && self.decoded.is_interlaced() {
+            let order = match self.decoded.is_top_first() {
+                true => FieldOrder::TopFieldFirst,
+                false => FieldOrder::BottomFieldFirst,
+            };
+            return Err(Error::Interlaced {
+                path: self.path.clone(),
+                order: order.describe(),
+            });
+        }
         let frame = self.convert()?;
         self.frames_read = self.frames_read.saturating_add(1);
         Ok(Some(frame))
     }
 }
-
-/// Video encoders Filigree writes with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Codec {
-    /// H.264 through libx264.
-    X264,
-    /// H.265/HEVC through libx265.
-    X265,
-}
-
-impl Codec {
-    /// Accepts `libx264`, `x264`, `h264` and `libx265`, `x265`, `hevc` (case-insensitive).
-    pub fn from_name(name: &str) -> Option<Codec> {
-        match name.to_ascii_lowercase().as_str() {
-            "libx264" | "x264" | "h264" => Some(Codec::X264),
-            "libx265" | "x265" | "hevc" | "h265" => Some(Codec::X265),
-            _ => None,
-        }
-    }
-
-    /// FFmpeg's encoder name.
-    pub fn encoder_name(self) -> &'static str {
-        match self {
-            Codec::X264 => "libx264",
-            Codec::X265 => "libx265",
-        }
-    }
-
-    /// The CRF used when none is given: visually lossless for each encoder.
-    pub fn default_crf(self) -> u8 {
-        match self {
-            Codec::X264 => 17,
-            Codec::X265 => 19,
-        }
-    }
-}
-
-/// How [`FfmpegWriter`] encodes video.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EncodeOptions {
-    pub codec: Codec,
-    /// Constant rate factor (0-51); `None` uses [`Codec::default_crf`].
-    pub crf: Option<u8>,
-    /// x264/x265 preset (`ultrafast` ... `placebo`).
-    pub preset: String,
-}
-
-impl Default for EncodeOptions {
-    fn default() -> Self {
-        EncodeOptions {
-            codec: Codec::X264,
-            crf: None,
-            preset: "medium".to_string(),
-        }
-    }
-}
-
-impl EncodeOptions {
-    /// The CRF the encoder will use.
-    pub fn effective_crf(&self) -> u8 {
-        self.crf.unwrap_or_else(|| self.codec.default_crf())
-    }
-}
-
-/// Highest CRF x264 and x265 accept.
-const MAX_CRF: u8 = 51;
 
 /// A stream copied from the original file into the output.
 struct CopiedStream {
@@ -723,14 +735,16 @@ struct StreamCopy {
     done: bool,
 }
 
-/// Encodes frames into a video file (libx264/libx265), optionally copying the audio and
-/// subtitle streams of the original file. The file appears at its path only when `finish`
+/// Encodes frames into a video file with one of the [`Codec`]s, optionally copying the audio
+/// and subtitle streams of the original file. The file appears at its path only when `finish`
 /// succeeds.
 pub struct FfmpegWriter {
     path: PathBuf,
     info: StreamInfo,
     output: format::context::Output,
     encoder: encoder::Video,
+    /// Converts frames to the output's pixel format when it differs from `info.format`.
+    scaler: Option<Scaler>,
     encoder_time_base: ff::Rational,
     video_out_time_base: ff::Rational,
     /// One frame in the encoder time base.
@@ -740,7 +754,7 @@ pub struct FfmpegWriter {
     frames_written: u64,
     last_pts: Option<i64>,
     /// Declared last: deleted (if not persisted) after FFmpeg has closed it.
-    temp: NamedTempFile,
+    temp: TempOutput,
 }
 
 impl std::fmt::Debug for FfmpegWriter {
@@ -767,12 +781,130 @@ fn set_int_option(context: &mut codec::Context, name: &CStr, value: i32) -> bool
     }
 }
 
+/// The muxer FFmpeg picks for `path` from its extension.
+fn guess_container(path: &Path) -> Option<*const ffi::AVOutputFormat> {
+    let name = std::ffi::CString::new(path.file_name()?.to_str()?).ok()?;
+    // SAFETY: a valid C string; the result is a static muxer description or null.
+    let format = unsafe { ffi::av_guess_format(std::ptr::null(), name.as_ptr(), std::ptr::null()) };
+    (!format.is_null()).then_some(format)
+}
+
+/// Whether the muxer can hold streams of `id`; `None` when it does not say.
+fn container_holds(format: *const ffi::AVOutputFormat, id: codec::Id) -> Option<bool> {
+    // SAFETY: a valid muxer description from av_guess_format or an output context.
+    match unsafe { ffi::avformat_query_codec(format, id.into(), ffi::FF_COMPLIANCE_NORMAL) } {
+        1 => Some(true),
+        0 => Some(false),
+        _ => None,
+    }
+}
+
+/// Checks that a file at `path` can be written from frames of `source` with `options`, and
+/// returns the pixel format its video will have: `options.pix_fmt`, else `source` where the
+/// encoder takes it, else the encoder's closest format. Every failure is an [`Error::Encode`]
+/// saying what to change (codec, container, pixel format, CRF or preset).
+pub fn output_format(
+    path: &Path,
+    source: PixelFormat,
+    options: &EncodeOptions,
+) -> Result<PixelFormat> {
+    init();
+    let fail = |reason: String| Error::Encode {
+        path: path.to_path_buf(),
+        reason,
+    };
+    options.validate().map_err(&fail)?;
+    let name = options.codec.encoder_name();
+    let container = guess_container(path)
+        .ok_or_else(|| fail("FFmpeg cannot write this kind of file (from its extension)".into()))?;
+    let video_codec = encoder::find_by_name(name).ok_or_else(|| {
+        fail(format!(
+            "encoder {name} is not available in this FFmpeg build"
+        ))
+    })?;
+    if container_holds(container, video_codec.id()) == Some(false) {
+        let fits: Vec<String> = ["mov", "mkv", "mp4", "webm", "mxf"]
+            .into_iter()
+            .filter(|ext| {
+                guess_container(Path::new(&format!("x.{ext}")))
+                    .is_some_and(|c| container_holds(c, video_codec.id()) == Some(true))
+            })
+            .map(|ext| format!(".{ext}"))
+            .collect();
+        let ext = path
+            .extension()
+            .map(|e| e.to_string_lossy())
+            .unwrap_or_default();
+        return Err(fail(format!(
+            "{name} video cannot go in a .{ext} file (use {})",
+            fits.join(" or ")
+        )));
+    }
+    let takes: Vec<PixelFormat> = video_codec
+        .video()
+        .ok()
+        .and_then(|v| v.formats())
+        .map(|formats| {
+            let formats: Vec<Pixel> = formats.collect();
+            PixelFormat::ALL
+                .into_iter()
+                .filter(|f| formats.contains(&ffmpeg_pixel(*f)))
+                .collect()
+        })
+        .unwrap_or_else(|| PixelFormat::ALL.to_vec());
+    let names = || {
+        takes
+            .iter()
+            .map(|f| f.name())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match options.pix_fmt {
+        Some(wanted) if takes.contains(&wanted) => Ok(wanted),
+        Some(wanted) => Err(fail(format!(
+            "{name} cannot encode {} (it takes {})",
+            wanted.name(),
+            names()
+        ))),
+        None if takes.contains(&source) => Ok(source),
+        None => closest_format(source, &takes).ok_or_else(|| {
+            fail(format!(
+                "{name} takes none of the pixel formats Filigree writes"
+            ))
+        }),
+    }
+}
+
+/// The format of `candidates` that loses least of `source` (FFmpeg's own choice).
+fn closest_format(source: PixelFormat, candidates: &[PixelFormat]) -> Option<PixelFormat> {
+    let list: Vec<ffi::AVPixelFormat> = candidates
+        .iter()
+        .map(|f| ffmpeg_pixel(*f).into())
+        .chain([ffi::AVPixelFormat::AV_PIX_FMT_NONE])
+        .collect();
+    let mut loss = 0;
+    // SAFETY: `list` is terminated by AV_PIX_FMT_NONE as FFmpeg requires.
+    let best = unsafe {
+        ffi::avcodec_find_best_pix_fmt_of_list(
+            list.as_ptr(),
+            ffmpeg_pixel(source).into(),
+            0,
+            &mut loss,
+        )
+    };
+    candidates
+        .iter()
+        .copied()
+        .find(|f| ffi::AVPixelFormat::from(ffmpeg_pixel(*f)) == best)
+}
+
 impl FfmpegWriter {
     /// Prepares to write `path` (container from the extension) with video described by
-    /// `info`, encoded per `options`; with `copy_streams_from`, the audio and subtitle streams
-    /// of that file are copied alongside (those the container cannot hold are skipped, see
-    /// [`FfmpegWriter::skipped_streams`]). Does not check whether `path` exists: an existing
-    /// file is replaced when `finish` succeeds.
+    /// `info`, encoded per `options` in the pixel format [`output_format`] picks (frames are
+    /// given in `info.format` and converted); with `copy_streams_from`, the audio and
+    /// subtitle streams of that file are copied alongside (those the container cannot hold
+    /// are skipped, see [`FfmpegWriter::skipped_streams`]). Does not check whether `path`
+    /// exists: an existing file is replaced when `finish` succeeds.
     pub fn create(
         path: &Path,
         info: &StreamInfo,
@@ -784,10 +916,6 @@ impl FfmpegWriter {
             path: path.to_path_buf(),
             reason,
         };
-        let crf = options.effective_crf();
-        if crf > MAX_CRF {
-            return Err(fail(format!("CRF {crf} is out of range (0-{MAX_CRF})")));
-        }
         if !is_valid_rate(to_ff(info.frame_rate)) {
             return Err(fail(format!(
                 "cannot encode with frame rate {}/{}",
@@ -800,19 +928,16 @@ impl FfmpegWriter {
                 info.width, info.height
             )));
         }
+        let out_format = output_format(path, info.format, options)?;
         let encoder_name = options.codec.encoder_name();
-        // x264 and x265 refuse a chroma plane of fractional size (FFmpeg's message is vague).
-        let (even_width, even_height) = match info.format {
-            PixelFormat::Yuv420p | PixelFormat::Yuv420p10 => (true, true),
-            PixelFormat::Yuv422p | PixelFormat::Yuv422p10 => (true, false),
-            PixelFormat::Yuv444p | PixelFormat::Yuv444p10 => (false, false),
-        };
-        let odd_width = even_width && info.width & 1 == 1;
-        let odd_height = even_height && info.height & 1 == 1;
+        // Encoders refuse a chroma plane of fractional size (FFmpeg's message is vague).
+        let (sx, sy) = out_format.subsampling();
+        let odd_width = sx == 2 && info.width & 1 == 1;
+        let odd_height = sy == 2 && info.height & 1 == 1;
         if odd_width || odd_height {
             return Err(fail(format!(
                 "{encoder_name} cannot encode {} at {}x{}: its chroma subsampling needs an even {}",
-                info.format.name(),
+                out_format.name(),
                 info.width,
                 info.height,
                 if odd_width { "width" } else { "height" }
@@ -823,26 +948,33 @@ impl FfmpegWriter {
                 "encoder {encoder_name} is not available in this FFmpeg build"
             ))
         })?;
+        let scaler = (out_format != info.format)
+            .then(|| {
+                scaling::Context::get(
+                    ffmpeg_pixel(info.format),
+                    info.width as u32,
+                    info.height as u32,
+                    ffmpeg_pixel(out_format),
+                    info.width as u32,
+                    info.height as u32,
+                    // Same size: only chroma is resampled (bicubic) and depth changed (dithered).
+                    scaling::Flags::BICUBIC | scaling::Flags::ACCURATE_RND,
+                )
+                .map(|context| Scaler {
+                    context,
+                    output: frame::Video::empty(),
+                })
+                .map_err(|e| {
+                    fail(format!(
+                        "cannot convert {} to {}: {e}",
+                        info.format.name(),
+                        out_format.name()
+                    ))
+                })
+            })
+            .transpose()?;
 
-        // The temporary file sits next to the target so the final rename stays on one file
-        // system, and keeps the extension so FFmpeg picks the same container.
-        let dir = match path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p,
-            _ => Path::new("."),
-        };
-        let suffix = path
-            .extension()
-            .map(|e| format!(".{}", e.to_string_lossy()))
-            .unwrap_or_default();
-        let mut builder = tempfile::Builder::new();
-        builder.prefix(".filigree-").suffix(&suffix);
-        #[cfg(unix)]
-        {
-            // Like any new file (subject to umask), not tempfile's private 0600.
-            use std::os::unix::fs::PermissionsExt;
-            builder.permissions(std::fs::Permissions::from_mode(0o666));
-        }
-        let temp = builder.tempfile_in(dir).map_err(|source| Error::Io {
+        let temp = TempOutput::beside(path).map_err(|source| Error::Io {
             path: path.to_path_buf(),
             source,
         })?;
@@ -894,25 +1026,29 @@ impl FfmpegWriter {
             .map_err(|e| fail(format!("cannot set up {encoder_name}: {e}")))?;
         video.set_width(info.width as u32);
         video.set_height(info.height as u32);
-        video.set_format(ffmpeg_pixel(info.format));
+        video.set_format(ffmpeg_pixel(out_format));
         video.set_time_base(encoder_time_base);
         video.set_frame_rate(Some(frame_rate));
         if global_header {
             video.set_flags(codec::Flags::GLOBAL_HEADER);
         }
         let mut opts = ff::Dictionary::new();
-        opts.set("crf", &crf.to_string());
-        opts.set("preset", &options.preset);
-        if options.codec == Codec::X265 {
-            opts.set("x265-params", "log-level=error");
+        let settings = options.encoder_options(out_format);
+        for (name, value) in &settings {
+            opts.set(name, value);
         }
         let encoder = video.open_with(opts).map_err(|e| {
+            let settings: Vec<String> = settings
+                .iter()
+                .filter(|(name, _)| ["crf", "preset", "cpu-used", "profile"].contains(name))
+                .map(|(name, value)| format!("{name} {value}"))
+                .collect();
             fail(format!(
-                "cannot open encoder {encoder_name} for {} {}x{} (preset {:?}, crf {crf}): {e}",
-                info.format.name(),
+                "cannot open encoder {encoder_name} for {} {}x{} ({}): {e}",
+                out_format.name(),
                 info.width,
                 info.height,
-                options.preset
+                settings.join(", ")
             ))
         })?;
 
@@ -943,6 +1079,9 @@ impl FfmpegWriter {
                     medium_name(medium),
                     codec_name(id)
                 );
+                if is_timecode_track(&stream) && info.timecode.is_some() {
+                    continue; // written anew from the video stream's timecode tag
+                }
                 if medium != media::Type::Audio && medium != media::Type::Subtitle {
                     skipped.push(format!(
                         "{what}: only audio and subtitle streams are copied"
@@ -976,7 +1115,7 @@ impl FfmpegWriter {
             &mut output,
             video_codec,
             &encoder,
-            frame_rate,
+            info,
             encoder_time_base,
             copy.as_ref().map(|(input, _)| input),
             &copy_list,
@@ -998,7 +1137,7 @@ impl FfmpegWriter {
                 &mut output,
                 video_codec,
                 &encoder,
-                frame_rate,
+                info,
                 encoder_time_base,
                 None,
                 &[],
@@ -1048,6 +1187,7 @@ impl FfmpegWriter {
             info: info.clone(),
             output,
             encoder,
+            scaler,
             encoder_time_base,
             video_out_time_base,
             frame_duration,
@@ -1160,9 +1300,9 @@ impl FfmpegWriter {
         } = self;
         // Close FFmpeg's handle (flushes its buffer) before the file takes its name.
         drop(output);
-        temp.persist(&path).map_err(|e| Error::Io {
+        temp.persist(&path).map_err(|source| Error::Io {
             path: path.clone(),
-            source: e.error,
+            source,
         })?;
         Ok(())
     }
@@ -1176,13 +1316,14 @@ fn open_output(url: &str, path: &Path) -> Result<format::context::Output> {
     })
 }
 
-/// Adds the video stream (index 0) and copies of `copy_list`'s streams; returns, per input
-/// stream of `copy_input`, the output index its packets go to.
+/// Adds the video stream (index 0, tagged with the source's start timecode) and copies of
+/// `copy_list`'s streams; returns, per input stream of `copy_input`, the output index its
+/// packets go to.
 fn add_streams(
     output: &mut format::context::Output,
     video_codec: ff::Codec,
     encoder: &encoder::Video,
-    frame_rate: ff::Rational,
+    info: &StreamInfo,
     time_base: ff::Rational,
     copy_input: Option<&format::context::Input>,
     copy_list: &[usize],
@@ -1197,9 +1338,15 @@ fn add_streams(
         // SAFETY: plain field of the stream's codec parameters.
         unsafe { (*ost.parameters().as_mut_ptr()).codec_tag = hvc1 };
     }
+    let frame_rate = to_ff(info.frame_rate);
     ost.set_time_base(time_base);
     ost.set_avg_frame_rate(frame_rate);
     ost.set_rate(frame_rate);
+    if let Some(timecode) = info.timecode {
+        let mut tags = ff::Dictionary::new();
+        tags.set("timecode", &timecode.to_string());
+        ost.set_metadata(tags);
+    }
 
     let Some(input) = copy_input else {
         return Ok(Vec::new());
@@ -1260,11 +1407,25 @@ impl FrameSink for FfmpegWriter {
             (None, None) => counter,
         };
         self.last_pts = Some(pts);
-        out.set_pts(Some(pts));
-        out.set_kind(picture::Type::None);
+        let fail = |reason: String| Error::Encode {
+            path: self.path.clone(),
+            reason,
+        };
+        let encoded = match self.scaler.as_mut() {
+            Some(scaler) => {
+                scaler
+                    .context
+                    .run(&out, &mut scaler.output)
+                    .map_err(|e| fail(format!("pixel format conversion failed: {e}")))?;
+                &mut scaler.output
+            }
+            None => &mut out,
+        };
+        encoded.set_pts(Some(pts));
+        encoded.set_kind(picture::Type::None);
         self.encoder
-            .send_frame(&out)
-            .map_err(|e| self.fail(format!("encoding failed: {e}")))?;
+            .send_frame(encoded)
+            .map_err(|e| fail(format!("encoding failed: {e}")))?;
         self.frames_written += 1;
         self.drain_encoder()
     }

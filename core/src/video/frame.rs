@@ -2,6 +2,7 @@
 
 use ndarray::Array2;
 
+use super::Timecode;
 use crate::embed::Embedder;
 use crate::error::Result;
 
@@ -17,6 +18,23 @@ pub enum PixelFormat {
 }
 
 impl PixelFormat {
+    pub const ALL: [PixelFormat; 6] = [
+        PixelFormat::Yuv420p,
+        PixelFormat::Yuv422p,
+        PixelFormat::Yuv444p,
+        PixelFormat::Yuv420p10,
+        PixelFormat::Yuv422p10,
+        PixelFormat::Yuv444p10,
+    ];
+
+    /// The format FFmpeg calls `name` (`yuv420p`, `yuv422p10le`; `yuv422p10` also works).
+    pub fn from_name(name: &str) -> Option<PixelFormat> {
+        let name = name.to_ascii_lowercase();
+        PixelFormat::ALL
+            .into_iter()
+            .find(|f| f.name() == name || f.name().strip_suffix("le") == Some(name.as_str()))
+    }
+
     pub fn bit_depth(self) -> u8 {
         match self {
             PixelFormat::Yuv420p | PixelFormat::Yuv422p | PixelFormat::Yuv444p => 8,
@@ -85,6 +103,25 @@ pub struct ColorInfo {
     pub range: i32,
 }
 
+/// How the fields of an interlaced stream are ordered in time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldOrder {
+    TopFieldFirst,
+    BottomFieldFirst,
+    /// Field order varies or is not stated (y4m `Im`).
+    Mixed,
+}
+
+impl FieldOrder {
+    pub fn describe(self) -> &'static str {
+        match self {
+            FieldOrder::TopFieldFirst => "top field first",
+            FieldOrder::BottomFieldFirst => "bottom field first",
+            FieldOrder::Mixed => "mixed field order",
+        }
+    }
+}
+
 /// What a stream is: frame size and format, timing, colour.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StreamInfo {
@@ -97,6 +134,11 @@ pub struct StreamInfo {
     pub color: ColorInfo,
     /// Frame count if the container states it (for progress bars; may be absent or wrong).
     pub frames_hint: Option<u64>,
+    /// The source's timecode at its first frame (a master's `01:00:00:00`), when it has one.
+    pub timecode: Option<Timecode>,
+    /// Set when the stream says its frames are interlaced; `None` for progressive (or
+    /// unstated) video.
+    pub interlaced: Option<FieldOrder>,
 }
 
 /// The three planes of a frame, at the stream's bit depth.

@@ -2,13 +2,18 @@
 //! read and write them (y4m for pipes; FFmpeg's libraries for files, behind the `ffmpeg`
 //! feature).
 
+#[cfg(feature = "ffmpeg")]
+mod codec;
 mod frame;
+pub mod temp;
+mod timecode;
 pub mod y4m;
 
 #[cfg(feature = "ffmpeg")]
 pub mod ffmpeg;
 
-pub use frame::{ColorInfo, PixelFormat, Planes, Rational, StreamInfo, VideoFrame};
+pub use frame::{ColorInfo, FieldOrder, PixelFormat, Planes, Rational, StreamInfo, VideoFrame};
+pub use timecode::{Timecode, TimecodeClock};
 
 use crate::error::Result;
 

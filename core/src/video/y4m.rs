@@ -14,8 +14,8 @@
 //!   largest frame is thus 384 MiB (4:4:4 10-bit), and buffers grow only as data arrives, so a
 //!   hostile header alone cannot make the reader allocate that much.
 //! - `F` (`num:den`, both positive; 25:1 when absent).
-//! - `I`: `p` and `?` (progressive / unknown); `t`, `b` and `m` (interlaced) are accepted and
-//!   treated as progressive: the frames are passed through as whole frames.
+//! - `I`: `p` and `?` (progressive / unknown); `t`, `b` and `m` (interlaced) are accepted,
+//!   read as whole frames and reported in [`StreamInfo::interlaced`] (`embed` refuses them).
 //! - `A`: ignored.
 //! - `C`: `420jpeg`, `420paldv`, `420mpeg2`, `420` (4:2:0, the default when absent), `422`,
 //!   `444`, `420p10`, `422p10`, `444p10`. Anything else (`mono`, `411`, `444alpha`,
@@ -31,8 +31,10 @@ use std::path::{Path, PathBuf};
 
 use ndarray::Array2;
 
+use super::temp::TempOutput;
 use super::{
-    ColorInfo, FrameSink, FrameSource, PixelFormat, Planes, Rational, StreamInfo, VideoFrame,
+    ColorInfo, FieldOrder, FrameSink, FrameSource, PixelFormat, Planes, Rational, StreamInfo,
+    VideoFrame,
 };
 use crate::error::{Error, Result};
 
@@ -297,6 +299,7 @@ fn parse_header(line: &[u8], name: &Path) -> Result<StreamInfo> {
     let mut frame_rate = Rational::new(25, 1);
     let mut format = PixelFormat::Yuv420p;
     let mut color = UNSPECIFIED_COLOR;
+    let mut interlaced = None;
     for token in tokens {
         let mut chars = token.chars();
         let Some(tag) = chars.next() else { continue };
@@ -306,8 +309,10 @@ fn parse_header(line: &[u8], name: &Path) -> Result<StreamInfo> {
             'H' => height = Some(parse_dimension(value, "height").map_err(malformed)?),
             'F' => frame_rate = parse_rate(value).map_err(malformed)?,
             'I' => match value {
-                // Interlaced frames are passed through whole, as if progressive.
-                "p" | "?" | "t" | "b" | "m" => {}
+                "p" | "?" => interlaced = None,
+                "t" => interlaced = Some(FieldOrder::TopFieldFirst),
+                "b" => interlaced = Some(FieldOrder::BottomFieldFirst),
+                "m" => interlaced = Some(FieldOrder::Mixed),
                 _ => return Err(malformed(format!("invalid interlacing {token:?}"))),
             },
             'C' => {
@@ -346,6 +351,8 @@ fn parse_header(line: &[u8], name: &Path) -> Result<StreamInfo> {
         time_base: Rational::new(frame_rate.den, frame_rate.num),
         color,
         frames_hint: None,
+        timecode: None,
+        interlaced,
     })
 }
 
@@ -544,7 +551,7 @@ impl<W: Write> FrameSink for Y4mWriter<W> {
 
 /// A y4m file that appears at its path only when finished.
 struct Y4mFile {
-    writer: Y4mWriter<tempfile::NamedTempFile>,
+    writer: Y4mWriter<TempOutput>,
     path: PathBuf,
 }
 
@@ -561,27 +568,18 @@ impl FrameSink for Y4mFile {
             source,
         };
         file.as_file().sync_all().map_err(io)?;
-        file.persist(&path).map_err(|e| io(e.error))?;
-        Ok(())
+        file.persist(&path).map_err(io)
     }
 }
 
-/// Writes a y4m file at `path`: frames go to a temporary file beside it (`.filigree-*.y4m`),
-/// renamed onto `path` (replacing any file there) by `finish`. Dropping the sink unfinished
-/// removes the temporary file and leaves `path` untouched.
+/// Writes a y4m file at `path`: frames go to a temporary file beside it (see
+/// [`super::temp`]), renamed onto `path` (replacing any file there) by `finish`. Dropping the
+/// sink unfinished removes the temporary file and leaves `path` untouched.
 pub fn create_file(path: &Path, info: &StreamInfo) -> Result<Box<dyn FrameSink>> {
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    let file = tempfile::Builder::new()
-        .prefix(".filigree-")
-        .suffix(".y4m")
-        .tempfile_in(dir)
-        .map_err(|source| Error::Io {
-            path: path.to_owned(),
-            source,
-        })?;
+    let file = TempOutput::beside(path).map_err(|source| Error::Io {
+        path: path.to_owned(),
+        source,
+    })?;
     let writer = Y4mWriter::new(file, info, path)?;
     Ok(Box::new(Y4mFile {
         writer,
@@ -604,6 +602,8 @@ mod tests {
             time_base: Rational::new(1001, 30000),
             color: UNSPECIFIED_COLOR,
             frames_hint: None,
+            timecode: None,
+            interlaced: None,
         }
     }
 
@@ -722,7 +722,9 @@ mod tests {
         assert_eq!(r.info().format, PixelFormat::Yuv444p10);
         assert_eq!(r.info().color.range, RANGE_FULL);
         assert_eq!(r.info().time_base, Rational::new(1001, 30000));
+        assert_eq!(r.info().interlaced, Some(FieldOrder::TopFieldFirst));
         let r = reader(b"YUV4MPEG2 W8 H8 C422 XCOLORRANGE=LIMITED\n").unwrap();
+        assert_eq!(r.info().interlaced, None);
         assert_eq!(r.info().format, PixelFormat::Yuv422p);
         assert_eq!(r.info().color.range, RANGE_LIMITED);
 
