@@ -62,6 +62,7 @@ pub fn run(args: &DetectArgs, quiet: bool) -> Result<ExitCode, Failure> {
             "sync_z": detection.sync_z,
             "sync_p_value": detection.sync_p_value,
             "magnification": detection.magnification,
+            "reflection": detection.reflection.name(),
             "key_fingerprint": key.fingerprint(),
             "width": found.info.width,
             "height": found.info.height,
