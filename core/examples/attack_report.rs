@@ -63,16 +63,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         other => return Err(format!("unknown suite {other:?}").into()),
     };
     println!(
-        "\n| attack | recovered | FP probability | sync z | magnification | reflection | frames |"
+        "\n| attack | recovered | FP probability | sync z | magnification | aspect | rotation | reflection | frames |"
     );
-    println!("|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|");
     for attack in attacks {
         let attacked = support::attack(&marked, &attack);
         let detection = support::accumulate(&attacked).detect(&key);
         let exact = detection.recipient == Some(recipient);
         all_exact &= exact;
         println!(
-            "| {} | {} | {} | {:.1} | {:.3} | {} | {} |",
+            "| {} | {} | {} | {:.1} | {:.3} | {:.3} | {:.2}° | {} | {} |",
             attack.name,
             match detection.recipient {
                 Some(id) if exact => format!("{id} (exact)"),
@@ -84,6 +84,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .map_or("-".into(), |p| format!("{p:.1e}")),
             detection.sync_z,
             detection.magnification,
+            detection.aspect,
+            detection.rotation_degrees,
             detection.reflection.name(),
             detection.frames_used
         );

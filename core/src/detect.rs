@@ -43,6 +43,11 @@ pub struct Detection {
     pub sync_p_value: f64,
     /// How much larger the tile appeared than in an uncropped picture (1/(1 - crop)).
     pub magnification: f32,
+    /// The columns' scale relative to the rows' (1 unless the leak was squeezed or
+    /// stretched in one axis).
+    pub aspect: f32,
+    /// Rotation of the leak's picture, in degrees.
+    pub rotation_degrees: f32,
     /// Whether the leak was mirrored or flipped.
     pub reflection: Reflection,
     pub frames_used: usize,
@@ -195,6 +200,8 @@ impl Evidence {
                 sync_z: 0.0,
                 sync_p_value: 1.0,
                 magnification: 1.0,
+                aspect: 1.0,
+                rotation_degrees: 0.0,
                 reflection: Reflection::None,
                 frames_used: 0,
             };
@@ -222,7 +229,9 @@ impl Evidence {
             false_positive_probability,
             sync_z: reported.z,
             sync_p_value: max_tail(reported.z, hypotheses),
-            magnification: reported.magnification,
+            magnification: reported.pose.scale,
+            aspect: reported.pose.aspect,
+            rotation_degrees: reported.pose.rotation.to_degrees(),
             reflection: reported.reflection,
             frames_used: self.frames,
         }

@@ -34,6 +34,7 @@ pub mod video;
 mod detect;
 mod embed;
 mod grid;
+mod lattice;
 mod pattern;
 mod picture;
 mod resample;

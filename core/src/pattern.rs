@@ -34,6 +34,40 @@ fn band() -> Vec<(usize, usize)> {
     band
 }
 
+/// Expected power of any key's tile at each tile frequency `(kr, kc)` (cycles per tile,
+/// one of each `±k` pair, DC left out), strongest first. Every band slot of every block
+/// carries a ±1 chip (sync or payload), so the expectation over keys is the band's power:
+/// the sum over the band of each basis function's power at `k`. Key-independent, which is
+/// what lets the detector estimate a leak's geometry before trying any key (`lattice`).
+pub fn tile_spectrum() -> Vec<((i32, i32), f32)> {
+    let basis = dct_basis();
+    let half = (TILE / 2) as i32;
+    // |DFT over the tile of basis function u placed in one block|^2, per frequency k.
+    let power = |u: usize, k: i32| {
+        let (mut re, mut im) = (0.0f32, 0.0f32);
+        for x in 0..BLOCK {
+            let phase = -2.0 * PI * k as f32 * x as f32 / TILE as f32;
+            re += basis[[u, x]] * phase.cos();
+            im += basis[[u, x]] * phase.sin();
+        }
+        re * re + im * im
+    };
+    let band = band();
+    let mut spectrum: Vec<((i32, i32), f32)> = (0..half)
+        .flat_map(|kr| (-half..half).map(move |kc| (kr, kc)))
+        .filter(|&(kr, kc)| kr > 0 || kc > 0)
+        .map(|(kr, kc)| {
+            let p = band
+                .iter()
+                .map(|&(u, v)| power(u, kr) * power(v, kc))
+                .sum::<f32>();
+            ((kr, kc), p)
+        })
+        .collect();
+    spectrum.sort_by(|a, b| b.1.total_cmp(&a.1));
+    spectrum
+}
+
 /// One chip position: a DCT coefficient of one block of the tile.
 #[derive(Debug, Clone, Copy)]
 struct Slot {

@@ -23,6 +23,7 @@ use rustfft::num_complex::Complex32;
 use rustfft::{Fft, FftPlanner};
 
 use crate::grid::{TILE, WORKING_SIDE};
+use crate::lattice::{Pose, estimate_poses};
 use crate::pattern::{ChipLayout, upsample2};
 use crate::picture::ContentRect;
 use crate::resample::bilinear;
@@ -93,9 +94,12 @@ impl Reflection {
     }
 }
 
-/// One candidate scale of one candidate picture.
+/// Lattice poses (`lattice`) folded per candidate picture, next to the axis-aligned scales.
+const LATTICE_POSES: usize = 3;
+
+/// One candidate pose of one candidate picture.
 struct Fold {
-    magnification: f32,
+    pose: Pose,
     /// Phase-only spectrum of the fold.
     spectrum: Vec<Complex32>,
 }
@@ -111,7 +115,7 @@ pub struct Folds {
 #[derive(Debug, Clone, Copy)]
 pub struct SyncPeak {
     pub fold_index: usize,
-    pub magnification: f32,
+    pub pose: Pose,
     pub reflection: Reflection,
     /// Cyclic shift (rows, cols) in half working pixels.
     pub shift: (usize, usize),
@@ -120,7 +124,8 @@ pub struct SyncPeak {
 }
 
 impl Folds {
-    /// Folds `accumulated` inside each of `pictures` at every candidate magnification.
+    /// Folds `accumulated` inside each of `pictures` at every candidate magnification, and
+    /// at the poses the tile lattice suggests (rotation, aspect change; see `lattice`).
     pub fn new(accumulated: ArrayView2<f32>, pictures: &[ContentRect]) -> Folds {
         let fft = Fft2::new(FOLD);
         let mut magnifications = Vec::new();
@@ -132,15 +137,19 @@ impl Folds {
         let folds = pictures
             .iter()
             .flat_map(|&content| {
+                let spacing = unit_spacing(content);
+                let axis_aligned = magnifications.iter().map(|&scale| Pose {
+                    scale,
+                    ..Pose::IDENTITY
+                });
+                let poses: Vec<Pose> = axis_aligned
+                    .chain(estimate_poses(accumulated, content, spacing, LATTICE_POSES))
+                    .collect();
                 let fft = &fft;
-                magnifications.iter().map(move |&magnification| {
-                    let mut spectrum =
-                        fft.forward(fold(accumulated, content, magnification).view());
+                poses.into_iter().map(move |pose| {
+                    let mut spectrum = fft.forward(fold(accumulated, content, &pose).view());
                     spectrum.iter_mut().for_each(|f| *f = phase_only(*f));
-                    Fold {
-                        magnification,
-                        spectrum,
-                    }
+                    Fold { pose, spectrum }
                 })
             })
             .collect();
@@ -162,24 +171,32 @@ impl Folds {
             .iter()
             .enumerate()
             .flat_map(|(i, fold)| {
-                let template = &template;
-                Reflection::ALL.into_iter().map(move |reflection| {
-                    let product: Vec<Complex32> = reflection
-                        .apply(&fold.spectrum)
+                // The correlation surfaces are real, so two reflections share one complex
+                // inverse FFT: the first's spectrum plus i times the second's.
+                let pairs = Reflection::ALL.chunks(2).flat_map(|pair| {
+                    let (a, b) = (pair[0], pair[1]);
+                    let (fa, fb) = (a.apply(&fold.spectrum), b.apply(&fold.spectrum));
+                    let combined: Vec<Complex32> = fa
                         .iter()
-                        .zip(template)
-                        .map(|(f, t)| f * t.conj())
+                        .zip(&fb)
+                        .zip(&template)
+                        .map(|((x, y), t)| x * t.conj() + Complex32::i() * (y * t.conj()))
                         .collect();
-                    let surface = self.fft.inverse_real(product);
-                    let (index, z) = peak_z(&surface);
-                    SyncPeak {
-                        fold_index: i,
-                        magnification: fold.magnification,
-                        reflection,
-                        shift: (index / FOLD, index % FOLD),
-                        z,
-                    }
-                })
+                    let (first, second) = self.fft.inverse_pair(combined);
+                    [(a, first), (b, second)]
+                });
+                pairs
+                    .map(|(reflection, surface)| {
+                        let (index, z) = peak_z(&surface);
+                        SyncPeak {
+                            fold_index: i,
+                            pose: fold.pose,
+                            reflection,
+                            shift: (index / FOLD, index % FOLD),
+                            z,
+                        }
+                    })
+                    .collect::<Vec<_>>()
             })
             .collect();
         peaks.sort_by(|a, b| b.z.total_cmp(&a.z));
@@ -199,22 +216,53 @@ impl Folds {
     }
 }
 
-/// Sums the picture modulo the tile period at magnification `m`, sampling outward from the
-/// picture centre so scale errors drift least.
-fn fold(picture: ArrayView2<f32>, content: ContentRect, m: f32) -> Array2<f32> {
-    let short_side = content.height().min(content.width()) as f32;
-    let spacing = m * short_side / (2 * WORKING_SIDE) as f32;
+/// Accumulation pixels per half working pixel in an axis-aligned fold of `content` at
+/// magnification 1.
+fn unit_spacing(content: ContentRect) -> f32 {
+    content.height().min(content.width()) as f32 / (2 * WORKING_SIDE) as f32
+}
+
+/// Sums the picture modulo the tile period in `pose`, sampling outward from the picture
+/// centre so scale errors drift least: fold sample (i, j) is at the centre plus i row steps
+/// and j column steps.
+fn fold(picture: ArrayView2<f32>, content: ContentRect, pose: &Pose) -> Array2<f32> {
+    let (row_step, col_step) = pose.steps(unit_spacing(content));
     let centre_row = (content.top + content.bottom - 1) as f32 / 2.0;
     let centre_col = (content.left + content.right - 1) as f32 / 2.0;
-    let half_rows = ((content.height() - 1) as f32 / 2.0 / spacing) as isize;
-    let half_cols = ((content.width() - 1) as f32 / 2.0 / spacing) as isize;
+    let (half_height, half_width) = (
+        (content.height() - 1) as f32 / 2.0,
+        (content.width() - 1) as f32 / 2.0,
+    );
+    let axis_aligned = row_step[1] == 0.0 && col_step[0] == 0.0;
+    // Steps along each fold axis that can stay inside the picture.
+    let reach = |step: [f32; 2]| {
+        let length = step[0].hypot(step[1]);
+        (half_height.hypot(half_width) / length) as isize
+    };
+    let (half_rows, half_cols) = if axis_aligned {
+        (
+            (half_height / row_step[0]) as isize,
+            (half_width / col_step[1]) as isize,
+        )
+    } else {
+        (reach(row_step), reach(col_step))
+    };
     let mut tile = Array2::<f32>::zeros((FOLD, FOLD));
     let n = FOLD as isize;
     for i in -half_rows..=half_rows {
-        let row = centre_row + i as f32 * spacing;
+        let (row0, col0) = (
+            centre_row + i as f32 * row_step[0],
+            centre_col + i as f32 * row_step[1],
+        );
         let tile_row = i.rem_euclid(n) as usize;
         for j in -half_cols..=half_cols {
-            let col = centre_col + j as f32 * spacing;
+            let row = row0 + j as f32 * col_step[0];
+            let col = col0 + j as f32 * col_step[1];
+            if !axis_aligned
+                && ((row - centre_row).abs() > half_height || (col - centre_col).abs() > half_width)
+            {
+                continue;
+            }
             if let Some(v) = bilinear(&picture, row, col) {
                 tile[[tile_row, j.rem_euclid(n) as usize]] += v;
             }
@@ -281,6 +329,12 @@ impl Fft2 {
     fn inverse_real(&self, mut data: Vec<Complex32>) -> Vec<f32> {
         self.transform(&mut data, &self.inverse);
         data.iter().map(|c| c.re).collect()
+    }
+
+    /// Inverse of `X + iY` for the spectra X, Y of two real signals: both signals at once.
+    fn inverse_pair(&self, mut data: Vec<Complex32>) -> (Vec<f32>, Vec<f32>) {
+        self.transform(&mut data, &self.inverse);
+        data.iter().map(|c| (c.re, c.im)).unzip()
     }
 
     fn transform(&self, data: &mut [Complex32], fft: &Arc<dyn Fft<f32>>) {

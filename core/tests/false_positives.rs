@@ -88,6 +88,39 @@ fn unmarked_clips_find_no_watermark_in_1000_trials() {
 }
 
 #[test]
+fn unmarked_masters_and_geometric_leaks_find_no_watermark_in_1000_trials() {
+    // The hypotheses the film-geometry work added, on unmarked real content: the picture
+    // inside bars, inside a still desktop, the lattice's rotated and stretched poses.
+    let tos = support::decode(&support::testdata("tos_360p24_10s.mp4"), None);
+    let caminandes = support::decode(&support::testdata("caminandes_360p24_10s.mp4"), None);
+    let mut all = Vec::new();
+    for (family, label, clip) in [
+        (3u8, "scope master", support::masters::scope(&tos)),
+        (
+            4,
+            "rotated 5 degrees",
+            support::attack(&caminandes, &support::geometry::rotate(5.0)),
+        ),
+        (
+            5,
+            "screen recording",
+            support::attack(&tos, &support::geometry::screen_recording("0x4a5868", 0.6)),
+        ),
+        (
+            6,
+            "keystoned capture",
+            support::attack(&caminandes, &support::geometry::camcorder_keystone()),
+        ),
+    ] {
+        let evidence = support::accumulate(&clip).evidence();
+        let detections = run_trials(&evidence, family, 250);
+        assert_no_watermark(label, &detections);
+        all.extend(detections);
+    }
+    assert_p_values_are_valid("unmarked masters and geometric leaks", &all);
+}
+
+#[test]
 fn single_unmarked_frames_find_no_watermark() {
     // Frames are the other kind of trial: every fifth frame of both clips, one key each.
     let key = Key::from_bytes(*b"filigree single frame trials key");

@@ -4,9 +4,9 @@
 //! pillarboxed (4:3 inside 16:9) masters with lifted, grainy bars (`support::masters`). The
 //! embedder must find the picture inside the bars and mark only it, so that the core attack
 //! suite, a leak with the bars cropped off and one letterboxed again into 4:3 all give the
-//! exact ID. Leak geometry: mirrors, flips, a x1.33 zoom and screen recordings inside a
-//! non-black desktop, each with a real encode (`support::geometry`). Rotation, aspect
-//! change and keystone are not recovered yet (see the README's robustness section).
+//! exact ID. Leak geometry: mirrors, flips, a x1.33 zoom, rotation by 5 degrees, anamorphic
+//! squeeze and stretch, a keystoned camcorder capture and screen recordings inside a
+//! non-black desktop, each with a real encode (`support::geometry`).
 //! Every test asserts the exact ID and a false-positive probability of at most 1e-9.
 
 mod support;
@@ -166,6 +166,26 @@ macro_rules! leak_geometry {
             #[test]
             fn zoom_x1_33_off_centre_recovers_exact_id() {
                 check(geometry::zoom_1_33());
+            }
+            #[test]
+            fn rotation_by_5_degrees_either_way_recovers_exact_id() {
+                for degrees in [5.0, -5.0] {
+                    let found = check(geometry::rotate(degrees));
+                    // ffmpeg turns clockwise for positive angles; the detector reports
+                    // counter-clockwise degrees.
+                    assert!((found.rotation_degrees + degrees as f32).abs() < 0.3);
+                }
+            }
+            #[test]
+            fn anamorphic_squeeze_and_stretch_recover_exact_id() {
+                for factor in [0.75, 1.33] {
+                    let found = check(geometry::aspect(factor));
+                    assert!((found.aspect - factor as f32).abs() < 0.01);
+                }
+            }
+            #[test]
+            fn keystoned_camcorder_capture_recovers_exact_id() {
+                check(geometry::camcorder_keystone());
             }
             #[test]
             fn screen_recording_in_a_coloured_desktop_recovers_exact_id() {
