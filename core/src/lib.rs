@@ -21,8 +21,7 @@
 pub mod error;
 pub mod key;
 pub mod ledger;
-pub mod marker;
-pub mod mask;
+pub mod mark;
 pub mod metrics;
 pub mod overlay;
 pub mod payload;
@@ -32,22 +31,19 @@ pub mod plane;
 pub mod video;
 
 mod detect;
-mod embed;
 mod grid;
-mod lattice;
 mod pattern;
 mod picture;
 mod resample;
 mod scheme;
-mod statistics;
-mod sync;
-mod whiten;
 
+pub use detect::sync::Reflection;
 pub use detect::{Detection, Detector, Evidence, detect_still};
-pub use embed::{BASE_AMPLITUDE, EmbedConfig, Embedder, MAX_STRENGTH, MarkPlan};
 pub use error::{Error, Result};
 pub use grid::{MIN_SIDE, TILE, WORKING_SIDE};
 pub use key::Key;
+pub use mark::embed::{BASE_AMPLITUDE, EmbedConfig, Embedder, MAX_STRENGTH, MarkPlan};
 pub use picture::ContentRect;
 pub use plane::Sample;
-pub use sync::Reflection;
+// The marking stage and the mask's tuning, at the paths the GPU crate and benches use.
+pub use mark::{marker, mask};

@@ -17,10 +17,10 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::detect::{Detection, Detector};
-use crate::embed::EmbedConfig;
 use crate::error::{Error, Result};
 use crate::key::Key;
-use crate::marker::{CpuMarker, MarkerFactory, MarkingSetup};
+use crate::mark::embed::EmbedConfig;
+use crate::mark::marker::{CpuMarker, MarkerFactory, MarkingSetup};
 use crate::metrics::{QualityStats, psnr, ssim};
 use crate::overlay::{Overlay, OverlayConfig, SessionInfo};
 use crate::video::ffmpeg::{self, EncodeOptions, FfmpegReader, FfmpegWriter};

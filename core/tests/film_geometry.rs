@@ -201,3 +201,11 @@ macro_rules! leak_geometry {
 
 leak_geometry!(live_action, "tos_360p24_10s.mp4");
 leak_geometry!(animation, "caminandes_360p24_10s.mp4");
+
+/// A 720p master leaked at a quarter of its height (180 lines), the 360p clips' equivalent
+/// of a 1080p master leaked at 270p.
+#[test]
+fn quarter_height_downscale_of_a_720p_master_recovers_exact_id() {
+    let m = master(|clip| clip.clone(), "bbb_720p25_5s.mp4");
+    check("bbb 720p", &m.marked, geometry::quarter_height());
+}

@@ -3,8 +3,8 @@
 use ndarray::Array2;
 
 use super::Timecode;
-use crate::embed::Embedder;
 use crate::error::Result;
+use crate::mark::embed::Embedder;
 
 /// Planar Y'CbCr layouts Filigree reads and writes without conversion.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

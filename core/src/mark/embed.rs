@@ -6,7 +6,7 @@ use ndarray::{Array2, ArrayView2, ArrayViewMut2, s};
 use crate::error::{Error, Result};
 use crate::grid::{MIN_SIDE, TILE, WorkingGrid};
 use crate::key::Key;
-use crate::mask::PerceptualMask;
+use crate::mark::mask::PerceptualMask;
 use crate::picture::{ContentRect, PictureTracker};
 use crate::plane::{Sample, code_value_scale, max_code_value};
 use crate::resample::linear_taps;

@@ -4,9 +4,9 @@
 //! [`CpuMarker`] is the reference. The GPU path (crate `filigree-gpu`) implements
 //! [`FrameMarker`] too, so the file pipeline drives either the same way.
 
-use crate::embed::{EmbedConfig, Embedder};
 use crate::error::Result;
 use crate::key::Key;
+use crate::mark::embed::{EmbedConfig, Embedder};
 use crate::overlay::Overlay;
 use crate::video::{StreamInfo, VideoFrame};
 

@@ -1,6 +1,11 @@
 //! Blind detection: accumulate a suspect stream, find the tile, decode the recipient, and say
 //! how likely it is that unmarked or differently keyed content would have produced the result.
 
+mod lattice;
+mod statistics;
+pub(crate) mod sync;
+mod whiten;
+
 use ndarray::{Array2, ArrayView2};
 
 use crate::error::{Error, Result};
@@ -12,9 +17,9 @@ use crate::picture::{ContentRect, PictureTracker};
 use crate::plane::{Sample, code_value_scale, max_code_value};
 use crate::resample::area_resize;
 use crate::scheme::KeyedScheme;
-use crate::statistics::max_tail;
-use crate::sync::{Folds, Reflection, SyncPeak};
-use crate::whiten::whiten;
+use statistics::max_tail;
+use sync::{Folds, Reflection, SyncPeak};
+use whiten::whiten;
 
 /// Shorter side of the plane suspect frames are brought to before whitening: two samples
 /// per working pixel of an uncropped picture, so folding at half-pixel steps loses nothing.

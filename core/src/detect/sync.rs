@@ -22,8 +22,8 @@ use ndarray::{Array2, ArrayView2};
 use rustfft::num_complex::Complex32;
 use rustfft::{Fft, FftPlanner};
 
+use crate::detect::lattice::{Pose, estimate_poses};
 use crate::grid::{TILE, WORKING_SIDE};
-use crate::lattice::{Pose, estimate_poses};
 use crate::pattern::{ChipLayout, upsample2};
 use crate::picture::ContentRect;
 use crate::resample::bilinear;
