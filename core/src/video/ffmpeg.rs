@@ -1329,6 +1329,7 @@ fn add_streams(
     copy_list: &[usize],
 ) -> std::result::Result<Vec<Option<usize>>, ff::Error> {
     let is_mov = matches!(output.format().name(), "mp4" | "mov");
+    let is_mxf = output.format().name().starts_with("mxf");
     let mut ost = output.add_stream(video_codec)?;
     ost.set_parameters(encoder);
     if is_mov && encoder.id() == codec::Id::HEVC {
@@ -1339,6 +1340,11 @@ fn add_streams(
         unsafe { (*ost.parameters().as_mut_ptr()).codec_tag = hvc1 };
     }
     let frame_rate = to_ff(info.frame_rate);
+    // MXF takes its edit rate from the stream's time base, which must then be one frame.
+    let time_base = match is_mxf {
+        true => frame_rate.invert(),
+        false => time_base,
+    };
     ost.set_time_base(time_base);
     ost.set_avg_frame_rate(frame_rate);
     ost.set_rate(frame_rate);
