@@ -294,6 +294,31 @@ fn interlaced_masters_are_refused_with_a_hint_to_deinterlace() {
         let err = stderr(&out);
         assert!(err.contains(order) && err.contains("bwdif"), "{err}");
     }
+    // A y4m stream that says it is interlaced, on stdin.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_filigree"))
+        .args([
+            "embed",
+            "--quiet",
+            "--key",
+            p(key()),
+            "--recipient",
+            RECIPIENT,
+            "-",
+        ])
+        .arg(out_dir.join("marked.mp4"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let frame = vec![128u8; 320 * 180 * 3 / 2];
+    let mut stream = b"YUV4MPEG2 W320 H180 F25:1 Ib C420jpeg\nFRAME\n".to_vec();
+    stream.extend_from_slice(&frame);
+    use std::io::Write;
+    let _ = child.stdin.take().unwrap().write_all(&stream);
+    let out = child.wait_with_output().unwrap();
+    assert_refused("y4m Ib", &out, "bottom field first", &out_dir, &[]);
+
     // Deinterlaced as the message says, the same master is marked.
     let progressive = dir.path().join("progressive.mov");
     ffmpeg(&[
