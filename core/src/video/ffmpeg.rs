@@ -808,6 +808,15 @@ pub fn output_format(
     source: PixelFormat,
     options: &EncodeOptions,
 ) -> Result<PixelFormat> {
+    plan_encoding(path, source, options).map(|(_, format)| format)
+}
+
+/// [`output_format`], with the encoder that will write it.
+fn plan_encoding(
+    path: &Path,
+    source: PixelFormat,
+    options: &EncodeOptions,
+) -> Result<(ff::Codec, PixelFormat)> {
     init();
     let fail = |reason: String| Error::Encode {
         path: path.to_path_buf(),
@@ -859,7 +868,7 @@ pub fn output_format(
             .collect::<Vec<_>>()
             .join(", ")
     };
-    match options.pix_fmt {
+    let format = match options.pix_fmt {
         Some(wanted) if takes.contains(&wanted) => Ok(wanted),
         Some(wanted) => Err(fail(format!(
             "{name} cannot encode {} (it takes {})",
@@ -872,7 +881,8 @@ pub fn output_format(
                 "{name} takes none of the pixel formats Filigree writes"
             ))
         }),
-    }
+    }?;
+    Ok((video_codec, format))
 }
 
 /// The format of `candidates` that loses least of `source` (FFmpeg's own choice).
@@ -928,7 +938,7 @@ impl FfmpegWriter {
                 info.width, info.height
             )));
         }
-        let out_format = output_format(path, info.format, options)?;
+        let (video_codec, out_format) = plan_encoding(path, info.format, options)?;
         let encoder_name = options.codec.encoder_name();
         // Encoders refuse a chroma plane of fractional size (FFmpeg's message is vague).
         let (sx, sy) = out_format.subsampling();
@@ -943,11 +953,6 @@ impl FfmpegWriter {
                 if odd_width { "width" } else { "height" }
             )));
         }
-        let video_codec = encoder::find_by_name(encoder_name).ok_or_else(|| {
-            fail(format!(
-                "encoder {encoder_name} is not available in this FFmpeg build"
-            ))
-        })?;
         let scaler = (out_format != info.format)
             .then(|| {
                 scaling::Context::get(
