@@ -287,7 +287,24 @@ fn interlaced_masters_are_refused_with_a_hint_to_deinterlace() {
             "libx264",
         ],
     );
-    for (input, order) in [(&prores, "top field first"), (&h264, "bottom field first")] {
+    // The container says progressive, the frames say interlaced: caught at the first frame.
+    let mislabelled = master(
+        dir.path(),
+        "mislabelled.mkv",
+        &[
+            "-flags",
+            "+ilme+ildct",
+            "-c:v",
+            "libx264",
+            "-field_order",
+            "progressive",
+        ],
+    );
+    for (input, order) in [
+        (&prores, "top field first"),
+        (&h264, "bottom field first"),
+        (&mislabelled, "bottom field first"),
+    ] {
         let out = embed(input, &out_dir.join("marked.mp4"), &[]);
         let what = input.display().to_string();
         assert_refused(&what, &out, "interlaced", &out_dir, &[]);
