@@ -146,7 +146,7 @@ fn has_encoder(name: &str) -> bool {
 }
 
 #[test]
-fn prores_master_becomes_a_browser_playable_screener_with_its_timecode_and_audio() {
+fn prores_master_becomes_a_browser_playable_mp4_with_its_timecode_and_audio() {
     let dir = tempfile::tempdir().unwrap();
     let master = master(
         dir.path(),
@@ -164,7 +164,7 @@ fn prores_master_becomes_a_browser_playable_screener_with_its_timecode_and_audio
             "01:00:00:00",
         ],
     );
-    let screener = dir.path().join("screener.mov");
+    let screener = dir.path().join("screener.mp4");
     let out = embed(
         &master,
         &screener,
@@ -184,8 +184,17 @@ fn prores_master_becomes_a_browser_playable_screener_with_its_timecode_and_audio
         "8-bit 4:2:0 is plain High profile"
     );
     assert_eq!(video["r_frame_rate"], "24000/1001");
-    let audio = stream(&info, "audio").expect("the PCM audio is kept");
-    assert_eq!(audio["codec_name"], "pcm_s24le");
+    // MP4 cannot hold PCM: the audio is re-encoded as AAC, at its own rate, in sync.
+    let audio = stream(&info, "audio").expect("the audio is kept");
+    assert_eq!(audio["codec_name"], "aac");
+    assert_eq!(audio["sample_rate"], "48000");
+    let duration = |s: &Value| s["duration"].as_str().unwrap().parse::<f64>().unwrap();
+    assert!((duration(audio) - duration(video)).abs() < 0.05, "{info}");
+    assert_eq!(
+        summary["skipped_streams"],
+        serde_json::json!([]),
+        "{summary}"
+    );
     assert_eq!(timecode(&info).as_deref(), Some("01:00:00:00"), "{info}");
     assert!(
         info["streams"]
@@ -240,7 +249,8 @@ fn dnxhr_drop_frame_master_to_prores_keeps_its_drop_frame_timecode() {
     assert_eq!(video["profile"], "HQ");
     assert_eq!(video["pix_fmt"], "yuv422p10le");
     assert_eq!(video["r_frame_rate"], "30000/1001");
-    assert!(stream(&info, "audio").is_some());
+    // MOV holds PCM: copied untouched.
+    assert_eq!(stream(&info, "audio").unwrap()["codec_name"], "pcm_s24le");
     assert_eq!(timecode(&info).as_deref(), Some("00:59:59;00"), "{info}");
     assert_detects(&out_path);
 

@@ -1023,3 +1023,42 @@ fn mezzanine_codecs_round_trip_at_10_bit_422() {
         assert!(psnr > 45.0, "{codec:?}: luma PSNR {psnr:.1} dB");
     }
 }
+
+#[test]
+fn pcm_audio_is_re_encoded_as_aac_where_the_container_cannot_hold_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let master = dir.path().join("master.mov");
+    ffmpeg(&[
+        "-i",
+        TOS,
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=1000:sample_rate=48000",
+        "-t",
+        "1",
+        "-map",
+        "0:v",
+        "-map",
+        "1:a",
+        "-ac",
+        "2",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-c:a",
+        "pcm_s24le",
+        master.to_str().unwrap(),
+    ]);
+    for (ext, audio_codec) in [("mp4", "aac"), ("mov", "pcm_s24le"), ("mkv", "pcm_s24le")] {
+        let output = dir.path().join(format!("out.{ext}"));
+        let skipped = round_trip(&master, &output, &fast(), true);
+        assert!(skipped.is_empty(), ".{ext}: {skipped:?}");
+        let streams = ffprobe_streams(&output);
+        let audio = streams_of_type(&streams, "audio");
+        assert_eq!(audio.len(), 1, ".{ext}");
+        assert_eq!(audio[0]["codec_name"], audio_codec, ".{ext}");
+        assert_eq!(audio[0]["channels"], 2, ".{ext}");
+    }
+}
