@@ -22,9 +22,6 @@ pub(super) struct AacTranscoder {
     packet_time_base: ff::Rational,
 }
 
-// SAFETY: the codec contexts are plain heap state used by one thread at a time (the writer's).
-unsafe impl Send for AacTranscoder {}
-
 impl AacTranscoder {
     /// Sets up decoding of `stream` and AAC encoding of it; the reason when either is not
     /// possible. `global_header`: the container wants codec headers out of band (MP4, MOV).
