@@ -451,17 +451,11 @@ fn av1_and_vp9_screeners_carry_the_mark() {
     }
 }
 
-/// A `filigree embed` of the 10 s clip running in the background, writing into `dir`.
-fn spawn_embed(dir: &Path, output: &str) -> Child {
+/// `filigree COMMAND...` marking the 10 s clip in the background, writing into `dir`.
+fn spawn(command: &[&str], dir: &Path, output: &str) -> Child {
     Command::new(env!("CARGO_BIN_EXE_filigree"))
-        .args([
-            "embed",
-            "--quiet",
-            "--key",
-            p(key()),
-            "--recipient",
-            RECIPIENT,
-        ])
+        .args(command)
+        .args(["--quiet", "--key", p(key()), "--recipient", RECIPIENT])
         .args(["--preset", "slow"])
         .arg(testdata("tos_360p24_10s.mp4"))
         .arg(dir.join(output))
@@ -499,10 +493,14 @@ fn send(signal: &str, child: &Child) {
 }
 
 #[test]
-fn sigint_and_sigterm_remove_the_temporary_output() {
-    for (signal, code, word) in [("-INT", 130, "SIGINT"), ("-TERM", 143, "SIGTERM")] {
+fn sigint_and_sigterm_during_embed_or_screen_remove_the_temporary_output() {
+    for (command, signal, code, word) in [
+        (&["embed"][..], "-INT", 130, "SIGINT"),
+        (&["embed"][..], "-TERM", 143, "SIGTERM"),
+        (&["screen", "--cpu"][..], "-INT", 130, "SIGINT"),
+    ] {
         let dir = tempfile::tempdir().unwrap();
-        let mut child = spawn_embed(dir.path(), "marked.mp4");
+        let mut child = spawn(command, dir.path(), "marked.mp4");
         wait_for_temporary(dir.path(), &mut child);
         std::thread::sleep(Duration::from_millis(300)); // some frames written
         send(signal, &child);
@@ -518,7 +516,7 @@ fn sigint_and_sigterm_remove_the_temporary_output() {
 #[test]
 fn after_sigkill_the_next_embed_in_the_folder_sweeps_the_stale_temporary() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = spawn_embed(dir.path(), "first.mp4");
+    let mut child = spawn(&["embed"], dir.path(), "first.mp4");
     let stale = wait_for_temporary(dir.path(), &mut child);
     send("-KILL", &child);
     child.wait().unwrap();
