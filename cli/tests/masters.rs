@@ -146,7 +146,7 @@ fn has_encoder(name: &str) -> bool {
 }
 
 #[test]
-fn prores_master_becomes_a_browser_playable_screener_with_its_timecode_and_audio() {
+fn prores_master_becomes_a_browser_playable_mp4_with_its_timecode_and_audio() {
     let dir = tempfile::tempdir().unwrap();
     let master = master(
         dir.path(),
@@ -164,7 +164,7 @@ fn prores_master_becomes_a_browser_playable_screener_with_its_timecode_and_audio
             "01:00:00:00",
         ],
     );
-    let screener = dir.path().join("screener.mov");
+    let screener = dir.path().join("screener.mp4");
     let out = embed(
         &master,
         &screener,
@@ -184,8 +184,17 @@ fn prores_master_becomes_a_browser_playable_screener_with_its_timecode_and_audio
         "8-bit 4:2:0 is plain High profile"
     );
     assert_eq!(video["r_frame_rate"], "24000/1001");
-    let audio = stream(&info, "audio").expect("the PCM audio is kept");
-    assert_eq!(audio["codec_name"], "pcm_s24le");
+    // MP4 cannot hold PCM: the audio is re-encoded as AAC, at its own rate, in sync.
+    let audio = stream(&info, "audio").expect("the audio is kept");
+    assert_eq!(audio["codec_name"], "aac");
+    assert_eq!(audio["sample_rate"], "48000");
+    let duration = |s: &Value| s["duration"].as_str().unwrap().parse::<f64>().unwrap();
+    assert!((duration(audio) - duration(video)).abs() < 0.05, "{info}");
+    assert_eq!(
+        summary["skipped_streams"],
+        serde_json::json!([]),
+        "{summary}"
+    );
     assert_eq!(timecode(&info).as_deref(), Some("01:00:00:00"), "{info}");
     assert!(
         info["streams"]
@@ -240,7 +249,8 @@ fn dnxhr_drop_frame_master_to_prores_keeps_its_drop_frame_timecode() {
     assert_eq!(video["profile"], "HQ");
     assert_eq!(video["pix_fmt"], "yuv422p10le");
     assert_eq!(video["r_frame_rate"], "30000/1001");
-    assert!(stream(&info, "audio").is_some());
+    // MOV holds PCM: copied untouched.
+    assert_eq!(stream(&info, "audio").unwrap()["codec_name"], "pcm_s24le");
     assert_eq!(timecode(&info).as_deref(), Some("00:59:59;00"), "{info}");
     assert_detects(&out_path);
 
@@ -287,13 +297,55 @@ fn interlaced_masters_are_refused_with_a_hint_to_deinterlace() {
             "libx264",
         ],
     );
-    for (input, order) in [(&prores, "top field first"), (&h264, "bottom field first")] {
+    // The container says progressive, the frames say interlaced: caught at the first frame.
+    let mislabelled = master(
+        dir.path(),
+        "mislabelled.mkv",
+        &[
+            "-flags",
+            "+ilme+ildct",
+            "-c:v",
+            "libx264",
+            "-field_order",
+            "progressive",
+        ],
+    );
+    for (input, order) in [
+        (&prores, "top field first"),
+        (&h264, "bottom field first"),
+        (&mislabelled, "bottom field first"),
+    ] {
         let out = embed(input, &out_dir.join("marked.mp4"), &[]);
         let what = input.display().to_string();
         assert_refused(&what, &out, "interlaced", &out_dir, &[]);
         let err = stderr(&out);
         assert!(err.contains(order) && err.contains("bwdif"), "{err}");
     }
+    // A y4m stream that says it is interlaced, on stdin.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_filigree"))
+        .args([
+            "embed",
+            "--quiet",
+            "--key",
+            p(key()),
+            "--recipient",
+            RECIPIENT,
+            "-",
+        ])
+        .arg(out_dir.join("marked.mp4"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let frame = vec![128u8; 320 * 180 * 3 / 2];
+    let mut stream = b"YUV4MPEG2 W320 H180 F25:1 Ib C420jpeg\nFRAME\n".to_vec();
+    stream.extend_from_slice(&frame);
+    use std::io::Write;
+    let _ = child.stdin.take().unwrap().write_all(&stream);
+    let out = child.wait_with_output().unwrap();
+    assert_refused("y4m Ib", &out, "bottom field first", &out_dir, &[]);
+
     // Deinterlaced as the message says, the same master is marked.
     let progressive = dir.path().join("progressive.mov");
     ffmpeg(&[
@@ -399,17 +451,11 @@ fn av1_and_vp9_screeners_carry_the_mark() {
     }
 }
 
-/// A `filigree embed` of the 10 s clip running in the background, writing into `dir`.
-fn spawn_embed(dir: &Path, output: &str) -> Child {
+/// `filigree COMMAND...` marking the 10 s clip in the background, writing into `dir`.
+fn spawn(command: &[&str], dir: &Path, output: &str) -> Child {
     Command::new(env!("CARGO_BIN_EXE_filigree"))
-        .args([
-            "embed",
-            "--quiet",
-            "--key",
-            p(key()),
-            "--recipient",
-            RECIPIENT,
-        ])
+        .args(command)
+        .args(["--quiet", "--key", p(key()), "--recipient", RECIPIENT])
         .args(["--preset", "slow"])
         .arg(testdata("tos_360p24_10s.mp4"))
         .arg(dir.join(output))
@@ -447,10 +493,14 @@ fn send(signal: &str, child: &Child) {
 }
 
 #[test]
-fn sigint_and_sigterm_remove_the_temporary_output() {
-    for (signal, code, word) in [("-INT", 130, "SIGINT"), ("-TERM", 143, "SIGTERM")] {
+fn sigint_and_sigterm_during_embed_or_screen_remove_the_temporary_output() {
+    for (command, signal, code, word) in [
+        (&["embed"][..], "-INT", 130, "SIGINT"),
+        (&["embed"][..], "-TERM", 143, "SIGTERM"),
+        (&["screen", "--cpu"][..], "-INT", 130, "SIGINT"),
+    ] {
         let dir = tempfile::tempdir().unwrap();
-        let mut child = spawn_embed(dir.path(), "marked.mp4");
+        let mut child = spawn(command, dir.path(), "marked.mp4");
         wait_for_temporary(dir.path(), &mut child);
         std::thread::sleep(Duration::from_millis(300)); // some frames written
         send(signal, &child);
@@ -466,7 +516,7 @@ fn sigint_and_sigterm_remove_the_temporary_output() {
 #[test]
 fn after_sigkill_the_next_embed_in_the_folder_sweeps_the_stale_temporary() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = spawn_embed(dir.path(), "first.mp4");
+    let mut child = spawn(&["embed"], dir.path(), "first.mp4");
     let stale = wait_for_temporary(dir.path(), &mut child);
     send("-KILL", &child);
     child.wait().unwrap();

@@ -109,7 +109,7 @@ pub fn embed_file_with(
 ) -> Result<EmbedReport> {
     check_output(input, output, job.overwrite)?;
     if output != Path::new(STDIO) {
-        temp::sweep_stale(folder_of(output));
+        temp::sweep_stale_beside(output);
     }
     let started = Instant::now();
     let (info, frames_in, reader) = spawn_reader(input.to_path_buf(), true)?;
@@ -359,13 +359,6 @@ pub fn accumulate_file(
 fn frame_rate(info: &StreamInfo) -> f64 {
     let rate = info.frame_rate.as_f64();
     if rate > 0.0 { rate } else { 25.0 }
-}
-
-fn folder_of(path: &Path) -> &Path {
-    match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    }
 }
 
 fn is_y4m(path: &Path) -> bool {

@@ -10,9 +10,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use filigree::Error;
-use filigree::video::ffmpeg::{Codec, EncodeOptions, FfmpegReader, FfmpegWriter};
+use filigree::video::ffmpeg::{Codec, EncodeOptions, FfmpegReader, FfmpegWriter, output_format};
 use filigree::video::{
-    FrameSink, FrameSource, PixelFormat, Planes, Rational, StreamInfo, VideoFrame,
+    FieldOrder, FrameSink, FrameSource, PixelFormat, Planes, Rational, StreamInfo, Timecode,
+    VideoFrame,
 };
 use serde_json::Value;
 
@@ -816,4 +817,248 @@ fn writer_errors_and_cleanup() {
     assert_eq!(out_info.frame_rate, Rational::new(25, 1));
     let last = frames.last().unwrap().pts.unwrap() as f64 * out_info.time_base.as_f64();
     assert!((last - 24.0 / 25.0).abs() < 1e-3, "last pts {last}");
+}
+
+// ---------------------------------------------------------------------------------------
+// Masters: timecode, pixel formats, codecs, interlacing
+
+fn timecode_tag(streams: &[Value]) -> Option<String> {
+    streams
+        .iter()
+        // Matroska's tags are upper case.
+        .find_map(|s| {
+            let tags = &s["tags"];
+            tags["timecode"].as_str().or(tags["TIMECODE"].as_str())
+        })
+        .map(str::to_string)
+}
+
+#[test]
+fn start_timecode_is_read_and_written_again() {
+    let dir = tempfile::tempdir().unwrap();
+    for (tc, rate, ext) in [
+        ("10:00:00:00", "24000/1001", "mov"),
+        ("00:59:59;00", "30000/1001", "mov"),
+        ("01:00:00:00", "25", "mkv"),
+    ] {
+        let source = make_clip(
+            dir.path(),
+            &format!("tc-{rate}.{ext}").replace('/', "-"),
+            "0.5",
+            &[
+                "-r",
+                rate,
+                "-c:v",
+                "libx264",
+                "-preset",
+                "ultrafast",
+                "-timecode",
+                tc,
+            ],
+        );
+        let reader = FfmpegReader::open(&source).unwrap();
+        assert_eq!(reader.info().timecode, Timecode::parse(tc), "{tc}");
+        for out_ext in ["mp4", "mov", "mkv"] {
+            let output = dir
+                .path()
+                .join(format!("out-{rate}.{out_ext}").replace('/', "-"));
+            let skipped = round_trip(&source, &output, &fast(), true);
+            assert!(
+                skipped.is_empty(),
+                "the tmcd track is not a skipped stream: {skipped:?}"
+            );
+            assert_eq!(
+                timecode_tag(&ffprobe_streams(&output)).as_deref(),
+                Some(tc),
+                "{tc} into .{out_ext}"
+            );
+        }
+    }
+    // No timecode in, none out.
+    let plain = dir.path().join("plain.mp4");
+    round_trip(Path::new(TOS), &plain, &fast(), false);
+    assert_eq!(FfmpegReader::open(&plain).unwrap().info().timecode, None);
+}
+
+#[test]
+fn output_format_follows_the_encoder() {
+    use PixelFormat::*;
+    let with = |codec, pix_fmt| EncodeOptions {
+        codec,
+        pix_fmt,
+        ..EncodeOptions::default()
+    };
+    let format = |name: &str, source, options: &EncodeOptions| {
+        output_format(Path::new(name), source, options).map_err(|e| e.to_string())
+    };
+    // The source's format where the encoder takes it, else the closest it does.
+    assert_eq!(
+        format("x.mp4", Yuv422p10, &with(Codec::X264, None)),
+        Ok(Yuv422p10)
+    );
+    assert_eq!(
+        format("x.mov", Yuv420p, &with(Codec::ProRes, None)),
+        Ok(Yuv422p10)
+    );
+    assert_eq!(
+        format("x.mov", Yuv444p10, &with(Codec::ProRes, None)),
+        Ok(Yuv444p10)
+    );
+    assert_eq!(
+        format("x.mov", Yuv420p, &with(Codec::DnxHr, None)),
+        Ok(Yuv422p)
+    );
+    assert_eq!(
+        format("x.mov", Yuv420p10, &with(Codec::DnxHr, None)),
+        Ok(Yuv422p10)
+    );
+    assert_eq!(
+        format("x.mp4", Yuv422p10, &with(Codec::SvtAv1, None)),
+        Ok(Yuv420p10)
+    );
+    // An explicit format wins, if the encoder takes it.
+    let screener = with(Codec::X264, Some(Yuv420p));
+    assert_eq!(format("x.mp4", Yuv422p10, &screener), Ok(Yuv420p));
+    let err = format("x.mov", Yuv422p10, &with(Codec::ProRes, Some(Yuv420p))).unwrap_err();
+    assert!(err.contains("prores_ks cannot encode yuv420p"), "{err}");
+    // Codec and container must fit.
+    let err = format("x.mp4", Yuv422p10, &with(Codec::ProRes, None)).unwrap_err();
+    assert!(
+        err.contains("cannot go in a .mp4 file (use .mov or .mkv"),
+        "{err}"
+    );
+    let err = format("x.webm", Yuv420p, &with(Codec::X264, None)).unwrap_err();
+    assert!(err.contains("libx264 video cannot go in a .webm"), "{err}");
+}
+
+#[test]
+fn ten_bit_422_is_marked_at_its_depth_and_written_as_yuv420p() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = near_lossless_clip(dir.path(), "yuv422p10le");
+    let output = dir.path().join("screener.mp4");
+    let options = EncodeOptions {
+        crf: Some(0),
+        pix_fmt: Some(PixelFormat::Yuv420p),
+        ..fast()
+    };
+    round_trip(&source, &output, &options, false);
+    let (_, original) = decode_all(&source);
+    let (info, converted) = decode_all(&output);
+    assert_eq!(info.format, PixelFormat::Yuv420p);
+    assert_eq!(converted.len(), original.len());
+    // 10 bits to 8: luma is the same picture to within the dithered rounding.
+    let eight_bit: Vec<VideoFrame> = original
+        .iter()
+        .map(|f| {
+            let Planes::High(p) = &f.planes else {
+                panic!("10-bit source")
+            };
+            let mut frame = VideoFrame::black(PixelFormat::Yuv420p, f.width(), f.height());
+            let Planes::Eight(q) = &mut frame.planes else {
+                unreachable!()
+            };
+            q[0] = p[0].mapv(|v| ((v + 2) >> 2).min(255) as u8);
+            frame
+        })
+        .collect();
+    let psnr = luma_psnr(&eight_bit, &converted);
+    assert!(psnr > 45.0, "luma PSNR {psnr:.1} dB after 10 -> 8 bit");
+}
+
+#[test]
+fn interlaced_streams_report_their_field_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let interlaced = make_clip(
+        dir.path(),
+        "tff.mov",
+        "0.5",
+        &[
+            "-flags",
+            "+ilme+ildct",
+            "-field_order",
+            "tt",
+            "-c:v",
+            "prores_ks",
+        ],
+    );
+    let mut reader = FfmpegReader::open(&interlaced).unwrap();
+    assert_eq!(reader.info().interlaced, Some(FieldOrder::TopFieldFirst));
+    match reader.refuse_interlaced() {
+        Err(Error::Interlaced { order, .. }) => assert_eq!(order, "top field first"),
+        other => panic!("expected Interlaced, got {other:?}"),
+    }
+    // Detection reads interlaced leaks as they are.
+    let mut reader = FfmpegReader::open(&interlaced).unwrap();
+    assert!(reader.next_frame().unwrap().is_some());
+
+    let mut progressive = FfmpegReader::open(Path::new(TOS)).unwrap();
+    assert_eq!(progressive.info().interlaced, None);
+    progressive.refuse_interlaced().unwrap();
+    assert!(progressive.next_frame().unwrap().is_some());
+}
+
+#[test]
+fn mezzanine_codecs_round_trip_at_10_bit_422() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = near_lossless_clip(dir.path(), "yuv422p10le");
+    let (_, original) = decode_all(&source);
+    for (codec, ext, profile) in [
+        (Codec::ProRes, "mov", "HQ"),
+        (Codec::DnxHr, "mxf", "DNXHR HQX"),
+    ] {
+        let output = dir.path().join(format!("{}.{ext}", codec.encoder_name()));
+        let options = EncodeOptions {
+            codec,
+            ..EncodeOptions::default()
+        };
+        round_trip(&source, &output, &options, false);
+        let video = ffprobe_streams(&output)
+            .into_iter()
+            .find(|s| s["codec_type"] == "video")
+            .unwrap();
+        assert_eq!(video["profile"], profile, "{codec:?}");
+        let (info, decoded) = decode_all(&output);
+        assert_eq!(info.format, PixelFormat::Yuv422p10);
+        let psnr = luma_psnr(&original, &decoded);
+        assert!(psnr > 45.0, "{codec:?}: luma PSNR {psnr:.1} dB");
+    }
+}
+
+#[test]
+fn pcm_audio_is_re_encoded_as_aac_where_the_container_cannot_hold_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let master = dir.path().join("master.mov");
+    ffmpeg(&[
+        "-i",
+        TOS,
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=1000:sample_rate=48000",
+        "-t",
+        "1",
+        "-map",
+        "0:v",
+        "-map",
+        "1:a",
+        "-ac",
+        "2",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-c:a",
+        "pcm_s24le",
+        master.to_str().unwrap(),
+    ]);
+    for (ext, audio_codec) in [("mp4", "aac"), ("mov", "pcm_s24le"), ("mkv", "pcm_s24le")] {
+        let output = dir.path().join(format!("out.{ext}"));
+        let skipped = round_trip(&master, &output, &fast(), true);
+        assert!(skipped.is_empty(), ".{ext}: {skipped:?}");
+        let streams = ffprobe_streams(&output);
+        let audio = streams_of_type(&streams, "audio");
+        assert_eq!(audio.len(), 1, ".{ext}");
+        assert_eq!(audio[0]["codec_name"], audio_codec, ".{ext}");
+        assert_eq!(audio[0]["channels"], 2, ".{ext}");
+    }
 }

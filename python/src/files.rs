@@ -99,10 +99,16 @@ pub fn embed_file<'py>(
         .transpose()?;
     let crf = crf
         .map(|crf| {
+            let max = codec.max_crf();
             u8::try_from(crf)
                 .ok()
-                .filter(|&crf| crf <= 63)
-                .ok_or_else(|| Kind::InvalidInput.err(format!("crf {crf} is not in 0..=63")))
+                .filter(|&crf| max.is_some_and(|max| crf <= max))
+                .ok_or_else(|| {
+                    Kind::InvalidInput.err(match max {
+                        Some(max) => format!("crf {crf} is not in 0..={max}"),
+                        None => format!("crf: {} has none", codec.encoder_name()),
+                    })
+                })
         })
         .transpose()?;
     let key = &key.inner;

@@ -141,8 +141,30 @@ def test_bad_arguments(tmp_path):
         filigree.embed_file(CAMINANDES, out, key, 1, codec="mpeg2video")
     with pytest.raises(ValueError, match="crf"):
         filigree.embed_file(CAMINANDES, out, key, 1, crf=60)
+    with pytest.raises(ValueError, match="crf"):
+        filigree.embed_file(CAMINANDES, out, key, 1, codec="prores_ks", crf=20)
+    with pytest.raises(ValueError, match="pixel format"):
+        filigree.embed_file(CAMINANDES, out, key, 1, pix_fmt="rgb24")
     with pytest.raises(ValueError):
         filigree.embed_file(CAMINANDES, out, key, -5)
     with pytest.raises(ValueError, match="max_seconds"):
         filigree.detect_file(CAMINANDES, key, max_seconds=0)
     assert not out.exists()
+
+
+def test_pix_fmt_and_mezzanine_codec(tmp_path):
+    key = filigree.Key.generate()
+    marked = tmp_path / "marked.mov"
+    summary = filigree.embed_file(CAMINANDES, marked, key, 7, codec="prores_ks")
+    assert (summary["pixel_format"], summary["output_pixel_format"]) == ("yuv420p", "yuv422p10le")
+
+    master = tmp_path / "master.mov"
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-t", "3", "-i", str(CAMINANDES), "-c:v", "prores_ks",
+         "-pix_fmt", "yuv422p10le", str(master)],
+        check=True,
+    )
+    screener = tmp_path / "screener.mp4"
+    summary = filigree.embed_file(master, screener, key, 8, pix_fmt="yuv420p", preset="fast")
+    assert (summary["pixel_format"], summary["output_pixel_format"]) == ("yuv422p10le", "yuv420p")
+    assert filigree.detect_file(screener, key).recipient == 8

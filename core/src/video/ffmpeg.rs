@@ -36,6 +36,7 @@ use ff::{Rescale, codec, decoder, encoder, format, frame, media, picture};
 use ffmpeg_next as ff;
 use ndarray::Array2;
 
+use super::audio::AacTranscoder;
 pub use super::codec::{Codec, EncodeOptions};
 use super::temp::TempOutput;
 use super::{
@@ -723,9 +724,12 @@ struct CopiedStream {
     out_index: usize,
     in_time_base: ff::Rational,
     out_time_base: ff::Rational,
+    /// Set for audio the container cannot hold as it is: its packets are re-encoded.
+    transcoder: Option<AacTranscoder>,
 }
 
-/// The second demuxer that feeds audio and subtitle packets to the output.
+/// The second demuxer that feeds audio and subtitle packets to the output (re-encoding the
+/// audio the container cannot hold, see [`AacTranscoder`]).
 struct StreamCopy {
     input: format::context::Input,
     /// Input stream index -> where its packets go.
@@ -808,6 +812,15 @@ pub fn output_format(
     source: PixelFormat,
     options: &EncodeOptions,
 ) -> Result<PixelFormat> {
+    plan_encoding(path, source, options).map(|(_, format)| format)
+}
+
+/// [`output_format`], with the encoder that will write it.
+fn plan_encoding(
+    path: &Path,
+    source: PixelFormat,
+    options: &EncodeOptions,
+) -> Result<(ff::Codec, PixelFormat)> {
     init();
     let fail = |reason: String| Error::Encode {
         path: path.to_path_buf(),
@@ -859,7 +872,7 @@ pub fn output_format(
             .collect::<Vec<_>>()
             .join(", ")
     };
-    match options.pix_fmt {
+    let format = match options.pix_fmt {
         Some(wanted) if takes.contains(&wanted) => Ok(wanted),
         Some(wanted) => Err(fail(format!(
             "{name} cannot encode {} (it takes {})",
@@ -872,7 +885,8 @@ pub fn output_format(
                 "{name} takes none of the pixel formats Filigree writes"
             ))
         }),
-    }
+    }?;
+    Ok((video_codec, format))
 }
 
 /// The format of `candidates` that loses least of `source` (FFmpeg's own choice).
@@ -928,7 +942,7 @@ impl FfmpegWriter {
                 info.width, info.height
             )));
         }
-        let out_format = output_format(path, info.format, options)?;
+        let (video_codec, out_format) = plan_encoding(path, info.format, options)?;
         let encoder_name = options.codec.encoder_name();
         // Encoders refuse a chroma plane of fractional size (FFmpeg's message is vague).
         let (sx, sy) = out_format.subsampling();
@@ -943,11 +957,6 @@ impl FfmpegWriter {
                 if odd_width { "width" } else { "height" }
             )));
         }
-        let video_codec = encoder::find_by_name(encoder_name).ok_or_else(|| {
-            fail(format!(
-                "encoder {encoder_name} is not available in this FFmpeg build"
-            ))
-        })?;
         let scaler = (out_format != info.format)
             .then(|| {
                 scaling::Context::get(
@@ -1055,6 +1064,7 @@ impl FfmpegWriter {
         // The streams to copy, and notes on those left out.
         let mut skipped = Vec::new();
         let mut copy = None;
+        let mut transcoders: Vec<(usize, AacTranscoder)> = Vec::new();
         if let Some(source) = copy_streams_from {
             let source_url = ffmpeg_url(source).map_err(|reason| Error::InvalidVideo {
                 path: source.to_path_buf(),
@@ -1096,11 +1106,23 @@ impl FfmpegWriter {
                         ffi::FF_COMPLIANCE_NORMAL,
                     )
                 };
+                let container = output.format().name().to_string();
+                if medium == media::Type::Audio && supported == 0 {
+                    // SAFETY: the output format pointer is valid for the context's lifetime.
+                    let muxer = unsafe { output.format().as_ptr() };
+                    let fits_aac = container_holds(muxer, codec::Id::AAC) == Some(true);
+                    match fits_aac.then(|| AacTranscoder::new(&stream, global_header)) {
+                        Some(Ok(transcoder)) => transcoders.push((index, transcoder)),
+                        Some(Err(why)) => skipped.push(format!(
+                            "{what}: the {container} container cannot hold it, and {why}"
+                        )),
+                        None => skipped
+                            .push(format!("{what}: the {container} container cannot hold it")),
+                    }
+                    continue;
+                }
                 if supported == 0 || id == codec::Id::None {
-                    skipped.push(format!(
-                        "{what}: the {} container cannot hold it",
-                        output.format().name()
-                    ));
+                    skipped.push(format!("{what}: the {container} container cannot hold it"));
                     continue;
                 }
                 wanted.push(index);
@@ -1121,10 +1143,24 @@ impl FfmpegWriter {
             &copy_list,
         )
         .map_err(|e| fail(format!("cannot add output streams: {e}")))?;
+        for (index, transcoder) in &transcoders {
+            let mut ost = output
+                .add_stream(encoder::find(codec::Id::AAC))
+                .map_err(|e| fail(format!("cannot add output streams: {e}")))?;
+            ost.set_parameters(transcoder.encoder());
+            ost.set_time_base(transcoder.time_base());
+            if let Some(ist) = copy.as_ref().and_then(|(input, _)| input.stream(*index)) {
+                ost.set_metadata(ist.metadata().to_owned());
+                // SAFETY: both streams are valid; keeps default/forced flags.
+                unsafe { (*ost.as_mut_ptr()).disposition = (*ist.as_ptr()).disposition };
+            }
+            map[*index] = Some(ost.index());
+        }
         if let Err(first) = output.write_header() {
-            if copy_list.is_empty() {
+            if copy_list.is_empty() && transcoders.is_empty() {
                 return Err(fail(format!("cannot write the file header: {first}")));
             }
+            transcoders.clear();
             for &index in &copy_list {
                 skipped.push(format!(
                     "stream #{index}: the {} muxer refused it ({first})",
@@ -1166,6 +1202,10 @@ impl FfmpegWriter {
                             .stream(out_index)
                             .map(|s| s.time_base())
                             .unwrap_or(ff::Rational::new(1, 1)),
+                        transcoder: transcoders
+                            .iter()
+                            .position(|(i, _)| *i == index)
+                            .map(|at| transcoders.swap_remove(at).1),
                     });
                     if entry.is_none() {
                         discard_stream(&mut input, index);
@@ -1263,7 +1303,7 @@ impl FfmpegWriter {
                     }
                 }
             };
-            let Some(Some(target)) = copy.map.get(packet.stream()) else {
+            let Some(Some(target)) = copy.map.get_mut(packet.stream()) else {
                 continue;
             };
             if let (Some(limit), Some(ts)) = (until, packet.dts().or(packet.pts())) {
@@ -1273,16 +1313,53 @@ impl FfmpegWriter {
                     return Ok(());
                 }
             }
-            packet.rescale_ts(target.in_time_base, target.out_time_base);
-            packet.set_stream(target.out_index);
-            packet.set_position(-1);
-            if let Err(e) = packet.write_interleaved(&mut self.output) {
-                return Err(Error::Encode {
-                    path: self.path.clone(),
-                    reason: format!("cannot copy a packet of an audio/subtitle stream: {e}"),
-                });
-            }
+            let fail = |reason: String| Error::Encode {
+                path: self.path.clone(),
+                reason,
+            };
+            let Some(transcoder) = target.transcoder.as_mut() else {
+                packet.rescale_ts(target.in_time_base, target.out_time_base);
+                packet.set_stream(target.out_index);
+                packet.set_position(-1);
+                packet.write_interleaved(&mut self.output).map_err(|e| {
+                    fail(format!(
+                        "cannot copy a packet of an audio/subtitle stream: {e}"
+                    ))
+                })?;
+                continue;
+            };
+            let mut encoded = Vec::new();
+            transcoder
+                .push(&packet, &mut encoded)
+                .map_err(|e| fail(format!("stream #{}: {e}", packet.stream())))?;
+            let time_base = transcoder.time_base();
+            write_encoded(&mut self.output, encoded, time_base, target)
+                .map_err(|e| fail(format!("cannot write re-encoded audio: {e}")))?;
         }
+    }
+
+    /// Encodes the audio still inside the transcoders.
+    fn finish_transcoders(&mut self) -> Result<()> {
+        let Some(copy) = self.copy.as_mut() else {
+            return Ok(());
+        };
+        for target in copy.map.iter_mut().flatten() {
+            let Some(transcoder) = target.transcoder.as_mut() else {
+                continue;
+            };
+            let mut encoded = Vec::new();
+            let fail = |reason: String| Error::Encode {
+                path: self.path.clone(),
+                reason,
+            };
+            transcoder
+                .finish(&mut encoded)
+                .map_err(|e| fail(format!("audio: {e}")))?;
+            let time_base = transcoder.time_base();
+            write_encoded(&mut self.output, encoded, time_base, target)
+                .map_err(|e| fail(format!("cannot write re-encoded audio: {e}")))?;
+        }
+        Ok(())
     }
 
     fn finish_inner(mut self) -> Result<()> {
@@ -1292,6 +1369,7 @@ impl FfmpegWriter {
         }
         self.drain_encoder()?;
         self.copy_packets(None)?;
+        self.finish_transcoders()?;
         self.output
             .write_trailer()
             .map_err(|e| self.fail(format!("cannot finish the file: {e}")))?;
@@ -1306,6 +1384,22 @@ impl FfmpegWriter {
         })?;
         Ok(())
     }
+}
+
+/// Writes packets a transcoder made (time stamps in `time_base`) to `target`'s stream.
+fn write_encoded(
+    output: &mut format::context::Output,
+    packets: Vec<ff::Packet>,
+    time_base: ff::Rational,
+    target: &CopiedStream,
+) -> std::result::Result<(), ff::Error> {
+    for mut packet in packets {
+        packet.rescale_ts(time_base, target.out_time_base);
+        packet.set_stream(target.out_index);
+        packet.set_position(-1);
+        packet.write_interleaved(output)?;
+    }
+    Ok(())
 }
 
 /// Allocates the output context for `url` (the temporary file of `path`).
@@ -1329,6 +1423,7 @@ fn add_streams(
     copy_list: &[usize],
 ) -> std::result::Result<Vec<Option<usize>>, ff::Error> {
     let is_mov = matches!(output.format().name(), "mp4" | "mov");
+    let is_mxf = output.format().name().starts_with("mxf");
     let mut ost = output.add_stream(video_codec)?;
     ost.set_parameters(encoder);
     if is_mov && encoder.id() == codec::Id::HEVC {
@@ -1339,6 +1434,11 @@ fn add_streams(
         unsafe { (*ost.parameters().as_mut_ptr()).codec_tag = hvc1 };
     }
     let frame_rate = to_ff(info.frame_rate);
+    // MXF takes its edit rate from the stream's time base, which must then be one frame.
+    let time_base = match is_mxf {
+        true => frame_rate.invert(),
+        false => time_base,
+    };
     ost.set_time_base(time_base);
     ost.set_avg_frame_rate(frame_rate);
     ost.set_rate(frame_rate);

@@ -3,6 +3,8 @@
 //! feature).
 
 #[cfg(feature = "ffmpeg")]
+mod audio;
+#[cfg(feature = "ffmpeg")]
 mod codec;
 mod frame;
 pub mod temp;

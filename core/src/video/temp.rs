@@ -4,9 +4,9 @@
 //!
 //! Three ways an unfinished one goes away: dropping its [`TempOutput`] deletes it (a failed
 //! embed); [`remove_unfinished`] deletes every one this process still has open (a signal
-//! handler about to exit); and [`sweep_stale`] deletes those left by processes that no longer
-//! exist (killed with SIGKILL, or a crashed machine), the next time an embed writes into the
-//! same folder.
+//! handler about to exit); and [`sweep_stale_beside`] deletes those left by processes that
+//! no longer exist (killed with SIGKILL, or a crashed machine), the next time an embed writes
+//! into the same folder.
 
 use std::fs::File;
 use std::io::{self, Write};
@@ -38,10 +38,6 @@ impl TempOutput {
     /// Creates the temporary file for `target` in `target`'s folder (so the final rename
     /// stays on one file system).
     pub fn beside(target: &Path) -> io::Result<TempOutput> {
-        let dir = match target.parent() {
-            Some(dir) if !dir.as_os_str().is_empty() => dir,
-            _ => Path::new("."),
-        };
         let suffix = match target.extension() {
             Some(ext) => format!("{MARK}.{}", ext.to_string_lossy()),
             None => MARK.to_string(),
@@ -58,7 +54,7 @@ impl TempOutput {
             use std::os::unix::fs::PermissionsExt;
             builder.permissions(std::fs::Permissions::from_mode(0o666));
         }
-        let file = builder.tempfile_in(dir)?;
+        let file = builder.tempfile_in(folder_of(target))?;
         live().push(file.path().to_path_buf());
         Ok(TempOutput { file: Some(file) })
     }
@@ -110,6 +106,13 @@ impl Drop for TempOutput {
     }
 }
 
+fn folder_of(target: &Path) -> &Path {
+    match target.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    }
+}
+
 fn forget(path: &Path) {
     live().retain(|p| p != path);
 }
@@ -123,11 +126,11 @@ pub fn remove_unfinished() {
     }
 }
 
-/// Deletes the temporary outputs in `dir` left by processes that are gone; returns the
-/// files removed. Only regular files named exactly like ours are touched, never one whose
-/// process still runs (so concurrent embeds into one folder are safe).
-pub fn sweep_stale(dir: &Path) -> Vec<PathBuf> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
+/// Deletes the temporary outputs in `target`'s folder left by processes that are gone;
+/// returns the files removed. Only regular files named exactly like ours are touched, never
+/// one whose process still runs (so concurrent embeds into one folder are safe).
+pub fn sweep_stale_beside(target: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(folder_of(target)) else {
         return Vec::new();
     };
     let own = std::process::id();
@@ -239,7 +242,8 @@ mod tests {
         for path in [&stale, &alive, &other] {
             std::fs::write(path, b"x").unwrap();
         }
-        assert_eq!(sweep_stale(dir.path()), vec![stale.clone()]);
+        let target = dir.path().join("out.mov");
+        assert_eq!(sweep_stale_beside(&target), vec![stale.clone()]);
         assert!(!stale.exists() && alive.exists() && other.exists());
     }
 }
