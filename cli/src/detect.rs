@@ -62,6 +62,8 @@ pub fn run(args: &DetectArgs, quiet: bool) -> Result<ExitCode, Failure> {
             "sync_z": detection.sync_z,
             "sync_p_value": detection.sync_p_value,
             "magnification": detection.magnification,
+            "aspect": detection.aspect,
+            "rotation_degrees": detection.rotation_degrees,
             "reflection": detection.reflection.name(),
             "key_fingerprint": key.fingerprint(),
             "width": found.info.width,

@@ -60,6 +60,18 @@ impl ContentRect {
     pub fn height(&self) -> usize {
         self.bottom - self.top
     }
+
+    /// The part of `self` inside `other` (empty, at the overlap's corner, if none).
+    pub fn intersection(&self, other: &ContentRect) -> ContentRect {
+        let top = self.top.max(other.top);
+        let left = self.left.max(other.left);
+        ContentRect {
+            top,
+            bottom: self.bottom.min(other.bottom).max(top),
+            left,
+            right: self.right.min(other.right).max(left),
+        }
+    }
     pub fn width(&self) -> usize {
         self.right - self.left
     }
@@ -76,7 +88,10 @@ pub struct PictureTracker {
 
 #[derive(Debug, Clone, Default)]
 struct LineFlags {
+    /// Carried picture in any frame seen.
     bright: Vec<bool>,
+    /// Carried picture in the last frame seen.
+    bright_now: Vec<bool>,
     moved: Vec<bool>,
 }
 
@@ -117,10 +132,15 @@ impl PictureTracker {
                 *n += bright;
                 count += bright;
             }
-            self.rows.bright[r] |= carries_picture(count, cols);
+            self.rows.bright_now[r] = carries_picture(count, cols);
         }
-        for (flag, &n) in self.cols.bright.iter_mut().zip(&col_counts) {
-            *flag |= carries_picture(n, rows);
+        for (flag, &n) in self.cols.bright_now.iter_mut().zip(&col_counts) {
+            *flag = carries_picture(n, rows);
+        }
+        for flags in [&mut self.rows, &mut self.cols] {
+            for (seen, &now) in flags.bright.iter_mut().zip(&flags.bright_now) {
+                *seen |= now;
+            }
         }
         if let Some(motion) = &mut self.moved {
             motion.update(plane, to_8bit, &mut self.rows.moved, &mut self.cols.moved);
@@ -143,18 +163,20 @@ impl PictureTracker {
         self.rect(|flags| &flags.bright, MAX_BAR_FRACTION)
     }
 
+    /// The picture inside the last frame's own dark bars: narrower than [`Self::picture`]
+    /// when a title's picture changes (a scope scene after 1.90:1 ones, a 4:3 insert), or
+    /// in a frame whose edges are dark.
+    pub fn frame_picture(&self) -> ContentRect {
+        self.rect(|flags| &flags.bright_now, MAX_BAR_FRACTION)
+    }
+
     /// The picture inside a still surround (a screen recording's desktop), when motion is
     /// tracked and the surround differs from the dark-bar picture.
     pub fn moving_picture(&self) -> Option<ContentRect> {
         self.moved.as_ref()?;
         let moving = self.rect(|flags| &flags.moved, MAX_SURROUND_FRACTION);
         let dark = self.picture();
-        let inside_dark = ContentRect {
-            top: moving.top.max(dark.top),
-            bottom: moving.bottom.min(dark.bottom),
-            left: moving.left.max(dark.left),
-            right: moving.right.min(dark.right),
-        };
+        let inside_dark = moving.intersection(&dark);
         (inside_dark.height() > 0 && inside_dark.width() > 0 && inside_dark != dark)
             .then_some(inside_dark)
     }
@@ -175,6 +197,7 @@ impl LineFlags {
     fn resize(&mut self, n: usize) {
         if self.bright.len() != n {
             self.bright = vec![false; n];
+            self.bright_now = vec![false; n];
             self.moved = vec![false; n];
         }
     }

@@ -209,3 +209,44 @@ fn quarter_height_downscale_of_a_720p_master_recovers_exact_id() {
     let m = master(|clip| clip.clone(), "bbb_720p25_5s.mp4");
     check("bbb 720p", &m.marked, geometry::quarter_height());
 }
+
+/// A title whose picture changes: 1.90:1 scenes and scope scenes in one stream, in both
+/// orders. Each frame is marked only inside its own bars (the grid stays the widest
+/// picture seen), and each part detects on its own, as does the whole.
+#[test]
+fn a_title_whose_picture_changes_detects_from_each_part_and_from_the_whole() {
+    let clip = support::decode(&support::testdata("tos_360p24_10s.mp4"), None);
+    let wide = masters::boxed(&clip, 1.90);
+    let scope = masters::scope(&clip);
+    let half = clip.frames.len() / 2;
+    let part_s = half as f64 / clip.fps_f64();
+    for (name, first, second) in [
+        ("1.90 then scope", &wide, &scope),
+        ("scope then 1.90", &scope, &wide),
+    ] {
+        let mut title = first.clone();
+        title.frames[half..].clone_from_slice(&second.frames[half..]);
+        let (marked, _) = support::mark_clip(&title, &key(), RECIPIENT, &EmbedConfig::default());
+        // Bar rows of each frame's own picture: 46 above a scope picture, 12 above 1.90.
+        for (i, (source, copy)) in title.frames.iter().zip(&marked.frames).enumerate() {
+            let is_scope = (i >= half) == std::ptr::eq(second, &scope);
+            let bars = if is_scope { 46 } else { 12 };
+            assert_eq!(
+                source.y.slice(ndarray::s![..bars, ..]),
+                copy.y.slice(ndarray::s![..bars, ..]),
+                "{name}: frame {i} marked in its bars"
+            );
+        }
+        check(
+            &format!("{name}, first part"),
+            &marked,
+            Attack::h264(26).excerpt(0.0, part_s - 0.5),
+        );
+        check(
+            &format!("{name}, second part"),
+            &marked,
+            Attack::h264(26).excerpt(part_s + 0.5, part_s - 0.5),
+        );
+        check(&format!("{name}, whole"), &marked, Attack::h264(26));
+    }
+}

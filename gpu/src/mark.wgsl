@@ -65,6 +65,12 @@ struct Params {
     pic_y0: u32,
     pic_width: u32,
     pic_height: u32,
+    // The part of the picture this frame shows (`Embedder::frame_picture`), absolute:
+    // only it gets the mark.
+    shown_x0: u32,
+    shown_y0: u32,
+    shown_x1: u32,
+    shown_y1: u32,
     _pad0: u32,
     _pad1: u32,
     _pad2: u32,
@@ -359,12 +365,15 @@ fn apply_mark(@builtin(global_invocation_id) id: vec3<u32>) {
         if index >= samples {
             break;
         }
-        let x = index % params.width - params.pic_x0;
-        let y = index / params.width - params.pic_y0;
-        // Outside the picture (bars) nothing is added; u32 wrap-around makes x, y huge there.
-        if x >= params.pic_width || y >= params.pic_height {
+        let fx = index % params.width;
+        let fy = index / params.width;
+        // Outside the part of the picture this frame shows (bars) nothing is added.
+        if fx < params.shown_x0 || fx >= params.shown_x1 || fy < params.shown_y0
+            || fy >= params.shown_y1 {
             continue;
         }
+        let x = fx - params.pic_x0;
+        let y = fy - params.pic_y0;
         let col = tap(params.col_taps_at, x);
         let row = tap(params.row_taps_at, y);
         let upper = interpolate_row(row.lo, col);

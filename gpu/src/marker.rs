@@ -205,6 +205,10 @@ struct Params {
     pic_y0: u32,
     pic_width: u32,
     pic_height: u32,
+    shown_x0: u32,
+    shown_y0: u32,
+    shown_x1: u32,
+    shown_y1: u32,
     _pad: [u32; 3],
 }
 
@@ -633,6 +637,18 @@ impl FrameMarker for GpuMarker {
         }
         let overlay = self.prepare_overlay();
         self.params.has_previous = u32::from(self.plan_frames > 0);
+        let shown = self.embedder.frame_picture();
+        (
+            self.params.shown_x0,
+            self.params.shown_y0,
+            self.params.shown_x1,
+            self.params.shown_y1,
+        ) = (
+            shown.left as u32,
+            shown.top as u32,
+            shown.right as u32,
+            shown.bottom as u32,
+        );
         self.gpu
             .queue
             .write_buffer(&self.params_buffer, 0, bytemuck::bytes_of(&self.params));

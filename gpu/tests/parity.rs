@@ -360,24 +360,44 @@ fn letterboxed_and_pillarboxed_masters_match_cpu_with_the_picture_found_mid_stre
     ] {
         let (info, frames) = decode("tos_360p24_10s.mp4", 14, pix_fmt, Some(vf));
         let (_, on_gpu) = assert_parity(&gpu, &info, &frames, config);
-        // No mark in the bars: the top rows (letterbox) or left columns (pillarbox) are
-        // exactly the source's.
-        let bars_untouched =
-            |source: &VideoFrame, marked: &VideoFrame| match (&source.planes, &marked.planes) {
-                (Planes::Eight(a), Planes::Eight(b)) => {
-                    a[0].slice(ndarray::s![..40, ..]) == b[0].slice(ndarray::s![..40, ..])
-                }
-                (Planes::High(a), Planes::High(b)) => {
-                    a[0].slice(ndarray::s![.., ..70]) == b[0].slice(ndarray::s![.., ..70])
-                }
-                _ => false,
-            };
-        assert!(
-            frames
-                .iter()
-                .zip(&on_gpu)
-                .all(|(source, marked)| bars_untouched(source, marked)),
-            "{pix_fmt}: the mark reached into the bars"
-        );
+        check_bars(&frames, &on_gpu, pix_fmt);
     }
+    // A title whose picture narrows mid-stream (1.90:1 scenes, then scope): the grid stays
+    // the wider picture, each frame is marked only inside its own bars.
+    let (info, mut frames) = decode(
+        "tos_360p24_10s.mp4",
+        12,
+        "yuv420p",
+        Some("crop=640:336,pad=640:360:(ow-iw)/2:(oh-ih)/2"),
+    );
+    for frame in &mut frames[6..] {
+        if let Planes::Eight(p) = &mut frame.planes {
+            p[0].slice_mut(ndarray::s![..46, ..]).fill(16);
+            p[0].slice_mut(ndarray::s![314.., ..]).fill(16);
+        }
+    }
+    let (_, on_gpu) = assert_parity(&gpu, &info, &frames, None);
+    check_bars(&frames[6..], &on_gpu[6..], "scope after 1.90");
+}
+
+/// No mark in the bars: the top 40 rows (letterbox) or the left 70 columns (pillarbox)
+/// are exactly the source's.
+fn check_bars(frames: &[VideoFrame], on_gpu: &[VideoFrame], what: &str) {
+    let bars_untouched =
+        |source: &VideoFrame, marked: &VideoFrame| match (&source.planes, &marked.planes) {
+            (Planes::Eight(a), Planes::Eight(b)) => {
+                a[0].slice(ndarray::s![..40, ..]) == b[0].slice(ndarray::s![..40, ..])
+            }
+            (Planes::High(a), Planes::High(b)) => {
+                a[0].slice(ndarray::s![.., ..70]) == b[0].slice(ndarray::s![.., ..70])
+            }
+            _ => false,
+        };
+    assert!(
+        frames
+            .iter()
+            .zip(on_gpu)
+            .all(|(source, marked)| bars_untouched(source, marked)),
+        "{what}: the mark reached into the bars"
+    );
 }

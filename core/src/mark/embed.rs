@@ -49,6 +49,9 @@ pub struct Embedder {
     tracker: PictureTracker,
     /// `None` until a frame has shown any picture (a fade from black): nothing is marked.
     picture: Option<ContentRect>,
+    /// The part of the picture the current frame shows (inside its own bars), in frame
+    /// pixels: the only part of this frame that gets the mark.
+    frame_picture: ContentRect,
     /// The mark of the current picture (of the whole frame while there is none).
     grid_mark: GridMark,
 }
@@ -82,6 +85,7 @@ impl Embedder {
             tracker: PictureTracker::default(),
             grid_mark: GridMark::new(ContentRect::full(width, height)),
             picture: None,
+            frame_picture: ContentRect::full(width, height),
         })
     }
 
@@ -105,9 +109,16 @@ impl Embedder {
         let Some(p) = self.picture else {
             return Ok(());
         };
+        let f = self.frame_picture;
+        let shown = ContentRect {
+            top: f.top - p.top,
+            bottom: f.bottom - p.top,
+            left: f.left - p.left,
+            right: f.right - p.left,
+        };
         let picture = luma.slice_mut(s![p.top..p.bottom, p.left..p.right]);
         self.grid_mark
-            .mark(picture, &self.tile, amplitude, bit_depth, max);
+            .mark(picture, shown, &self.tile, amplitude, bit_depth, max);
         Ok(())
     }
 
@@ -142,6 +153,7 @@ impl Embedder {
         } else {
             found
         };
+        self.frame_picture = self.tracker.frame_picture().intersection(&picture);
         if Some(picture) == self.picture {
             return Ok(false);
         }
@@ -154,6 +166,12 @@ impl Embedder {
     /// frame has shown any picture.
     pub fn picture(&self) -> Option<ContentRect> {
         self.picture
+    }
+
+    /// The part of the picture the frame last tracked shows, in frame pixels: only it gets
+    /// the mark (the grid stays the picture's).
+    pub fn frame_picture(&self) -> ContentRect {
+        self.frame_picture
     }
 
     /// Mark amplitude in code values of `bit_depth`-bit video, before the perceptual gain.
@@ -210,10 +228,11 @@ impl GridMark {
         }
     }
 
-    /// Adds the masked tile to the picture's luma.
+    /// Adds the masked tile to the picture's luma, inside `shown` (picture pixels).
     fn mark<S: Sample>(
         &mut self,
         mut luma: ArrayViewMut2<S>,
+        shown: ContentRect,
         tile: &Array2<f32>,
         amplitude: f32,
         bit_depth: u8,
@@ -236,22 +255,28 @@ impl GridMark {
             }
         }
         let mut delta = vec![0.0f32; width];
-        for (y, mut pixels) in luma.outer_iter_mut().enumerate() {
+        let columns = shown.left..shown.right;
+        for (y, pixels) in luma.outer_iter_mut().enumerate() {
+            if !(shown.top..shown.bottom).contains(&y) {
+                continue;
+            }
+            let mut pixels = pixels.slice_move(s![columns.clone()]);
+            let delta = &mut delta[columns.clone()];
             let (lo, hi, w) = self.row_taps[y];
             let upper = self.row_interpolated.row(lo as usize);
             let lower = self.row_interpolated.row(hi as usize);
             let (upper, lower) = (
-                upper.as_slice().expect("owned"),
-                lower.as_slice().expect("owned"),
+                &upper.as_slice().expect("owned")[columns.clone()],
+                &lower.as_slice().expect("owned")[columns.clone()],
             );
             for ((d, &a), &b) in delta.iter_mut().zip(upper).zip(lower) {
                 *d = a + (b - a) * w;
             }
             match pixels.as_slice_mut() {
-                Some(row) => add_clamped(row, &delta, max),
+                Some(row) => add_clamped(row, delta, max),
                 None => pixels
                     .iter_mut()
-                    .zip(&delta)
+                    .zip(delta.iter())
                     .for_each(|(p, &d)| *p = S::from_f32_clamped(p.to_f32() + d, max)),
             }
         }
