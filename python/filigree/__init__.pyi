@@ -98,6 +98,15 @@ class Detection:
     def magnification(self) -> float:
         """How much larger the pattern appeared than in an uncropped picture."""
     @property
+    def aspect(self) -> float:
+        """The columns' scale relative to the rows' (1 unless squeezed or stretched)."""
+    @property
+    def rotation_degrees(self) -> float:
+        """Rotation of the leak's picture, degrees counter-clockwise."""
+    @property
+    def reflection(self) -> str:
+        """``"none"``, ``"mirror"``, ``"flip"`` or ``"half turn"``."""
+    @property
     def seconds_analyzed(self) -> float | None:
         """Seconds of video analysed (``detect_file`` only)."""
 

@@ -34,6 +34,15 @@ pub struct PyDetection {
     /// How much larger the pattern appeared than in an uncropped picture (1 / (1 - crop)).
     #[pyo3(get)]
     magnification: f32,
+    /// The columns' scale relative to the rows' (1 unless squeezed or stretched).
+    #[pyo3(get)]
+    aspect: f32,
+    /// Rotation of the leak's picture, degrees counter-clockwise.
+    #[pyo3(get)]
+    rotation_degrees: f32,
+    /// "none", "mirror", "flip" or "half turn".
+    #[pyo3(get)]
+    reflection: &'static str,
     /// Seconds of video analysed (``detect_file`` only; ``None`` for frames).
     #[pyo3(get)]
     seconds_analyzed: Option<f64>,
@@ -48,6 +57,9 @@ impl PyDetection {
             sync_z: detection.sync_z,
             sync_p_value: detection.sync_p_value,
             magnification: detection.magnification,
+            aspect: detection.aspect,
+            rotation_degrees: detection.rotation_degrees,
+            reflection: detection.reflection.name(),
             seconds_analyzed,
         }
     }

@@ -75,12 +75,13 @@ pub fn embed_frame<'py>(
     let key = &key.inner;
     py.detach(|| {
         let (width, height) = frame.size();
+        let mut embedder =
+            filigree::Embedder::new(key, recipient, width, height, &embed_config(strength))?;
+        frame.track_picture(&mut embedder)?;
         if let Some(options) = &overlay {
             let mut overlay = options.build(key, recipient, width, height)?;
             frame.apply_overlay(&mut overlay, 0)?;
         }
-        let mut embedder =
-            filigree::Embedder::new(key, recipient, width, height, &embed_config(strength))?;
         frame.mark(&mut embedder)
     })?;
     Ok(frame.into_numpy(py))
@@ -166,6 +167,7 @@ impl PyEmbedder {
         py.detach(|| {
             let mut stream = self.inner.lock().map_err(|_| FrameError::Poisoned)?;
             let stream = &mut *stream;
+            frame.track_picture(&mut stream.embedder)?;
             if let Some(overlay) = stream.overlay.as_mut() {
                 frame.apply_overlay(overlay, stream.next_frame)?;
             }

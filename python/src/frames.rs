@@ -161,19 +161,34 @@ impl Frame {
         Ok(())
     }
 
-    /// Marks the frame in place. RGB: the mark is computed on Y' and the same change is added
-    /// to R, G and B (see [`add_luma_change`]).
+    /// Shows the frame to the embedder's picture tracker (bars are found before any overlay
+    /// is burned in, as in the file pipeline).
+    pub fn track_picture(&self, embedder: &mut Embedder) -> Result<(), FrameError> {
+        self.check_range()?;
+        match self {
+            Frame::Rgb(rgb) => {
+                embedder.track_picture(luma_of(rgb.view()).view(), RGB_LUMA_BIT_DEPTH)?
+            }
+            Frame::Luma8(luma) => embedder.track_picture(luma.view(), 8)?,
+            Frame::Luma16(luma, bit_depth) => embedder.track_picture(luma.view(), *bit_depth)?,
+        };
+        Ok(())
+    }
+
+    /// Marks the frame in place, in the picture [`Frame::track_picture`] found. RGB: the
+    /// mark is computed on Y' and the same change is added to R, G and B (see
+    /// [`add_luma_change`]).
     pub fn mark(&mut self, embedder: &mut Embedder) -> Result<(), FrameError> {
         self.check_range()?;
         match self {
             Frame::Rgb(rgb) => {
                 let before = luma_of(rgb.view());
                 let mut after = before.clone();
-                embedder.mark(after.view_mut(), RGB_LUMA_BIT_DEPTH)?;
+                embedder.mark_picture(after.view_mut(), RGB_LUMA_BIT_DEPTH)?;
                 add_luma_change(rgb, &before, &after);
             }
-            Frame::Luma8(luma) => embedder.mark(luma.view_mut(), 8)?,
-            Frame::Luma16(luma, bit_depth) => embedder.mark(luma.view_mut(), *bit_depth)?,
+            Frame::Luma8(luma) => embedder.mark_picture(luma.view_mut(), 8)?,
+            Frame::Luma16(luma, bit_depth) => embedder.mark_picture(luma.view_mut(), *bit_depth)?,
         }
         Ok(())
     }

@@ -64,6 +64,30 @@ def test_h264_crf28_reencode_recovers_exact_id_and_ledger_is_written(tmp_path):
     assert len(ledger.read_text().splitlines()) == 1, "a refused embed writes no entry"
 
 
+def test_a_letterboxed_master_leaked_mirrored_and_rotated_gives_the_id_and_the_geometry(tmp_path):
+    key = filigree.Key.generate()
+    master = tmp_path / "scope-master.mp4"
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-t", "5", "-i", str(CAMINANDES), "-vf",
+         "crop=640:268,pad=640:360:(ow-iw)/2:(oh-ih)/2", "-c:v", "libx264", "-crf", "10",
+         str(master)],
+        check=True,
+    )
+    marked = tmp_path / "screener.mp4"
+    filigree.embed_file(master, marked, key, 7, preset="fast")
+    leak = tmp_path / "leak.mp4"
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-i", str(marked), "-vf", "hflip,rotate=3*PI/180",
+         "-c:v", "libx264", "-crf", "26", "-an", str(leak)],
+        check=True,
+    )
+    detection = filigree.detect_file(leak, key)
+    assert detection.recipient == 7 and detection.false_positive_probability < 1e-9
+    assert detection.reflection == "mirror"
+    assert abs(abs(detection.rotation_degrees) - 3.0) < 0.3
+    assert abs(detection.aspect - 1.0) < 0.01
+
+
 def test_unmarked_clip_has_no_watermark():
     detection = filigree.detect_file(CAMINANDES, filigree.Key.generate(), max_seconds=3)
     assert not detection.found and detection.recipient is None

@@ -25,16 +25,19 @@ use crate::pattern::tile_spectrum;
 use crate::picture::ContentRect;
 
 /// Poses searched: scale relative to the axis-aligned fold at magnification 1 (down to a
-/// player window half the height of a screen recording), the columns' scale relative to
-/// the rows' (anamorphic squeeze or stretch), and rotation.
-const SCALES: (f32, f32) = (0.50, 1.45);
+/// player window 55 % of the height of a screen recording), the columns' scale relative to
+/// the rows' (anamorphic squeeze or stretch), and rotation. Scale 0.5 is left out: there
+/// the comb lands on every second lattice point of an unscaled mark, an alias.
+const SCALES: (f32, f32) = (0.55, 1.45);
 const ASPECTS: (f32, f32) = (0.72, 1.40);
 const MAX_ROTATION_DEGREES: f32 = 6.0;
 /// Coarse grid steps: relative 1.5 % in scale and aspect, 0.75 degrees.
 const COARSE_STEP: f32 = 0.015;
 const COARSE_ROTATION_STEP: f32 = 0.75;
+/// Distinct coarse poses refined.
+const REFINED: usize = 16;
 /// Lattice points scored on the coarse grid and in refinement.
-const COARSE_POINTS: usize = 160;
+const COARSE_POINTS: usize = 400;
 const FINE_POINTS: usize = 900;
 /// Whitened power is clipped here, so a few strong periodic artefacts of the host or the
 /// codec (block grids) cannot outvote the lattice.
@@ -59,6 +62,13 @@ impl Pose {
         aspect: 1.0,
         rotation: 0.0,
     };
+
+    /// Within two coarse steps of `other` in scale, aspect and rotation.
+    fn is_near(&self, other: &Pose) -> bool {
+        (self.scale / other.scale).ln().abs() < 2.0 * COARSE_STEP
+            && (self.aspect / other.aspect).ln().abs() < 2.0 * COARSE_STEP
+            && (self.rotation - other.rotation).abs() < (2.0 * COARSE_ROTATION_STEP).to_radians()
+    }
 
     /// Fold steps (accumulation pixels per half working pixel, (row, col)) for a picture
     /// whose axis-aligned step at magnification 1 is `spacing`.
@@ -104,24 +114,30 @@ pub fn estimate_poses(
     }
     scored.sort_by(|a, b| b.0.total_cmp(&a.0));
 
-    // Refine the best distinct coarse poses, then keep the best `count`.
-    let mut refined: Vec<(f32, Pose)> = Vec::new();
+    // Refine the best distinct coarse poses (the fine comb tells the true pose from the
+    // coarse grid's runners-up far better than the coarse one), then keep the best
+    // `count` distinct ones.
+    let mut starts: Vec<Pose> = Vec::new();
     for &(_, pose) in &scored {
-        if refined.len() >= 2 * count {
+        if starts.len() >= REFINED {
             break;
         }
-        let near = |p: &Pose| {
-            (p.scale / pose.scale).ln().abs() < 2.0 * COARSE_STEP
-                && (p.aspect / pose.aspect).ln().abs() < 2.0 * COARSE_STEP
-                && (p.rotation - pose.rotation).abs() < (2.0 * COARSE_ROTATION_STEP).to_radians()
-        };
-        if refined.iter().any(|(_, p)| near(p)) {
-            continue;
+        if !starts.iter().any(|p| p.is_near(&pose)) {
+            starts.push(pose);
         }
-        refined.push(refine(&spectrum, pose, spacing, fine));
     }
+    let mut refined: Vec<(f32, Pose)> = starts
+        .into_iter()
+        .map(|pose| refine(&spectrum, pose, spacing, fine))
+        .collect();
     refined.sort_by(|a, b| b.0.total_cmp(&a.0));
-    refined.into_iter().take(count).map(|(_, p)| p).collect()
+    let mut kept: Vec<Pose> = Vec::new();
+    for (_, pose) in refined {
+        if kept.len() < count && !kept.iter().any(|p| p.is_near(&pose)) {
+            kept.push(pose);
+        }
+    }
+    kept
 }
 
 /// Coordinate ascent on the comb score with shrinking steps.

@@ -95,7 +95,7 @@ impl Reflection {
 }
 
 /// Lattice poses (`lattice`) folded per candidate picture, next to the axis-aligned scales.
-const LATTICE_POSES: usize = 3;
+const LATTICE_POSES: usize = 4;
 
 /// One candidate pose of one candidate picture.
 struct Fold {
@@ -142,9 +142,8 @@ impl Folds {
                     scale,
                     ..Pose::IDENTITY
                 });
-                let poses: Vec<Pose> = axis_aligned
-                    .chain(estimate_poses(accumulated, content, spacing, LATTICE_POSES))
-                    .collect();
+                let lattice = estimate_poses(accumulated, content, spacing, LATTICE_POSES);
+                let poses: Vec<Pose> = axis_aligned.chain(lattice).collect();
                 let fft = &fft;
                 poses.into_iter().map(move |pose| {
                     let mut spectrum = fft.forward(fold(accumulated, content, &pose).view());
