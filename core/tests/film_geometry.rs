@@ -192,6 +192,16 @@ macro_rules! leak_geometry {
                 check(geometry::screen_recording("0x4a5868", 0.6));
             }
             #[test]
+            fn screen_recording_in_a_textured_desktop_recovers_exact_id() {
+                let clip = &marked().marked;
+                check(geometry::screen_recording_textured(
+                    clip.width,
+                    clip.height,
+                    clip.fps,
+                    0.7,
+                ));
+            }
+            #[test]
             fn screen_recording_in_a_grey_desktop_recovers_exact_id() {
                 check(geometry::screen_recording("gray", 0.8));
             }

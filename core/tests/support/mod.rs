@@ -616,6 +616,27 @@ pub mod geometry {
             ))
             .named(&format!("screen recording in a {surround} desktop (window {scale}) + h264 crf26"))
     }
+    /// The picture in a player window inside a textured, still desktop (a wallpaper: fixed
+    /// grain on grey-blue) of a `width x height` clip at `fps`.
+    pub fn screen_recording_textured(
+        width: usize,
+        height: usize,
+        fps: (u32, u32),
+        scale: f64,
+    ) -> Attack {
+        let even = |v: f64| (v / 2.0).round() as usize * 2;
+        let (w, h) = (even(width as f64 / scale), even(height as f64 / scale));
+        Attack::h264(26)
+            .filter(&format!(
+                "scale=-2:trunc(ih*{scale}/2)*2[window];\
+                 color=c=0x6a7a8a:s={w}x{h}:r={}/{},noise=alls=35:allf=u[desktop];\
+                 [desktop][window]overlay=(W-w)*0.3:(H-h)*0.6:shortest=1",
+                fps.0, fps.1
+            ))
+            .named(&format!(
+                "screen recording in a textured desktop (window {scale}) + h264 crf26"
+            ))
+    }
     /// A camera at a screen: keystone (corners moved by up to 3 %), blur, sensor noise and a
     /// gamma change, down to 720 lines at most, CRF 28.
     pub fn camcorder_keystone() -> Attack {
