@@ -93,5 +93,24 @@ pub enum Error {
     Gpu(String),
 }
 
+impl Error {
+    /// `Ok` when a `width x height` frame matches the stream's `expected` size, else
+    /// [`Error::FrameSizeChanged`].
+    pub fn check_frame_size(
+        (width, height): (usize, usize),
+        (expected_width, expected_height): (usize, usize),
+    ) -> Result<()> {
+        if (width, height) == (expected_width, expected_height) {
+            return Ok(());
+        }
+        Err(Error::FrameSizeChanged {
+            width,
+            height,
+            expected_width,
+            expected_height,
+        })
+    }
+}
+
 /// Result alias used across the crate.
 pub type Result<T> = std::result::Result<T, Error>;

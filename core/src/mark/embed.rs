@@ -123,15 +123,7 @@ impl Embedder {
     }
 
     fn check_size(&self, width: usize, height: usize) -> Result<()> {
-        if (width, height) != (self.width, self.height) {
-            return Err(Error::FrameSizeChanged {
-                width,
-                height,
-                expected_width: self.width,
-                expected_height: self.height,
-            });
-        }
-        Ok(())
+        Error::check_frame_size((width, height), (self.width, self.height))
     }
 
     /// Looks for the active picture in the next frame (before any overlay is burned in)

@@ -270,15 +270,7 @@ pub(crate) fn composite_plane<S: Sample>(
 
 /// Checks a frame against the size an overlay was built for.
 pub(crate) fn check_size(frame: &VideoFrame, width: usize, height: usize) -> Result<()> {
-    if frame.width() != width || frame.height() != height {
-        return Err(Error::FrameSizeChanged {
-            width: frame.width(),
-            height: frame.height(),
-            expected_width: width,
-            expected_height: height,
-        });
-    }
-    Ok(())
+    Error::check_frame_size((frame.width(), frame.height()), (width, height))
 }
 
 #[cfg(test)]

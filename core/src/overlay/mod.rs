@@ -390,15 +390,7 @@ impl Overlay {
     }
 
     fn check_dims(&self, width: usize, height: usize) -> Result<()> {
-        if width != self.width || height != self.height {
-            return Err(Error::FrameSizeChanged {
-                width,
-                height,
-                expected_width: self.width,
-                expected_height: self.height,
-            });
-        }
-        Ok(())
+        Error::check_frame_size((width, height), (self.width, self.height))
     }
 
     /// Lays out frame `frame_index`'s text and returns where it goes; `None` when the

@@ -574,14 +574,10 @@ impl FfmpegReader {
     fn convert(&mut self) -> Result<VideoFrame> {
         let (width, height) = (self.info.width, self.info.height);
         let src = &self.decoded;
-        if src.width() as usize != width || src.height() as usize != height {
-            return Err(Error::FrameSizeChanged {
-                width: src.width() as usize,
-                height: src.height() as usize,
-                expected_width: width,
-                expected_height: height,
-            });
-        }
+        Error::check_frame_size(
+            (src.width() as usize, src.height() as usize),
+            (width, height),
+        )?;
         let pts = src.timestamp();
         let format = self.info.format;
         let direct = native_format(src.format()).map(|(f, _)| f) == Some(format);
@@ -1475,14 +1471,7 @@ fn add_streams(
 impl FrameSink for FfmpegWriter {
     fn write_frame(&mut self, frame: &VideoFrame) -> Result<()> {
         let (width, height) = (frame.width(), frame.height());
-        if width != self.info.width || height != self.info.height {
-            return Err(Error::FrameSizeChanged {
-                width,
-                height,
-                expected_width: self.info.width,
-                expected_height: self.info.height,
-            });
-        }
+        Error::check_frame_size((width, height), (self.info.width, self.info.height))?;
         if frame.format != self.info.format {
             return Err(self.fail(format!(
                 "frame is {} but the output was set up for {}",
