@@ -125,9 +125,19 @@ impl PictureTracker {
         self.rows.resize(rows);
         self.cols.resize(cols);
         let mut col_counts = vec![0u32; cols];
+        let mut copy = Vec::new();
         for (r, row) in plane.outer_iter().enumerate() {
+            // Contiguous rows (the usual case) as slices, so the loop vectorises.
+            let samples = match row.as_slice() {
+                Some(samples) => samples,
+                None => {
+                    copy.clear();
+                    copy.extend(row.iter().copied());
+                    &copy[..]
+                }
+            };
             let mut count = 0u32;
-            for (n, &v) in col_counts.iter_mut().zip(row.iter()) {
+            for (n, &v) in col_counts.iter_mut().zip(samples) {
                 let bright = u32::from(to_8bit(v) > BAR_MAX_LUMA);
                 *n += bright;
                 count += bright;

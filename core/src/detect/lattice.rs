@@ -94,14 +94,16 @@ pub fn estimate_poses(
     let coarse = &points[..COARSE_POINTS.min(points.len())];
     let fine = &points[..FINE_POINTS.min(points.len())];
 
-    let mut scored: Vec<(f32, Pose)> = Vec::new();
+    let rotations = (MAX_ROTATION_DEGREES / COARSE_ROTATION_STEP) as i32;
     let grid = |(lo, hi): (f32, f32)| {
         let n = ((hi / lo).ln() / COARSE_STEP.ln_1p()).ceil() as usize;
         (0..=n).map(move |i| lo * (1.0 + COARSE_STEP).powi(i as i32))
     };
-    let rotations = (MAX_ROTATION_DEGREES / COARSE_ROTATION_STEP) as i32;
-    for scale in grid(SCALES) {
-        for aspect in grid(ASPECTS) {
+    let scales: Vec<f32> = grid(SCALES).collect();
+    let aspects: Vec<f32> = grid(ASPECTS).collect();
+    let score_scale = |scale: f32| {
+        let mut scored = Vec::new();
+        for &aspect in &aspects {
             for r in -rotations..=rotations {
                 let pose = Pose {
                     scale,
@@ -111,7 +113,28 @@ pub fn estimate_poses(
                 scored.push((spectrum.comb(&pose, spacing, coarse), pose));
             }
         }
-    }
+        scored
+    };
+    // The coarse grid is the expensive part: scales are scored on all cores, and joined in
+    // order so the result does not depend on the thread count.
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = scales.len().div_ceil(threads);
+    let mut scored: Vec<(f32, Pose)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = scales
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(|| {
+                    part.iter()
+                        .flat_map(|&s| score_scale(s))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().expect("lattice worker"))
+            .collect()
+    });
     scored.sort_by(|a, b| b.0.total_cmp(&a.0));
 
     // Refine the best distinct coarse poses (the fine comb tells the true pose from the
@@ -126,10 +149,23 @@ pub fn estimate_poses(
             starts.push(pose);
         }
     }
-    let mut refined: Vec<(f32, Pose)> = starts
-        .into_iter()
-        .map(|pose| refine(&spectrum, pose, spacing, fine))
-        .collect();
+    let mut refined: Vec<(f32, Pose)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = starts
+            .chunks(REFINED.div_ceil(threads))
+            .map(|part| {
+                let spectrum = &spectrum;
+                scope.spawn(move || {
+                    part.iter()
+                        .map(|&pose| refine(spectrum, pose, spacing, fine))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().expect("lattice worker"))
+            .collect()
+    });
     refined.sort_by(|a, b| b.0.total_cmp(&a.0));
     let mut kept: Vec<Pose> = Vec::new();
     for (_, pose) in refined {
