@@ -235,23 +235,21 @@ impl Motion {
         col_moved: &mut [bool],
     ) {
         let (rows, cols) = plane.dim();
-        let fresh = self.previous.len() != rows * cols;
+        if self.previous.len() != rows * cols {
+            // The first frame (of this size) has nothing to have moved from.
+            self.previous = plane.iter().map(|&v| to_8bit(v)).collect();
+            return;
+        }
         let mut col_counts = vec![0u32; cols];
         for (r, row) in plane.outer_iter().enumerate() {
-            let previous = &mut self.previous;
+            let previous = &mut self.previous[r * cols..(r + 1) * cols];
             let mut count = 0u32;
-            for (c, &v) in row.iter().enumerate() {
+            for ((n, before), &v) in col_counts.iter_mut().zip(previous).zip(row.iter()) {
                 let value = to_8bit(v);
-                if !fresh {
-                    let moved = u32::from((value - previous[r * cols + c]).abs() > MOTION);
-                    col_counts[c] += moved;
-                    count += moved;
-                }
-                if fresh {
-                    previous.push(value);
-                } else {
-                    previous[r * cols + c] = value;
-                }
+                let moved = u32::from((value - *before).abs() > MOTION);
+                *n += moved;
+                count += moved;
+                *before = value;
             }
             row_moved[r] |= carries_picture(count, cols);
         }

@@ -271,14 +271,8 @@ impl GpuMarker {
             ..Params::zeroed()
         };
 
-        let storage = |label: &str, size: u64, usage: wgpu::BufferUsages| {
-            device.create_buffer(&wgpu::BufferDescriptor {
-                label: Some(label),
-                size: size.max(4).next_multiple_of(4),
-                usage,
-                mapped_at_creation: false,
-            })
-        };
+        let storage =
+            |label: &str, size: u64, usage: wgpu::BufferUsages| buffer(device, label, size, usage);
         let params_buffer = storage(
             "params",
             size_of::<Params>() as u64,
@@ -351,12 +345,8 @@ impl GpuMarker {
         let (words, offsets) = pack_geometry(&plan);
         let device = &self.gpu.device;
         let storage = |label: &str, words: usize| {
-            device.create_buffer(&wgpu::BufferDescriptor {
-                label: Some(label),
-                size: 4 * words.max(1) as u64,
-                usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
-                mapped_at_creation: false,
-            })
+            let usage = wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST;
+            buffer(device, label, 4 * words as u64, usage)
         };
         self.geometry = storage("geometry", words.len());
         self.gpu
@@ -775,6 +765,21 @@ fn copy_out(layout: &FrameLayout, mapped: &[u8], frame: &mut VideoFrame, planes:
 
 /// Packs the stream's tables into one word array: column starts, row starts, column taps,
 /// row taps (lower, upper, weight bits), tile. Returns the words and each table's offset.
+/// A GPU buffer of at least `size` bytes (whole words, never empty).
+fn buffer(
+    device: &wgpu::Device,
+    label: &str,
+    size: u64,
+    usage: wgpu::BufferUsages,
+) -> wgpu::Buffer {
+    device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some(label),
+        size: size.max(4).next_multiple_of(4),
+        usage,
+        mapped_at_creation: false,
+    })
+}
+
 fn pack_geometry(plan: &MarkPlan) -> (Vec<u32>, [u32; 5]) {
     let mut words = Vec::new();
     let mut offsets = [0u32; 5];

@@ -115,65 +115,51 @@ pub fn estimate_poses(
         }
         scored
     };
-    // The coarse grid is the expensive part: scales are scored on all cores, and joined in
-    // order so the result does not depend on the thread count.
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let chunk = scales.len().div_ceil(threads);
-    let mut scored: Vec<(f32, Pose)> = std::thread::scope(|scope| {
-        let workers: Vec<_> = scales
-            .chunks(chunk)
-            .map(|part| {
-                scope.spawn(|| {
-                    part.iter()
-                        .flat_map(|&s| score_scale(s))
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .flat_map(|w| w.join().expect("lattice worker"))
-            .collect()
-    });
+    // The coarse grid and the refinements are the expensive parts: they run on all cores,
+    // joined in order, so the result does not depend on the thread count.
+    let mut scored: Vec<(f32, Pose)> = map_in_order(&scales, |&scale| score_scale(scale))
+        .into_iter()
+        .flatten()
+        .collect();
     scored.sort_by(|a, b| b.0.total_cmp(&a.0));
 
     // Refine the best distinct coarse poses (the fine comb tells the true pose from the
     // coarse grid's runners-up far better than the coarse one), then keep the best
     // `count` distinct ones.
-    let mut starts: Vec<Pose> = Vec::new();
-    for &(_, pose) in &scored {
-        if starts.len() >= REFINED {
+    let starts = distinct(scored.into_iter().map(|(_, pose)| pose), REFINED);
+    let mut refined = map_in_order(&starts, |&pose| refine(&spectrum, pose, spacing, fine));
+    refined.sort_by(|a, b| b.0.total_cmp(&a.0));
+    distinct(refined.into_iter().map(|(_, pose)| pose), count)
+}
+
+/// The first `limit` poses, best first, that are not near an earlier one.
+fn distinct(poses: impl Iterator<Item = Pose>, limit: usize) -> Vec<Pose> {
+    let mut kept: Vec<Pose> = Vec::new();
+    for pose in poses {
+        if kept.len() >= limit {
             break;
         }
-        if !starts.iter().any(|p| p.is_near(&pose)) {
-            starts.push(pose);
+        if !kept.iter().any(|p| p.is_near(&pose)) {
+            kept.push(pose);
         }
     }
-    let mut refined: Vec<(f32, Pose)> = std::thread::scope(|scope| {
-        let workers: Vec<_> = starts
-            .chunks(REFINED.div_ceil(threads))
-            .map(|part| {
-                let spectrum = &spectrum;
-                scope.spawn(move || {
-                    part.iter()
-                        .map(|&pose| refine(spectrum, pose, spacing, fine))
-                        .collect::<Vec<_>>()
-                })
-            })
+    kept
+}
+
+/// `items.iter().map(f)`, on all cores, results in the items' order.
+fn map_in_order<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = items.len().div_ceil(threads).max(1);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = items
+            .chunks(chunk)
+            .map(|part| scope.spawn(|| part.iter().map(&f).collect::<Vec<_>>()))
             .collect();
         workers
             .into_iter()
             .flat_map(|w| w.join().expect("lattice worker"))
             .collect()
-    });
-    refined.sort_by(|a, b| b.0.total_cmp(&a.0));
-    let mut kept: Vec<Pose> = Vec::new();
-    for (_, pose) in refined {
-        if kept.len() < count && !kept.iter().any(|p| p.is_near(&pose)) {
-            kept.push(pose);
-        }
-    }
-    kept
+    })
 }
 
 /// Coordinate ascent on the comb score with shrinking steps.

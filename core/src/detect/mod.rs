@@ -140,18 +140,11 @@ impl Detector {
 
     /// The first frame fixes the stream's size; every later one must match it.
     fn fix_frame_size(&mut self, width: usize, height: usize) -> Result<()> {
-        match self.frame_size {
-            Some((w, h)) if (w, h) != (width, height) => Err(Error::FrameSizeChanged {
-                width,
-                height,
-                expected_width: w,
-                expected_height: h,
-            }),
-            _ => {
-                self.frame_size = Some((width, height));
-                Ok(())
-            }
+        if let Some(expected) = self.frame_size {
+            return Error::check_frame_size((width, height), expected);
         }
+        self.frame_size = Some((width, height));
+        Ok(())
     }
 
     pub fn frames(&self) -> usize {
