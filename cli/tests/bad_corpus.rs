@@ -173,18 +173,8 @@ fn args(list: &[&dyn AsRef<std::ffi::OsStr>]) -> Vec<OsString> {
     list.iter().map(|a| a.as_ref().to_os_string()).collect()
 }
 
-/// Names in `dir`, sorted.
-fn listing(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
-}
-
 fn expect_files(what: &str, dir: &Path, expected: &[&str]) -> Result<(), String> {
-    let found = listing(dir);
+    let found = entries(dir);
     if found != expected {
         return Err(format!(
             "{what}: {} holds {found:?}, expected {expected:?} (leftover output or temp file)",

@@ -68,16 +68,6 @@ fn assert_refused(what: &str, out: &Output, needle: &str, dir: &Path, files: &[&
     assert_eq!(entries(dir), files, "{what}: leftovers");
 }
 
-/// File names in `dir`, hidden ones included, sorted.
-fn entries(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
-}
-
 /// ffprobe's streams and format as JSON.
 fn probe(path: &Path) -> Value {
     let out = Command::new("ffprobe")
