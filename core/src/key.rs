@@ -35,6 +35,12 @@ pub enum Purpose {
     /// The path of the moving visible overlay (context: the session ID), so a leaker who
     /// lacks the key cannot predict where the text will be.
     OverlayPath,
+    /// The keyed integrity tag of a two-step variant mark (title, position, variant), apart
+    /// from the recipient tag so neither kind of mark can pass for the other.
+    VariantTag,
+    /// The outer code over a two-step title's positions: which variant each position
+    /// serves a session (context: the title ID).
+    SessionCode,
 }
 
 impl Purpose {
@@ -44,6 +50,8 @@ impl Purpose {
             Purpose::PayloadPattern => b"filigree/v1/payload-pattern",
             Purpose::IntegrityTag => b"filigree/v1/integrity-tag",
             Purpose::OverlayPath => b"filigree/v1/overlay-path",
+            Purpose::VariantTag => b"filigree/v1/variant-tag",
+            Purpose::SessionCode => b"filigree/v1/session-code",
         }
     }
 }

@@ -28,6 +28,7 @@ pub mod payload;
 #[cfg(feature = "ffmpeg")]
 pub mod pipeline;
 pub mod plane;
+pub mod twostep;
 pub mod video;
 
 mod detect;
@@ -37,6 +38,7 @@ mod picture;
 mod resample;
 mod scheme;
 
+pub use detect::positions::{PositionReader, TitleDetection, TwoStepDetection, WindowRead};
 pub use detect::sync::Reflection;
 pub use detect::{Detection, Detector, Evidence, detect_still};
 pub use error::{Error, Result};
@@ -45,5 +47,6 @@ pub use key::Key;
 pub use mark::embed::{BASE_AMPLITUDE, EmbedConfig, Embedder, MAX_STRENGTH, MarkPlan};
 pub use picture::ContentRect;
 pub use plane::Sample;
+pub use scheme::Payload;
 // The marking stage and the mask's tuning, at the paths the GPU crate and benches use.
 pub use mark::{marker, mask};

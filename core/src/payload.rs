@@ -172,7 +172,16 @@ impl PayloadCodec {
         if soft.len() != self.coded_len() {
             return None;
         }
-        let bits = self.decode_bits(soft);
+        self.verify(tag_key, &self.decode_bits(soft))
+    }
+
+    /// The ID in decoded information bits (from [`decode_bits`](Self::decode_bits)) if their
+    /// tag matches the HMAC recomputed with `tag_key`: one Viterbi decode can be checked
+    /// against several tag keys (each check is one more 2^-32 chance of a false pass).
+    pub fn verify(&self, tag_key: &[u8; 32], bits: &[bool]) -> Option<u64> {
+        if bits.len() != self.info_len() {
+            return None;
+        }
         let (id_bits, tag_bits) = bits.split_at(self.id_bits);
         let id = pack(id_bits);
         let tag = pack(tag_bits) as u32;

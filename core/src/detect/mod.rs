@@ -2,6 +2,7 @@
 //! how likely it is that unmarked or differently keyed content would have produced the result.
 
 mod lattice;
+pub(crate) mod positions;
 mod statistics;
 pub(crate) mod sync;
 mod whiten;
@@ -67,8 +68,7 @@ pub struct Detector {
     accumulated: Option<Array2<f32>>,
     pictures: PictureTracker,
     frames: usize,
-    /// Reused conversion buffer for incoming luma.
-    scratch: Array2<f32>,
+    planes: SuspectPlanes,
 }
 
 impl Default for Detector {
@@ -78,7 +78,7 @@ impl Default for Detector {
             accumulated: None,
             pictures: PictureTracker::with_motion(),
             frames: 0,
-            scratch: Array2::zeros((0, 0)),
+            planes: SuspectPlanes::default(),
         }
     }
 }
@@ -90,26 +90,11 @@ impl Detector {
 
     /// Adds one suspect luma plane. `bit_depth` is 8 for `u8`, 9..=16 for `u16`.
     pub fn add_luma<S: Sample>(&mut self, luma: ArrayView2<S>, bit_depth: u8) -> Result<()> {
-        max_code_value::<S>(bit_depth)?;
         let (height, width) = luma.dim();
-        if width.min(height) < MIN_SUSPECT_SIDE {
-            return Err(Error::FrameTooSmall {
-                width,
-                height,
-                min_side: MIN_SUSPECT_SIDE,
-            });
-        }
+        check_suspect_side(width, height)?;
+        max_code_value::<S>(bit_depth)?;
         self.fix_frame_size(width, height)?;
-        let to_8bit = 1.0 / code_value_scale(bit_depth);
-        if self.scratch.dim() != (height, width) {
-            self.scratch = Array2::zeros((height, width));
-        }
-        self.scratch
-            .zip_mut_with(&luma, |d, s| *d = s.to_f32() * to_8bit);
-        let scale = ACCUMULATION_SIDE as f32 / width.min(height) as f32;
-        let rows = ((height as f32 * scale).round() as usize).max(1);
-        let cols = ((width as f32 * scale).round() as usize).max(1);
-        let plane = area_resize(self.scratch.view(), rows, cols);
+        let plane = self.planes.plane(luma, bit_depth);
         self.pictures.update_plane(plane.view());
         let whitened = whiten(&plane);
         match &mut self.accumulated {
@@ -167,6 +152,7 @@ impl Detector {
         Evidence {
             folds,
             frames: self.frames,
+            frame_size: self.frame_size,
             content,
         }
     }
@@ -177,10 +163,47 @@ impl Detector {
     }
 }
 
+fn check_suspect_side(width: usize, height: usize) -> Result<()> {
+    if width.min(height) < MIN_SUSPECT_SIDE {
+        return Err(Error::FrameTooSmall {
+            width,
+            height,
+            min_side: MIN_SUSPECT_SIDE,
+        });
+    }
+    Ok(())
+}
+
+/// Brings suspect luma to the accumulation plane: 8-bit scale, [`ACCUMULATION_SIDE`] on the
+/// shorter side.
+#[derive(Debug, Default)]
+struct SuspectPlanes {
+    /// Reused conversion buffer for incoming luma.
+    scratch: Array2<f32>,
+}
+
+impl SuspectPlanes {
+    /// The caller has checked `bit_depth` against `S`.
+    fn plane<S: Sample>(&mut self, luma: ArrayView2<S>, bit_depth: u8) -> Array2<f32> {
+        let (height, width) = luma.dim();
+        let to_8bit = 1.0 / code_value_scale(bit_depth);
+        if self.scratch.dim() != (height, width) {
+            self.scratch = Array2::zeros((height, width));
+        }
+        self.scratch
+            .zip_mut_with(&luma, |d, s| *d = s.to_f32() * to_8bit);
+        let scale = ACCUMULATION_SIDE as f32 / width.min(height) as f32;
+        let rows = ((height as f32 * scale).round() as usize).max(1);
+        let cols = ((width as f32 * scale).round() as usize).max(1);
+        area_resize(self.scratch.view(), rows, cols)
+    }
+}
+
 /// A suspect stream reduced to folded tiles, ready to be tested against keys.
 pub struct Evidence {
     folds: Option<Folds>,
     frames: usize,
+    frame_size: Option<(usize, usize)>,
     content: Option<ContentRect>,
 }
 

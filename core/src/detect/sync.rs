@@ -99,6 +99,7 @@ const LATTICE_POSES: usize = 4;
 
 /// One candidate pose of one candidate picture.
 struct Fold {
+    content: ContentRect,
     pose: Pose,
     /// Phase-only spectrum of the fold.
     spectrum: Vec<Complex32>,
@@ -148,7 +149,11 @@ impl Folds {
                 poses.into_iter().map(move |pose| {
                     let mut spectrum = fft.forward(fold(accumulated, content, &pose).view());
                     spectrum.iter_mut().for_each(|f| *f = phase_only(*f));
-                    Fold { pose, spectrum }
+                    Fold {
+                        content,
+                        pose,
+                        spectrum,
+                    }
                 })
             })
             .collect();
@@ -205,8 +210,26 @@ impl Folds {
     /// The folded tile at `peak`, spectrally whitened, reflected back and shifted so it
     /// lines up with the key's tile.
     pub fn registered(&self, peak: &SyncPeak) -> Array2<f32> {
-        let spectrum = peak.reflection.apply(&self.folds[peak.fold_index].spectrum);
-        let whitened = self.fft.inverse_real(spectrum);
+        self.align(&self.folds[peak.fold_index].spectrum, peak)
+    }
+
+    /// Folds another plane of the same accumulation geometry (a window of the leak's
+    /// frames, whitened) in `peak`'s picture and pose, unregistered: such folds add up, so
+    /// windows are sums of the folds of their frames.
+    pub fn fold_like(&self, plane: ArrayView2<f32>, peak: &SyncPeak) -> Array2<f32> {
+        let fold_of = &self.folds[peak.fold_index];
+        fold(plane, fold_of.content, &fold_of.pose)
+    }
+
+    /// [`Folds::registered`] for a sum of [`Folds::fold_like`] folds.
+    pub fn register(&self, folded: ArrayView2<f32>, peak: &SyncPeak) -> Array2<f32> {
+        let mut spectrum = self.fft.forward(folded);
+        spectrum.iter_mut().for_each(|f| *f = phase_only(*f));
+        self.align(&spectrum, peak)
+    }
+
+    fn align(&self, spectrum: &[Complex32], peak: &SyncPeak) -> Array2<f32> {
+        let whitened = self.fft.inverse_real(peak.reflection.apply(spectrum));
         let tile = Array2::from_shape_vec((FOLD, FOLD), whitened).expect("FOLD x FOLD samples");
         let (dr, dc) = peak.shift;
         Array2::from_shape_fn((FOLD, FOLD), |(r, c)| {

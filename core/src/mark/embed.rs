@@ -10,7 +10,7 @@ use crate::mark::mask::PerceptualMask;
 use crate::picture::{ContentRect, PictureTracker};
 use crate::plane::{Sample, code_value_scale, max_code_value};
 use crate::resample::linear_taps;
-use crate::scheme::KeyedScheme;
+use crate::scheme::{KeyedScheme, Payload};
 
 /// Mark amplitude (8-bit code values, RMS before masking) at strength 1. Chosen so the default
 /// gives luma PSNR around 44 dB on the test clips (see `tests/fidelity.rs`).
@@ -44,6 +44,7 @@ impl Default for EmbedConfig {
 pub struct Embedder {
     width: usize,
     height: usize,
+    scheme: KeyedScheme,
     tile: Array2<f32>,
     strength: f32,
     tracker: PictureTracker,
@@ -64,6 +65,17 @@ impl Embedder {
         height: usize,
         config: &EmbedConfig,
     ) -> Result<Embedder> {
+        Embedder::with_payload(key, Payload::Recipient(recipient), width, height, config)
+    }
+
+    /// An embedder for any payload: a recipient's ID, or a two-step variant mark.
+    pub fn with_payload(
+        key: &Key,
+        payload: Payload,
+        width: usize,
+        height: usize,
+        config: &EmbedConfig,
+    ) -> Result<Embedder> {
         if width.min(height) < MIN_SIDE {
             return Err(Error::FrameTooSmall {
                 width,
@@ -76,17 +88,23 @@ impl Embedder {
             return Err(Error::InvalidStrength(strength));
         }
         let scheme = KeyedScheme::new(key);
-        let coded = scheme.codec.encode(&scheme.tag_key, recipient as u64);
         Ok(Embedder {
             width,
             height,
-            tile: scheme.layout.mark_tile(&coded),
+            tile: scheme.layout.mark_tile(&scheme.encode(payload)),
+            scheme,
             strength,
             tracker: PictureTracker::default(),
             grid_mark: GridMark::new(ContentRect::full(width, height)),
             picture: None,
             frame_picture: ContentRect::full(width, height),
         })
+    }
+
+    /// Carries `payload` from the next frame on, keeping the picture and the mask's
+    /// temporal state: a two-step variant moves to its next position this way.
+    pub fn set_payload(&mut self, payload: Payload) {
+        self.tile = self.scheme.layout.mark_tile(&self.scheme.encode(payload));
     }
 
     /// Marks one luma plane in place. `bit_depth` is 8 for `u8` planes, 9..=16 for `u16`.

@@ -1,0 +1,254 @@
+//! The outer code over a title's positions: which variant each position serves a session.
+//!
+//! Session IDs are 32 bits. Each position `p` of title `t` has a keyed row: a 32-bit
+//! generator `g_p` and an offset bit `h_p`, both from HMAC-SHA256(subkey(t), p). Session `s`
+//! is served variant B at `p` when `parity(g_p & s) xor h_p` is 1. That is a keyed random
+//! affine code: without the key nobody can say which sessions a position separates, and
+//! with it any 32 or so read positions, wherever they are in the title, solve for the
+//! session by Gaussian elimination over GF(2) (a random 32-column matrix has full rank from
+//! 32 + k rows with probability about 1 - 2^-k).
+//!
+//! Reads are erasure-like: a position only counts as read after its 32-bit keyed tag
+//! checked (`detect::positions`), so a wrong read needs a 2^-32 event. A session is named
+//! only when the reads determine it and would still determine it without any single one of
+//! them; then one false read can only contradict the others or agree with them, never
+//! change the answer, and a wrong session needs at least two false reads (the bound
+//! `detect::positions` reports).
+
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::Sha256;
+
+use crate::key::{Key, Purpose};
+use crate::twostep::Variant;
+
+/// Bits of a session ID.
+pub const SESSION_BITS: usize = 32;
+
+/// One position read from a leak: which variant of it the leak carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PositionRead {
+    pub position: u32,
+    pub variant: Variant,
+}
+
+/// What a set of reads says about the session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionDecode {
+    /// The reads fix this session, and still would without any one of them.
+    Identified(u32),
+    /// No session agrees with every read: segments of several sessions (a mixed leak), or a
+    /// misread.
+    Inconsistent,
+    /// Not enough independent positions: `rank` of the session's 32 bits are fixed (counting
+    /// only what survives dropping any single read).
+    Undetermined { rank: usize },
+}
+
+/// The keyed outer code of one title.
+#[derive(Clone)]
+pub struct SessionCode {
+    subkey: [u8; 32],
+}
+
+impl std::fmt::Debug for SessionCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SessionCode { .. }")
+    }
+}
+
+impl SessionCode {
+    pub fn new(key: &Key, title: u16) -> SessionCode {
+        SessionCode {
+            subkey: key.derive(Purpose::SessionCode, &title.to_le_bytes()),
+        }
+    }
+
+    /// Generator and offset of position `position`.
+    fn row(&self, position: u32) -> (u32, bool) {
+        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.subkey)
+            .expect("HMAC accepts keys of any length");
+        mac.update(&position.to_le_bytes());
+        let digest = mac.finalize().into_bytes();
+        let generator = u32::from_le_bytes([digest[0], digest[1], digest[2], digest[3]]);
+        (generator, digest[4] & 1 == 1)
+    }
+
+    /// The variant `session` is served at `position`.
+    pub fn variant(&self, session: u32, position: u32) -> Variant {
+        let (generator, offset) = self.row(position);
+        Variant::from_bit(((generator & session).count_ones() & 1 == 1) ^ offset)
+    }
+
+    /// Solves for the session from `reads` (in any order, repeats allowed). A position read
+    /// as both A and B is left out: it cannot be one session's.
+    pub fn decode(&self, reads: &[PositionRead]) -> SessionDecode {
+        let mut reads = reads.to_vec();
+        reads.sort();
+        reads.dedup();
+        let both: Vec<u32> = reads
+            .windows(2)
+            .filter(|pair| pair[0].position == pair[1].position)
+            .map(|pair| pair[0].position)
+            .collect();
+        let equations: Vec<(u32, bool)> = reads
+            .iter()
+            .filter(|read| both.binary_search(&read.position).is_err())
+            .map(|read| {
+                let (generator, offset) = self.row(read.position);
+                (generator, read.variant.bit() ^ offset)
+            })
+            .collect();
+        let Some(basis) = Basis::of(equations.iter().copied()) else {
+            return SessionDecode::Inconsistent;
+        };
+        // Rank without each single equation: the weakest leave-one-out rank is what counts.
+        // Dropping an equation that added nothing to the basis leaves the basis as it was,
+        // so only the (at most 32) that did need checking.
+        let rank = basis
+            .pivots
+            .iter()
+            .map(|&skip| {
+                let others = equations
+                    .iter()
+                    .enumerate()
+                    .filter(|&(i, _)| i != skip)
+                    .map(|(_, &e)| e);
+                Basis::of(others).map_or(0, |b| b.rank())
+            })
+            .min()
+            .unwrap_or(0);
+        if rank < SESSION_BITS {
+            return SessionDecode::Undetermined { rank };
+        }
+        SessionDecode::Identified(basis.solve())
+    }
+}
+
+/// A GF(2) row-echelon basis of equations `parity(g & s) = r`, indexed by each row's
+/// highest generator bit.
+struct Basis {
+    rows: [Option<(u32, bool)>; SESSION_BITS],
+    /// Indices of the equations that became rows.
+    pivots: Vec<usize>,
+}
+
+impl Basis {
+    /// The basis of `equations`, or `None` when they contradict each other.
+    fn of(equations: impl Iterator<Item = (u32, bool)>) -> Option<Basis> {
+        let mut basis = Basis {
+            rows: [None; SESSION_BITS],
+            pivots: Vec::new(),
+        };
+        for (index, (mut g, mut r)) in equations.enumerate() {
+            while g != 0 {
+                let top = 31 - g.leading_zeros() as usize;
+                match basis.rows[top] {
+                    Some((bg, br)) => {
+                        g ^= bg;
+                        r ^= br;
+                    }
+                    None => {
+                        basis.rows[top] = Some((g, r));
+                        basis.pivots.push(index);
+                        break;
+                    }
+                }
+            }
+            if g == 0 && r {
+                return None;
+            }
+        }
+        Some(basis)
+    }
+
+    fn rank(&self) -> usize {
+        self.rows.iter().flatten().count()
+    }
+
+    /// The unique solution of a full-rank basis: bits from the lowest up, each row fixing
+    /// its top bit from the lower ones already solved.
+    fn solve(&self) -> u32 {
+        let mut s = 0u32;
+        for (bit, row) in self.rows.iter().enumerate() {
+            let (g, r) = row.expect("full rank");
+            let lower = g & !(1u32 << bit);
+            let value = r ^ ((lower & s).count_ones() & 1 == 1);
+            s |= (value as u32) << bit;
+        }
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reads(
+        code: &SessionCode,
+        session: u32,
+        positions: impl Iterator<Item = u32>,
+    ) -> Vec<PositionRead> {
+        positions
+            .map(|position| PositionRead {
+                position,
+                variant: code.variant(session, position),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn any_forty_positions_identify_the_session() {
+        let key = Key::from_bytes([7; 32]);
+        let code = SessionCode::new(&key, 3);
+        for (session, start) in [(0u32, 0u32), (0xdead_beef, 1000), (u32::MAX, 77_777)] {
+            let r = reads(&code, session, (start..start + 120).step_by(3));
+            assert_eq!(code.decode(&r), SessionDecode::Identified(session));
+        }
+    }
+
+    #[test]
+    fn too_few_positions_say_so() {
+        let code = SessionCode::new(&Key::from_bytes([8; 32]), 0);
+        let r = reads(&code, 12345, 0..20);
+        assert!(matches!(code.decode(&r), SessionDecode::Undetermined { rank } if rank <= 20));
+    }
+
+    #[test]
+    fn one_wrong_read_never_names_another_session() {
+        let code = SessionCode::new(&Key::from_bytes([9; 32]), 1);
+        let session = 0x0bad_f00d;
+        let mut wrong_answers = 0;
+        for flipped in 0..60 {
+            let mut r = reads(&code, session, 0..60);
+            r[flipped].variant = Variant::from_bit(!r[flipped].variant.bit());
+            match code.decode(&r) {
+                SessionDecode::Identified(s) if s != session => wrong_answers += 1,
+                _ => {}
+            }
+        }
+        assert_eq!(wrong_answers, 0);
+    }
+
+    #[test]
+    fn a_position_read_both_ways_is_left_out() {
+        let code = SessionCode::new(&Key::from_bytes([10; 32]), 2);
+        let session = 99;
+        let mut r = reads(&code, session, 0..60);
+        let other = Variant::from_bit(!code.variant(session, 5).bit());
+        r.push(PositionRead {
+            position: 5,
+            variant: other,
+        });
+        assert_eq!(code.decode(&r), SessionDecode::Identified(session));
+    }
+
+    #[test]
+    fn codes_of_different_titles_and_keys_differ() {
+        let a = SessionCode::new(&Key::from_bytes([1; 32]), 0);
+        let b = SessionCode::new(&Key::from_bytes([1; 32]), 1);
+        let c = SessionCode::new(&Key::from_bytes([2; 32]), 0);
+        let pattern = |code: &SessionCode| (0..64).map(|p| code.variant(42, p)).collect::<Vec<_>>();
+        assert_ne!(pattern(&a), pattern(&b));
+        assert_ne!(pattern(&a), pattern(&c));
+    }
+}
