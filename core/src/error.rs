@@ -89,6 +89,9 @@ pub enum Error {
     #[error("ledger {path}: {reason}")]
     Ledger { path: PathBuf, reason: String },
 
+    #[error("two-step package {path}: {reason}")]
+    Package { path: PathBuf, reason: String },
+
     #[error("GPU: {0}")]
     Gpu(String),
 }

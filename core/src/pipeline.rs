@@ -410,12 +410,12 @@ fn check_output(input: &Path, output: &Path, overwrite: bool) -> Result<()> {
     Ok(())
 }
 
-type FrameQueue = Receiver<Result<VideoFrame>>;
+pub(crate) type FrameQueue = Receiver<Result<VideoFrame>>;
 
 /// Opens `input` on its own thread and streams its frames through a bounded queue. Returns
 /// once the stream's description is known (or opening failed). `progressive_only` refuses
 /// interlaced video.
-fn spawn_reader(
+pub(crate) fn spawn_reader(
     input: PathBuf,
     progressive_only: bool,
 ) -> Result<(StreamInfo, FrameQueue, thread::JoinHandle<()>)> {

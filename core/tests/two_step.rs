@@ -134,3 +134,107 @@ fn a_wrong_key_and_unmarked_footage_read_no_position() {
     let unmarked = read_two_step(&clip, &key);
     assert!(unmarked.reads.is_empty(), "{:?}", unmarked.reads);
 }
+
+/// A 40 s title as a master file (the two 360p clips twice over, H.264 at CRF 12, 24 fps).
+fn master_file(dir: &std::path::Path) -> std::path::PathBuf {
+    let path = dir.join("title.mp4");
+    let mut ffmpeg = std::process::Command::new("ffmpeg");
+    ffmpeg.args(["-nostdin", "-hide_banner", "-v", "error", "-y"]);
+    for _ in 0..2 {
+        ffmpeg.arg("-i").arg(testdata("tos_360p24_10s.mp4"));
+        ffmpeg.arg("-i").arg(testdata("caminandes_360p24_10s.mp4"));
+    }
+    let status = ffmpeg
+        .args([
+            "-filter_complex",
+            "[0:v][1:v][2:v][3:v]concat=n=4:v=1[v]",
+            "-map",
+            "[v]",
+        ])
+        .args(["-c:v", "libx264", "-crf", "12", "-preset", "veryfast"])
+        .arg(&path)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    path
+}
+
+#[test]
+fn a_prepared_package_serves_a_session_copy_by_stream_copy_that_detects_to_the_session() {
+    use filigree::twostep::Package;
+    use filigree::twostep::prepare::{PreparePlan, finalize, prepare_range};
+    let dir = tempfile::tempdir().unwrap();
+    let master = master_file(dir.path());
+    let key = Key::from_bytes([31; 32]);
+    let plan = PreparePlan {
+        title_id: TITLE_ID,
+        position_seconds: 0.5,
+        ladder: vec![360, 240],
+        crf: 23,
+        preset: "veryfast".into(),
+        strength: 1.0,
+    };
+    // Prepared as two independent position ranges, as scale-out workers would, then merged.
+    let package_dir = dir.path().join("package");
+    let started = std::time::Instant::now();
+    let mut quiet = |_, _| {};
+    prepare_range(
+        &master,
+        &package_dir,
+        &key,
+        &plan,
+        Some(40..80),
+        None,
+        &mut quiet,
+    )
+    .unwrap();
+    let first = prepare_range(
+        &master,
+        &package_dir,
+        &key,
+        &plan,
+        Some(0..40),
+        None,
+        &mut quiet,
+    );
+    assert_eq!(first.unwrap().end, 40);
+    let manifest = finalize(&master, &package_dir, &key).unwrap();
+    eprintln!("prepare: {:.1} s", started.elapsed().as_secs_f64());
+    assert_eq!(manifest.positions(), 80);
+    for path in [
+        "package.json",
+        "wmpaceinfo.json",
+        "master.m3u8",
+        "360p.m3u8",
+        "a/240p/index.m3u8",
+    ] {
+        assert!(package_dir.join(path).is_file(), "{path}");
+    }
+    for variant in ["a", "b"] {
+        for p in [0, 39, 40, 79] {
+            assert!(
+                package_dir
+                    .join(format!("{variant}/360p/{p:06}.m4s"))
+                    .is_file()
+            );
+        }
+    }
+    let package = Package::open(&package_dir).unwrap();
+    let code = package.session_code(&key).unwrap();
+    let copy = dir.path().join("session.mp4");
+    let started = std::time::Instant::now();
+    package.assemble(&code, SESSION, "360p", &copy).unwrap();
+    eprintln!("assemble: {:.3} s", started.elapsed().as_secs_f64());
+    let decoded = decode(&copy, None);
+    assert_eq!(decoded.frames.len(), 960);
+    let leak = attack(&decoded, &Attack::h264(28).filter("scale=1280:720"));
+    let found = read_two_step(&leak, &key);
+    let title = &found.titles[0];
+    eprintln!(
+        "session copy, 720p CRF 28: {} positions, {:?} after {:?} s",
+        title.positions.len(),
+        title.session,
+        title.seconds_needed
+    );
+    assert_eq!(title.session, SessionDecode::Identified(SESSION));
+}

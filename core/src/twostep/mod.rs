@@ -12,9 +12,14 @@
 //! ever wrong, and an excerpt that starts anywhere, a trim, re-timing or inserted material
 //! only removes reads.
 
+pub mod cmaf;
 pub mod code;
+pub mod package;
+#[cfg(feature = "ffmpeg")]
+pub mod prepare;
 
 pub use code::{PositionRead, SessionCode, SessionDecode};
+pub use package::{Manifest, Package, Rendition};
 
 /// Bits of a [`VariantMark`]: variant (1), position index (21), title ID (10).
 const POSITION_BITS: u32 = 21;

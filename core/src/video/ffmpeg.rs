@@ -753,6 +753,8 @@ pub struct FfmpegWriter {
     skipped: Vec<String>,
     frames_written: u64,
     last_pts: Option<i64>,
+    /// Every this many frames an IDR frame starts a closed GOP (a segment).
+    keyframe_interval: Option<u64>,
     /// Declared last: deleted (if not persisted) after FFmpeg has closed it.
     temp: TempOutput,
 }
@@ -908,6 +910,21 @@ fn closest_format(source: PixelFormat, candidates: &[PixelFormat]) -> Option<Pix
         .find(|f| ffi::AVPixelFormat::from(ffmpeg_pixel(*f)) == best)
 }
 
+/// How the written video is laid out, apart from the codec settings: for streaming
+/// renditions (two-step packages) the size, a fixed GOP and a fragmented MP4.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OutputShape {
+    /// Scale frames to this size (even numbers) before encoding; `None` keeps theirs.
+    pub size: Option<(usize, usize)>,
+    /// An IDR frame, starting a closed GOP, exactly every this many frames and nowhere else
+    /// (scene cuts place none), so outputs of the same settings cut into interchangeable
+    /// segments.
+    pub keyframe_interval: Option<u64>,
+    /// Write a fragmented MP4 (an empty `moov`, then one `moof`+`mdat` per GOP, base data
+    /// offsets relative to each `moof`): what CMAF segments are cut from.
+    pub fragmented: bool,
+}
+
 impl FfmpegWriter {
     /// Prepares to write `path` (container from the extension) with video described by
     /// `info`, encoded per `options` in the pixel format [`output_format`] picks (frames are
@@ -920,6 +937,23 @@ impl FfmpegWriter {
         info: &StreamInfo,
         options: &EncodeOptions,
         copy_streams_from: Option<&Path>,
+    ) -> Result<FfmpegWriter> {
+        FfmpegWriter::create_shaped(
+            path,
+            info,
+            options,
+            copy_streams_from,
+            &OutputShape::default(),
+        )
+    }
+
+    /// [`FfmpegWriter::create`] with the video laid out per `shape`.
+    pub fn create_shaped(
+        path: &Path,
+        info: &StreamInfo,
+        options: &EncodeOptions,
+        copy_streams_from: Option<&Path>,
+        shape: &OutputShape,
     ) -> Result<FfmpegWriter> {
         init();
         let fail = |reason: String| Error::Encode {
@@ -940,29 +974,31 @@ impl FfmpegWriter {
         }
         let (video_codec, out_format) = plan_encoding(path, info.format, options)?;
         let encoder_name = options.codec.encoder_name();
+        let (out_width, out_height) = shape.size.unwrap_or((info.width, info.height));
         // Encoders refuse a chroma plane of fractional size (FFmpeg's message is vague).
         let (sx, sy) = out_format.subsampling();
-        let odd_width = sx == 2 && info.width & 1 == 1;
-        let odd_height = sy == 2 && info.height & 1 == 1;
-        if odd_width || odd_height {
+        let odd_width = sx == 2 && out_width & 1 == 1;
+        let odd_height = sy == 2 && out_height & 1 == 1;
+        if odd_width || odd_height || out_width == 0 || out_height == 0 {
             return Err(fail(format!(
                 "{encoder_name} cannot encode {} at {}x{}: its chroma subsampling needs an even {}",
                 out_format.name(),
-                info.width,
-                info.height,
+                out_width,
+                out_height,
                 if odd_width { "width" } else { "height" }
             )));
         }
-        let scaler = (out_format != info.format)
+        let resized = (out_width, out_height) != (info.width, info.height);
+        let scaler = (out_format != info.format || resized)
             .then(|| {
                 scaling::Context::get(
                     ffmpeg_pixel(info.format),
                     info.width as u32,
                     info.height as u32,
                     ffmpeg_pixel(out_format),
-                    info.width as u32,
-                    info.height as u32,
-                    // Same size: only chroma is resampled (bicubic) and depth changed (dithered).
+                    out_width as u32,
+                    out_height as u32,
+                    // Chroma resampled and sizes changed bicubic, depth changed dithered.
                     scaling::Flags::BICUBIC | scaling::Flags::ACCURATE_RND,
                 )
                 .map(|context| Scaler {
@@ -1029,8 +1065,8 @@ impl FfmpegWriter {
             .encoder()
             .video()
             .map_err(|e| fail(format!("cannot set up {encoder_name}: {e}")))?;
-        video.set_width(info.width as u32);
-        video.set_height(info.height as u32);
+        video.set_width(out_width as u32);
+        video.set_height(out_height as u32);
         video.set_format(ffmpeg_pixel(out_format));
         video.set_time_base(encoder_time_base);
         video.set_frame_rate(Some(frame_rate));
@@ -1038,7 +1074,20 @@ impl FfmpegWriter {
             video.set_flags(codec::Flags::GLOBAL_HEADER);
         }
         let mut opts = ff::Dictionary::new();
-        let settings = options.encoder_options(out_format);
+        let mut settings = options.encoder_options(out_format);
+        if let Some(interval) = shape.keyframe_interval {
+            video.set_gop(interval.min(u32::MAX as u64) as u32);
+            if options.codec != Codec::X264 {
+                return Err(fail(format!(
+                    "fixed-GOP segments are made with libx264 only, not {encoder_name}"
+                )));
+            }
+            settings.push((
+                "x264-params",
+                format!("keyint={interval}:min-keyint={interval}:scenecut=0:open-gop=0"),
+            ));
+            settings.push(("forced-idr", "1".into()));
+        }
         for (name, value) in &settings {
             opts.set(name, value);
         }
@@ -1152,7 +1201,19 @@ impl FfmpegWriter {
             }
             map[*index] = Some(ost.index());
         }
-        if let Err(first) = output.write_header() {
+        let header_options = || {
+            let mut options = ff::Dictionary::new();
+            if shape.fragmented {
+                options.set(
+                    "movflags",
+                    "+frag_keyframe+empty_moov+default_base_moof+negative_cts_offsets",
+                );
+            }
+            options
+        };
+        // The options FFmpeg did not take come back borrowed from the output; none matter.
+        let header = output.write_header_with(header_options()).map(drop);
+        if let Err(first) = header {
             if copy_list.is_empty() && transcoders.is_empty() {
                 return Err(fail(format!("cannot write the file header: {first}")));
             }
@@ -1176,7 +1237,8 @@ impl FfmpegWriter {
             )
             .map_err(|e| fail(format!("cannot add output streams: {e}")))?;
             output
-                .write_header()
+                .write_header_with(header_options())
+                .map(drop)
                 .map_err(|e| fail(format!("cannot write the file header: {e}")))?;
         }
         let video_out_time_base = output
@@ -1231,6 +1293,7 @@ impl FfmpegWriter {
             skipped,
             frames_written: 0,
             last_pts: None,
+            keyframe_interval: shape.keyframe_interval,
             temp,
         })
     }
@@ -1511,7 +1574,14 @@ impl FrameSink for FfmpegWriter {
             None => &mut out,
         };
         encoded.set_pts(Some(pts));
-        encoded.set_kind(picture::Type::None);
+        let starts_gop = self
+            .keyframe_interval
+            .is_some_and(|n| self.frames_written.is_multiple_of(n));
+        encoded.set_kind(if starts_gop {
+            picture::Type::I
+        } else {
+            picture::Type::None
+        });
         self.encoder
             .send_frame(encoded)
             .map_err(|e| fail(format!("encoding failed: {e}")))?;

@@ -1,0 +1,285 @@
+//! A two-step package on disk, what sessions are served from it, and a session's copy
+//! assembled by stream copy.
+//!
+//! ```text
+//! package.json                 the manifest (Manifest): title, positions, renditions
+//! wmpaceinfo.json              per position: index, variants' paths (DASH-IF WMPaceInfo)
+//! master.m3u8, <rendition>.m3u8 edge-neutral playlists: <rendition>/<position>.m4s, which
+//!                              an A/B edge rewrites to a/ or b/ (DASH-IF edge rule)
+//! a/<rendition>/init.mp4       CMAF initialisation segment (the same bytes in a/ and b/)
+//! a/<rendition>/000000.m4s ... one CMAF media segment per position, variant A
+//! a/<rendition>/index.m3u8     all-A playlist (and b/... for B)
+//! ranges/<first>-<end>.json    what each independently prepared position range wrote
+//! ```
+//!
+//! Per-session playlists are computed on request from the key and the session ID
+//! ([`Package::media_playlist`] with [`Package::variant`]), never stored.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::key::Key;
+use crate::twostep::{SessionCode, Variant};
+use crate::video::temp::TempOutput;
+
+/// The manifest's `format` value.
+pub const FORMAT: &str = "filigree-two-step/1";
+
+pub const MANIFEST: &str = "package.json";
+
+/// One rendition of the ABR ladder.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rendition {
+    /// Folder name, e.g. `720p`.
+    pub name: String,
+    pub width: usize,
+    pub height: usize,
+    /// Peak and mean bit rate over the segments of both variants (bits/s), for HLS.
+    pub peak_bandwidth: u64,
+    pub average_bandwidth: u64,
+    /// RFC 6381 codecs string, e.g. `avc1.64001f`.
+    pub codecs: String,
+}
+
+/// `package.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    pub format: String,
+    pub title_id: u16,
+    /// Fingerprint of the marking key (never the key).
+    pub key_fingerprint: String,
+    pub frame_rate_num: i32,
+    pub frame_rate_den: i32,
+    /// Frames of the title.
+    pub frames: u64,
+    /// Frames per position (the last position may be shorter).
+    pub position_frames: u64,
+    /// Units per second of the segments' decode times.
+    pub timescale: u32,
+    pub renditions: Vec<Rendition>,
+    /// SHA-256 of the master the package was prepared from.
+    pub source_sha256: String,
+}
+
+impl Manifest {
+    pub fn positions(&self) -> u32 {
+        self.frames.div_ceil(self.position_frames) as u32
+    }
+
+    pub fn frame_rate(&self) -> f64 {
+        self.frame_rate_num as f64 / self.frame_rate_den as f64
+    }
+
+    /// Duration of position `p` in seconds.
+    pub fn position_seconds(&self, position: u32) -> f64 {
+        let start = position as u64 * self.position_frames;
+        let frames = self.position_frames.min(self.frames.saturating_sub(start));
+        frames as f64 / self.frame_rate()
+    }
+
+    pub fn duration_seconds(&self) -> f64 {
+        self.frames as f64 / self.frame_rate()
+    }
+}
+
+/// File name of position `p`'s segment.
+pub fn segment_name(position: u32) -> String {
+    format!("{position:06}.m4s")
+}
+
+/// `<variant>/<rendition>/`, relative to the package.
+pub fn rendition_dir(variant: Variant, rendition: &str) -> PathBuf {
+    Path::new(variant.folder()).join(rendition)
+}
+
+/// An opened package.
+#[derive(Debug, Clone)]
+pub struct Package {
+    root: PathBuf,
+    manifest: Manifest,
+}
+
+impl Package {
+    pub fn open(root: &Path) -> Result<Package> {
+        let path = root.join(MANIFEST);
+        let fail = |reason: String| Error::Package {
+            path: root.to_path_buf(),
+            reason,
+        };
+        let text = fs::read_to_string(&path).map_err(|e| fail(format!("{MANIFEST}: {e}")))?;
+        let manifest: Manifest =
+            serde_json::from_str(&text).map_err(|e| fail(format!("{MANIFEST}: {e}")))?;
+        if manifest.format != FORMAT {
+            return Err(fail(format!(
+                "{MANIFEST} is format {:?}, this build reads {FORMAT:?}",
+                manifest.format
+            )));
+        }
+        if manifest.position_frames == 0 || manifest.frames == 0 || manifest.frame_rate_den <= 0 {
+            return Err(fail(format!("{MANIFEST} describes no positions")));
+        }
+        for r in &manifest.renditions {
+            if !is_safe_name(&r.name) {
+                return Err(fail(format!(
+                    "rendition name {:?} is not a plain name",
+                    r.name
+                )));
+            }
+        }
+        Ok(Package {
+            root: root.to_path_buf(),
+            manifest,
+        })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    pub fn rendition(&self, name: &str) -> Option<&Rendition> {
+        self.manifest.renditions.iter().find(|r| r.name == name)
+    }
+
+    /// The outer code of this package's title under `key`; fails for a key the package was
+    /// not prepared with.
+    pub fn session_code(&self, key: &Key) -> Result<SessionCode> {
+        if key.fingerprint() != self.manifest.key_fingerprint {
+            return Err(Error::Package {
+                path: self.root.clone(),
+                reason: format!(
+                    "prepared under key {}, not the key given ({})",
+                    self.manifest.key_fingerprint,
+                    key.fingerprint()
+                ),
+            });
+        }
+        Ok(SessionCode::new(key, self.manifest.title_id))
+    }
+
+    pub fn init_path(&self, variant: Variant, rendition: &str) -> PathBuf {
+        self.root
+            .join(rendition_dir(variant, rendition))
+            .join("init.mp4")
+    }
+
+    pub fn segment_path(&self, variant: Variant, rendition: &str, position: u32) -> PathBuf {
+        self.root
+            .join(rendition_dir(variant, rendition))
+            .join(segment_name(position))
+    }
+
+    /// A VOD media playlist of `rendition`: `init_uri` as its `EXT-X-MAP`, and
+    /// `segment_uri(position)` for every position.
+    pub fn media_playlist(&self, init_uri: &str, segment_uri: impl Fn(u32) -> String) -> String {
+        let m = &self.manifest;
+        let segments = (0..m.positions())
+            .map(|p| m3u8_rs::MediaSegment {
+                uri: segment_uri(p),
+                duration: m.position_seconds(p) as f32,
+                map: (p == 0).then(|| m3u8_rs::Map {
+                    uri: init_uri.to_string(),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            })
+            .collect();
+        let longest = (0..m.positions())
+            .map(|p| m.position_seconds(p))
+            .fold(0.0, f64::max);
+        let playlist = m3u8_rs::MediaPlaylist {
+            version: Some(7),
+            target_duration: longest.ceil() as u64,
+            independent_segments: true,
+            end_list: true,
+            playlist_type: Some(m3u8_rs::MediaPlaylistType::Vod),
+            segments,
+            ..Default::default()
+        };
+        write_playlist(|out| playlist.write_to(out))
+    }
+
+    /// A master playlist with one variant stream per rendition at `media_uri(rendition)`.
+    pub fn master_playlist(&self, media_uri: impl Fn(&Rendition) -> String) -> String {
+        let variants = self
+            .manifest
+            .renditions
+            .iter()
+            .map(|r| m3u8_rs::VariantStream {
+                uri: media_uri(r),
+                bandwidth: r.peak_bandwidth,
+                average_bandwidth: Some(r.average_bandwidth),
+                codecs: Some(r.codecs.clone()),
+                resolution: Some(m3u8_rs::Resolution {
+                    width: r.width as u64,
+                    height: r.height as u64,
+                }),
+                frame_rate: Some(self.manifest.frame_rate()),
+                ..Default::default()
+            })
+            .collect();
+        let playlist = m3u8_rs::MasterPlaylist {
+            version: Some(7),
+            independent_segments: true,
+            variants,
+            ..Default::default()
+        };
+        write_playlist(|out| playlist.write_to(out))
+    }
+
+    /// Writes `session`'s copy of `rendition` to `output`: the initialisation segment and,
+    /// for every position, the variant the session is served, byte for byte as streaming
+    /// delivers them (a fragmented MP4 every player reads). Temp file + rename.
+    pub fn assemble(
+        &self,
+        code: &SessionCode,
+        session: u32,
+        rendition: &str,
+        output: &Path,
+    ) -> Result<()> {
+        if self.rendition(rendition).is_none() {
+            return Err(Error::Package {
+                path: self.root.clone(),
+                reason: format!("has no rendition {rendition:?}"),
+            });
+        }
+        let io = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| Error::Io { path, source }
+        };
+        let mut out = TempOutput::beside(output).map_err(io(output))?;
+        let init = self.init_path(Variant::A, rendition);
+        out.write_all(&fs::read(&init).map_err(io(&init))?)
+            .map_err(io(output))?;
+        for p in 0..self.manifest.positions() {
+            let segment = self.segment_path(code.variant(session, p), rendition, p);
+            out.write_all(&fs::read(&segment).map_err(io(&segment))?)
+                .map_err(io(output))?;
+        }
+        out.persist(output).map_err(io(output))
+    }
+}
+
+/// A playlist rendered to text (m3u8-rs writes to any `Write`).
+fn write_playlist(write: impl FnOnce(&mut Vec<u8>) -> std::io::Result<()>) -> String {
+    let mut out = Vec::new();
+    write(&mut out).expect("writing to memory");
+    String::from_utf8(out).expect("playlists are UTF-8")
+}
+
+/// A name that is one plain path component (renditions, package files).
+pub fn is_safe_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}

@@ -1,0 +1,543 @@
+//! `prepare`: a master into a two-step package.
+//!
+//! The master is decoded once; every frame is marked twice (variant A and B of its
+//! position, [`VariantMark`]), and each marked frame is scaled to every rendition of the
+//! ladder and encoded with libx264 at the same settings, an IDR frame exactly at every
+//! position start and nowhere else. So the A and B segments of a position are
+//! interchangeable byte streams (same initialisation segment, same timing, closed GOPs),
+//! and any sequence of them plays.
+//!
+//! Preparing splits into independent position ranges ([`prepare_range`]): each writes its
+//! own segments and a record under `ranges/`, and [`finalize`] checks that the ranges
+//! cover the title and agree, then writes the manifest and the playlists. A range decodes
+//! the master from its start (frames before the range only update the picture tracking,
+//! so every range marks the grid a whole run would).
+
+use std::fs;
+use std::io::Write;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::key::Key;
+use crate::mark::embed::{EmbedConfig, Embedder};
+use crate::pipeline::{Progress, spawn_reader};
+use crate::scheme::Payload;
+use crate::twostep::cmaf;
+use crate::twostep::package::{
+    FORMAT, MANIFEST, Manifest, Package, Rendition, is_safe_name, rendition_dir, segment_name,
+};
+use crate::twostep::{MAX_POSITIONS, MAX_TITLE_ID, Variant, VariantMark};
+use crate::video::ffmpeg::{Codec, EncodeOptions, FfmpegWriter, OutputShape};
+use crate::video::temp::TempOutput;
+use crate::video::{FrameSink, PixelFormat, StreamInfo};
+
+/// How to prepare a package.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PreparePlan {
+    /// Told apart from other titles under the same key by the detector (0 ..= 1023).
+    pub title_id: u16,
+    /// Length of a position, rounded to whole frames.
+    pub position_seconds: f64,
+    /// Rendition heights, e.g. 1080, 720, 360; widths follow the master's aspect ratio.
+    pub ladder: Vec<usize>,
+    /// libx264 CRF and preset of every rendition.
+    pub crf: u8,
+    pub preset: String,
+    pub strength: f32,
+}
+
+impl Default for PreparePlan {
+    fn default() -> PreparePlan {
+        PreparePlan {
+            title_id: 0,
+            position_seconds: 2.0,
+            ladder: vec![1080, 720, 360],
+            crf: 21,
+            preset: "medium".into(),
+            strength: 1.0,
+        }
+    }
+}
+
+/// What one range wrote, in `ranges/`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RangeRecord {
+    /// Positions `first .. end`.
+    pub first: u32,
+    pub end: u32,
+    /// The master's frame count, when this range reached its end.
+    pub title_frames: Option<u64>,
+    pub title_id: u16,
+    pub key_fingerprint: String,
+    pub frame_rate_num: i32,
+    pub frame_rate_den: i32,
+    pub position_frames: u64,
+    pub renditions: Vec<RangeRendition>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RangeRendition {
+    pub name: String,
+    pub width: usize,
+    pub height: usize,
+    pub timescale: u32,
+    pub codecs: String,
+    /// Bytes of each position's segment, variant A then B.
+    pub segment_bytes: [Vec<u64>; 2],
+}
+
+/// Prepares `master` into `dir`: every position, then [`finalize`].
+pub fn prepare(
+    master: &Path,
+    dir: &Path,
+    key: &Key,
+    plan: &PreparePlan,
+    cancel: Option<&AtomicBool>,
+    progress: Progress,
+) -> Result<Manifest> {
+    prepare_range(master, dir, key, plan, None, cancel, progress)?;
+    finalize(master, dir, key)
+}
+
+/// Prepares positions `positions` of `master` (all when `None`; a range past the end stops
+/// at the end) into `dir`, writing their segments and `ranges/<first>-<end>.json`.
+pub fn prepare_range(
+    master: &Path,
+    dir: &Path,
+    key: &Key,
+    plan: &PreparePlan,
+    positions: Option<Range<u32>>,
+    cancel: Option<&AtomicBool>,
+    progress: Progress,
+) -> Result<RangeRecord> {
+    let fail = |reason: String| Error::Package {
+        path: dir.to_path_buf(),
+        reason,
+    };
+    if plan.title_id > MAX_TITLE_ID {
+        return Err(fail(format!(
+            "title ID {} exceeds {MAX_TITLE_ID}",
+            plan.title_id
+        )));
+    }
+    let range = positions.unwrap_or(0..MAX_POSITIONS);
+    if range.is_empty() || range.end > MAX_POSITIONS {
+        return Err(fail(format!(
+            "position range {}..{} is empty or beyond {MAX_POSITIONS}",
+            range.start, range.end
+        )));
+    }
+    let (info, frames, reader) = spawn_reader(master.to_path_buf(), true)?;
+    let fps = info.frame_rate.as_f64();
+    if !(fps.is_finite() && fps > 0.0) {
+        return Err(fail("the master has no frame rate".into()));
+    }
+    if !(plan.position_seconds.is_finite() && plan.position_seconds > 0.0) {
+        return Err(fail(format!("position length {} s", plan.position_seconds)));
+    }
+    let position_frames = ((plan.position_seconds * fps).round() as u64).max(1);
+    let renditions = ladder(&info, &plan.ladder).map_err(fail)?;
+
+    let work = dir.join(".work");
+    fs::create_dir_all(&work).map_err(|source| Error::Io {
+        path: work.clone(),
+        source,
+    })?;
+    let encode = EncodeOptions {
+        codec: Codec::X264,
+        crf: Some(plan.crf),
+        preset: Some(plan.preset.clone()),
+        pix_fmt: Some(PixelFormat::Yuv420p),
+    };
+    let work_path = |v: Variant, r: &(String, usize, usize)| {
+        work.join(format!("{}-{}-{}.mp4", v.folder(), r.0, range.start))
+    };
+    let mut writers: Vec<(Variant, usize, Box<dyn FrameSink>)> = Vec::new();
+    for variant in Variant::BOTH {
+        for (i, r) in renditions.iter().enumerate() {
+            let shape = OutputShape {
+                size: Some((r.1, r.2)),
+                keyframe_interval: Some(position_frames),
+                fragmented: true,
+            };
+            let writer =
+                FfmpegWriter::create_shaped(&work_path(variant, r), &info, &encode, None, &shape)?;
+            writers.push((variant, i, Box::new(writer)));
+        }
+    }
+    let config = EmbedConfig {
+        strength: plan.strength,
+    };
+    let mark = |position: u64, variant| {
+        Payload::Variant(VariantMark::new(plan.title_id, position as u32, variant))
+    };
+    let first_frame = range.start as u64 * position_frames;
+    let end_frame = range.end as u64 * position_frames;
+    let new_embedder = |variant| {
+        let first_mark = mark(range.start as u64, variant);
+        Embedder::with_payload(key, first_mark, info.width, info.height, &config)
+    };
+    let mut embedders = [new_embedder(Variant::A)?, new_embedder(Variant::B)?];
+
+    let mut index = 0u64;
+    let mut reached_end = true;
+    for frame in frames {
+        if cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
+            return Err(Error::Interrupted);
+        }
+        let frame = frame?;
+        if index >= end_frame {
+            reached_end = false;
+            break;
+        }
+        if index < first_frame {
+            for embedder in &mut embedders {
+                frame.track_picture(embedder)?;
+            }
+        } else {
+            if (index - first_frame).is_multiple_of(position_frames) {
+                let position = index / position_frames;
+                for (embedder, variant) in embedders.iter_mut().zip(Variant::BOTH) {
+                    embedder.set_payload(mark(position, variant));
+                }
+            }
+            for (embedder, variant) in embedders.iter_mut().zip(Variant::BOTH) {
+                let mut marked = frame.clone();
+                marked.mark(embedder)?;
+                for (_, _, writer) in writers.iter_mut().filter(|w| w.0 == variant) {
+                    writer.write_frame(&marked)?;
+                }
+            }
+            progress(index + 1 - first_frame, None);
+        }
+        index += 1;
+    }
+    drop(reader);
+    if index <= first_frame {
+        return Err(fail(format!(
+            "the master has {index} frames, fewer than position {} needs",
+            range.start
+        )));
+    }
+    let end = index.min(end_frame).div_ceil(position_frames) as u32;
+    for (_, _, writer) in writers {
+        writer.finish()?;
+    }
+
+    let mut record = RangeRecord {
+        first: range.start,
+        end,
+        title_frames: reached_end.then_some(index),
+        title_id: plan.title_id,
+        key_fingerprint: key.fingerprint(),
+        frame_rate_num: info.frame_rate.num,
+        frame_rate_den: info.frame_rate.den,
+        position_frames,
+        renditions: Vec::new(),
+    };
+    for r in &renditions {
+        let mut inits = Vec::new();
+        let mut sizes: [Vec<u64>; 2] = [Vec::new(), Vec::new()];
+        let mut timescale = 0;
+        for (slot, variant) in Variant::BOTH.into_iter().enumerate() {
+            let path = work_path(variant, r);
+            let data = fs::read(&path).map_err(|source| Error::Io {
+                path: path.clone(),
+                source,
+            })?;
+            let _ = fs::remove_file(&path);
+            let cut = cmaf::split(&data).map_err(|e| fail(format!("{}: {e}", path.display())))?;
+            if cut.segments.len() != (end - range.start) as usize {
+                return Err(fail(format!(
+                    "{} has {} fragments for {} positions (GOPs not at position starts)",
+                    path.display(),
+                    cut.segments.len(),
+                    end - range.start
+                )));
+            }
+            timescale = cmaf::timescale(&cut.init)
+                .ok_or_else(|| fail("init segment has no timescale".into()))?;
+            let start_time = (first_frame as i128 * timescale as i128 * info.frame_rate.den as i128
+                / info.frame_rate.num as i128) as u64;
+            let muxer_start = cmaf::decode_time(&cut.segments[0]).map_err(&fail)?;
+            let folder = dir.join(rendition_dir(variant, &r.0));
+            fs::create_dir_all(&folder).map_err(|source| Error::Io {
+                path: folder.clone(),
+                source,
+            })?;
+            for (k, mut segment) in cut.segments.into_iter().enumerate() {
+                let position = range.start + k as u32;
+                let time = cmaf::decode_time(&segment).map_err(&fail)? - muxer_start + start_time;
+                cmaf::retime(&mut segment, position + 1, time).map_err(&fail)?;
+                sizes[slot].push(segment.len() as u64);
+                write_atomically(&folder.join(segment_name(position)), &segment)?;
+            }
+            inits.push(cut.init);
+        }
+        if inits[0] != inits[1] {
+            return Err(fail(format!(
+                "the A and B encodes of {} have different initialisation segments",
+                r.0
+            )));
+        }
+        let codecs =
+            cmaf::avc_codecs(&inits[0]).ok_or_else(|| fail("init segment has no avcC".into()))?;
+        for variant in Variant::BOTH {
+            let path = dir.join(rendition_dir(variant, &r.0)).join("init.mp4");
+            match fs::read(&path) {
+                Ok(existing) if existing != inits[0] => {
+                    return Err(fail(format!(
+                        "{} differs from this range's (ranges prepared with different settings?)",
+                        path.display()
+                    )));
+                }
+                Ok(_) => {}
+                Err(_) => write_atomically(&path, &inits[0])?,
+            }
+        }
+        record.renditions.push(RangeRendition {
+            name: r.0.clone(),
+            width: r.1,
+            height: r.2,
+            timescale,
+            codecs,
+            segment_bytes: sizes,
+        });
+    }
+    let _ = fs::remove_dir(&work);
+    let ranges = dir.join("ranges");
+    fs::create_dir_all(&ranges).map_err(|source| Error::Io {
+        path: ranges.clone(),
+        source,
+    })?;
+    let json = serde_json::to_vec_pretty(&record).expect("serialisable");
+    write_atomically(
+        &ranges.join(format!("{:06}-{:06}.json", record.first, record.end)),
+        &json,
+    )?;
+    Ok(record)
+}
+
+/// Checks that the ranges in `dir` cover the title and agree, then writes `package.json`,
+/// `wmpaceinfo.json` and the playlists. Returns the manifest.
+pub fn finalize(master: &Path, dir: &Path, key: &Key) -> Result<Manifest> {
+    let fail = |reason: String| Error::Package {
+        path: dir.to_path_buf(),
+        reason,
+    };
+    let ranges_dir = dir.join("ranges");
+    let mut records: Vec<RangeRecord> = Vec::new();
+    let listing = fs::read_dir(&ranges_dir).map_err(|source| Error::Io {
+        path: ranges_dir.clone(),
+        source,
+    })?;
+    for entry in listing.flatten() {
+        let path = entry.path();
+        if path.extension().is_some_and(|e| e == "json") {
+            let text = fs::read_to_string(&path).map_err(|source| Error::Io {
+                path: path.clone(),
+                source,
+            })?;
+            records.push(
+                serde_json::from_str(&text)
+                    .map_err(|e| fail(format!("{}: {e}", path.display())))?,
+            );
+        }
+    }
+    records.sort_by_key(|r| r.first);
+    let Some(first) = records.first().cloned() else {
+        return Err(fail("no prepared ranges".into()));
+    };
+    let mut next = 0;
+    for r in &records {
+        if r.first != next {
+            return Err(fail(format!(
+                "positions {next}..{} are not prepared",
+                r.first
+            )));
+        }
+        let same = r.title_id == first.title_id
+            && r.key_fingerprint == first.key_fingerprint
+            && (r.frame_rate_num, r.frame_rate_den) == (first.frame_rate_num, first.frame_rate_den)
+            && r.position_frames == first.position_frames
+            && r.renditions
+                .iter()
+                .map(|x| (&x.name, x.width, x.height, &x.codecs, x.timescale))
+                .eq(first
+                    .renditions
+                    .iter()
+                    .map(|x| (&x.name, x.width, x.height, &x.codecs, x.timescale)));
+        if !same {
+            return Err(fail(format!(
+                "range {}..{} was prepared with other settings than range 0",
+                r.first, r.end
+            )));
+        }
+        next = r.end;
+    }
+    let last = records.last().expect("non-empty");
+    let Some(frames) = last.title_frames else {
+        return Err(fail(format!("positions from {next} on are not prepared")));
+    };
+    if first.key_fingerprint != key.fingerprint() {
+        return Err(fail("prepared under another key".into()));
+    }
+    let mut manifest = Manifest {
+        format: FORMAT.into(),
+        title_id: first.title_id,
+        key_fingerprint: first.key_fingerprint.clone(),
+        frame_rate_num: first.frame_rate_num,
+        frame_rate_den: first.frame_rate_den,
+        frames,
+        position_frames: first.position_frames,
+        timescale: first.renditions.first().map_or(0, |r| r.timescale),
+        renditions: Vec::new(),
+        source_sha256: crate::ledger::sha256_file(master)?,
+    };
+    for (i, r) in first.renditions.iter().enumerate() {
+        let sizes: Vec<(u32, u64)> = records
+            .iter()
+            .flat_map(|rec| {
+                let rr = &rec.renditions[i];
+                (0..2).flat_map(move |v| {
+                    rr.segment_bytes[v]
+                        .iter()
+                        .enumerate()
+                        .map(move |(k, &b)| (rec.first + k as u32, b))
+                })
+            })
+            .collect();
+        let rate = |(p, bytes): (u32, u64)| bytes as f64 * 8.0 / manifest.position_seconds(p);
+        let peak = sizes.iter().map(|&s| rate(s)).fold(0.0, f64::max);
+        let total_bytes: u64 = sizes.iter().map(|s| s.1).sum();
+        manifest.renditions.push(Rendition {
+            name: r.name.clone(),
+            width: r.width,
+            height: r.height,
+            peak_bandwidth: peak.ceil() as u64,
+            average_bandwidth: (total_bytes as f64 * 8.0 / 2.0 / manifest.duration_seconds()).ceil()
+                as u64,
+            codecs: r.codecs.clone(),
+        });
+    }
+    write_atomically(
+        &dir.join(MANIFEST),
+        &serde_json::to_vec_pretty(&manifest).expect("serialisable"),
+    )?;
+    let package = Package::open(dir)?;
+    write_playlists(&package)?;
+    write_pace_info(&package)?;
+    Ok(manifest)
+}
+
+/// The edge-neutral playlists (segments at `<rendition>/<position>.m4s`, for an edge that
+/// rewrites them to `a/` or `b/`) and the all-A and all-B ones.
+fn write_playlists(package: &Package) -> Result<()> {
+    let dir = package.root();
+    write_atomically(
+        &dir.join("master.m3u8"),
+        package
+            .master_playlist(|r| format!("{}.m3u8", r.name))
+            .as_bytes(),
+    )?;
+    for r in &package.manifest().renditions {
+        let neutral = package.media_playlist(&format!("{}/init.mp4", r.name), |p| {
+            format!("{}/{}", r.name, segment_name(p))
+        });
+        write_atomically(&dir.join(format!("{}.m3u8", r.name)), neutral.as_bytes())?;
+        let local = package.media_playlist("init.mp4", segment_name);
+        for variant in Variant::BOTH {
+            write_atomically(
+                &dir.join(rendition_dir(variant, &r.name)).join("index.m3u8"),
+                local.as_bytes(),
+            )?;
+        }
+    }
+    for variant in Variant::BOTH {
+        write_atomically(
+            &dir.join(variant.folder()).join("master.m3u8"),
+            package
+                .master_playlist(|r| format!("{}/index.m3u8", r.name))
+                .as_bytes(),
+        )?;
+    }
+    Ok(())
+}
+
+/// `wmpaceinfo.json`: the DASH-IF WMPaceInfo of every position (position index, the
+/// variants' paths, each segment a whole position), for third-party edges.
+fn write_pace_info(package: &Package) -> Result<()> {
+    let m = package.manifest();
+    let positions: Vec<serde_json::Value> = (0..m.positions())
+        .map(|p| {
+            serde_json::json!({
+                "position": p,
+                "start_seconds": (p as u64 * m.position_frames) as f64 / m.frame_rate(),
+                "duration_seconds": m.position_seconds(p),
+                "firstpart": true,
+                "lastpart": true,
+                "segment": segment_name(p),
+                "variants": { "a": 0, "b": 1 },
+            })
+        })
+        .collect();
+    let info = serde_json::json!({
+        "wmver": 1,
+        "wmvnd": "filigree",
+        "variant_paths": { "a": "a/<rendition>/", "b": "b/<rendition>/" },
+        "pattern_length": m.positions(),
+        "renditions": m.renditions.iter().map(|r| r.name.clone()).collect::<Vec<_>>(),
+        "positions": positions,
+    });
+    write_atomically(
+        &package.root().join("wmpaceinfo.json"),
+        &serde_json::to_vec_pretty(&info).expect("serialisable"),
+    )
+}
+
+/// The ladder's (name, width, height) for `info`'s frame: widths follow the aspect ratio,
+/// rounded to even numbers.
+fn ladder(
+    info: &StreamInfo,
+    heights: &[usize],
+) -> std::result::Result<Vec<(String, usize, usize)>, String> {
+    if heights.is_empty() {
+        return Err("the ladder has no renditions".into());
+    }
+    let mut out: Vec<(String, usize, usize)> = Vec::new();
+    for &height in heights {
+        if height < 64 || height > info.height || height % 2 == 1 {
+            return Err(format!(
+                "rendition height {height} must be even, at least 64 and at most the master's {}",
+                info.height
+            ));
+        }
+        let width =
+            ((info.width as f64 * height as f64 / info.height as f64 / 2.0).round() as usize * 2)
+                .max(2);
+        let name = format!("{height}p");
+        debug_assert!(is_safe_name(&name));
+        if out.iter().any(|r| r.0 == name) {
+            return Err(format!("rendition {name} is listed twice"));
+        }
+        out.push((name, width, height));
+    }
+    Ok(out)
+}
+
+/// Writes `data` to a temporary beside `path` and renames it into place.
+fn write_atomically(path: &Path, data: &[u8]) -> Result<()> {
+    let io = |source| Error::Io {
+        path: PathBuf::from(path),
+        source,
+    };
+    let mut temp = TempOutput::beside(path).map_err(io)?;
+    temp.write_all(data).map_err(io)?;
+    temp.persist(path).map_err(io)
+}
