@@ -41,6 +41,8 @@ pub enum Purpose {
     /// The outer code over a two-step title's positions: which variant each position
     /// serves a session (context: the title ID).
     SessionCode,
+    /// Playback session tokens, under the token key (not the marking key).
+    SessionToken,
 }
 
 impl Purpose {
@@ -52,6 +54,7 @@ impl Purpose {
             Purpose::OverlayPath => b"filigree/v1/overlay-path",
             Purpose::VariantTag => b"filigree/v1/variant-tag",
             Purpose::SessionCode => b"filigree/v1/session-code",
+            Purpose::SessionToken => b"filigree/v1/session-token",
         }
     }
 }

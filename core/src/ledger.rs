@@ -21,6 +21,10 @@
 //! ```
 //!
 //! - `seq` and `recipient` are plain decimal integers; `label` is `null` when absent.
+//! - A two-step session's entry (its `recipient` is the 32-bit session ID) has a `session`
+//!   object after `output_sha256`: `{"title_id":7,"expires":"2026-12-02T10:00:00Z"}`
+//!   (`expires` `null` when the session does not expire). Entries without one encode
+//!   exactly as before, so older ledgers verify unchanged.
 //! - Strings are escaped as `serde_json` writes them: `"` as `\"`, `\` as `\\`, control
 //!   characters U+0000–U+001F as `\b \f \n \r \t` or `\u00xx` (lowercase hex); everything else,
 //!   non-ASCII included, as literal UTF-8. (Labels may not contain control characters, so in
@@ -115,10 +119,24 @@ pub struct LedgerEntry {
     pub input_sha256: String,
     /// SHA-256 of the marked output file, lowercase hex.
     pub output_sha256: String,
+    /// Set for a two-step session (see the module docs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<SessionEntry>,
     /// `hash` of the previous entry, or [`GENESIS_HASH`] for the first.
     pub prev_hash: String,
     /// SHA-256 of the canonical encoding of all the fields above, lowercase hex.
     pub hash: String,
+}
+
+/// What a two-step session's entry adds: which title it streams, and until when. For these
+/// entries `recipient` is the session ID, `input_sha256` the package's master and
+/// `output_sha256` the SHA-256 of the variant sequence served (one `a`/`b` per position).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionEntry {
+    pub title_id: u16,
+    /// UTC, RFC 3339 with whole seconds.
+    pub expires: Option<String>,
 }
 
 /// The fields covered by `hash`, in canonical order.
@@ -131,6 +149,8 @@ struct Canonical<'a> {
     key_fingerprint: &'a str,
     input_sha256: &'a str,
     output_sha256: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    session: Option<&'a SessionEntry>,
     prev_hash: &'a str,
 }
 
@@ -146,6 +166,7 @@ impl LedgerEntry {
             key_fingerprint: &self.key_fingerprint,
             input_sha256: &self.input_sha256,
             output_sha256: &self.output_sha256,
+            session: self.session.as_ref(),
             prev_hash: &self.prev_hash,
         };
         let bytes = serde_json::to_vec(&canonical).expect("serialising strings and integers");
@@ -170,6 +191,9 @@ impl LedgerEntry {
         check_sha256("input_sha256", &self.input_sha256)?;
         check_sha256("output_sha256", &self.output_sha256)?;
         check_sha256("prev_hash", &self.prev_hash)?;
+        if let Some(expires) = self.session.as_ref().and_then(|s| s.expires.as_deref()) {
+            check_time("session expiry", expires)?;
+        }
         check_sha256("hash", &self.hash)
     }
 }
@@ -187,6 +211,8 @@ pub struct NewEntry<'a> {
     pub input_sha256: &'a str,
     /// Lowercase hex SHA-256, as [`sha256_file`] returns.
     pub output_sha256: &'a str,
+    /// Set for a two-step session.
+    pub session: Option<&'a SessionEntry>,
 }
 
 /// Outcome of [`verify`].
@@ -311,7 +337,35 @@ pub fn find_recipient(
     let file = open_for_reading(path)?;
     let mut found = None;
     let scan = scan(path, &file, Check::Chain, |e| {
-        if e.recipient == recipient && e.key_fingerprint == key_fingerprint {
+        if e.recipient == recipient && e.key_fingerprint == key_fingerprint && e.session.is_none() {
+            found = Some(e);
+        }
+    })?;
+    match scan.problem {
+        Some(problem) => Err(ledger_error(
+            path,
+            format!("the ledger is damaged, not trusting it: {problem}"),
+        )),
+        None => Ok(found),
+    }
+}
+
+/// The latest entry of two-step session `session` of title `title_id` under the key with
+/// fingerprint `key_fingerprint`; like [`find_recipient`], never from a damaged ledger.
+pub fn find_session(
+    path: &Path,
+    title_id: u16,
+    session: u32,
+    key_fingerprint: &str,
+) -> Result<Option<LedgerEntry>> {
+    let file = open_for_reading(path)?;
+    let mut found = None;
+    let scan = scan(path, &file, Check::Chain, |e| {
+        let title = e.session.as_ref().map(|s| s.title_id);
+        if e.recipient == session as u64
+            && e.key_fingerprint == key_fingerprint
+            && title == Some(title_id)
+        {
             found = Some(e);
         }
     })?;
@@ -368,6 +422,7 @@ fn append_locked(path: &Path, file: &File, new: &NewEntry) -> Result<LedgerEntry
         key_fingerprint: new.key_fingerprint.to_string(),
         input_sha256: new.input_sha256.to_string(),
         output_sha256: new.output_sha256.to_string(),
+        session: new.session.cloned(),
         prev_hash,
         hash: String::new(),
     };
@@ -770,7 +825,18 @@ fn check_new_entry(entry: &NewEntry) -> std::result::Result<(), String> {
         );
     }
     check_sha256("input_sha256", entry.input_sha256)?;
-    check_sha256("output_sha256", entry.output_sha256)
+    check_sha256("output_sha256", entry.output_sha256)?;
+    if let Some(expires) = entry.session.and_then(|s| s.expires.as_deref()) {
+        check_time("session expiry", expires)?;
+    }
+    Ok(())
+}
+
+fn check_time(what: &str, time: &str) -> std::result::Result<(), String> {
+    if humantime::parse_rfc3339(time).is_err() {
+        return Err(format!("{what} {time:?} is not an RFC 3339 UTC timestamp"));
+    }
+    Ok(())
 }
 
 fn check_label(label: &str) -> std::result::Result<(), String> {

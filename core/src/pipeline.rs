@@ -16,6 +16,7 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use crate::detect::positions::TwoStepDetection;
 use crate::detect::{Detection, Detector};
 use crate::error::{Error, Result};
 use crate::key::Key;
@@ -83,7 +84,16 @@ pub struct FileDetection {
     pub detection: Detection,
     /// Seconds of video accumulated (frames used / frame rate).
     pub seconds_analyzed: f64,
+    /// When no recipient was found but the sync pattern was (a two-step leak's positions
+    /// carry different payloads), what reading the file again window by window found.
+    /// `None` when not tried (a recipient was found, no sync, or a stdin stream that
+    /// cannot be read twice).
+    pub two_step: Option<TwoStepDetection>,
 }
+
+/// Sync p-value under which a leak without a recipient is read again as two-step. Only a
+/// gate on the cost: the two-step answer carries its own false-positive bound.
+const TWO_STEP_SYNC_GATE: f64 = 1e-3;
 
 /// Progress callback: frames done so far, and the expected total when known.
 pub type Progress<'a> = &'a mut dyn FnMut(u64, Option<u64>);
@@ -288,10 +298,32 @@ pub fn detect_file(
     let mut detector = Detector::new();
     let info = accumulate_file(input, max_seconds, &mut detector, progress)?;
     let seconds_analyzed = detector.frames() as f64 / frame_rate(&info);
+    let evidence = detector.evidence();
+    let detection = evidence.detect(key);
+    let two_step = if detection.recipient.is_none()
+        && detection.sync_p_value <= TWO_STEP_SYNC_GATE
+        && input != Path::new(STDIO)
+    {
+        let mut reader = evidence
+            .position_reader(key, frame_rate(&info))
+            .expect("frames were accumulated");
+        let (_, frames, handle) = spawn_reader(input.to_path_buf(), false)?;
+        let limit = detector.frames() as u64;
+        let read = frames
+            .into_iter()
+            .take(limit as usize)
+            .try_for_each(|frame| frame?.read_positions(&mut reader));
+        handle.join().expect("reader thread does not panic");
+        read?;
+        Some(reader.finish())
+    } else {
+        None
+    };
     Ok(FileDetection {
-        detection: detector.detect(key),
+        detection,
         info,
         seconds_analyzed,
+        two_step,
     })
 }
 
@@ -600,6 +632,7 @@ pub fn record_in_ledger(
             key_fingerprint: &key.fingerprint(),
             input_sha256: &file_hash(input)?,
             output_sha256: &file_hash(output)?,
+            session: None,
         },
     )
 }

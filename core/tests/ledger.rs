@@ -22,6 +22,7 @@ fn new_entry(recipient: u64, label: Option<&str>) -> NewEntry<'_> {
         key_fingerprint: FINGERPRINT,
         input_sha256: INPUT,
         output_sha256: OUTPUT,
+        session: None,
     }
 }
 
@@ -120,6 +121,7 @@ fn canonical_hash_encoding_is_pinned() {
         key_fingerprint: FINGERPRINT.into(),
         input_sha256: INPUT.into(),
         output_sha256: OUTPUT.into(),
+        session: None,
         prev_hash: GENESIS_HASH.into(),
         hash: String::new(),
     };
@@ -269,6 +271,7 @@ fn forged(seq: u64, prev_hash: &str) -> String {
         key_fingerprint: FINGERPRINT.into(),
         input_sha256: INPUT.into(),
         output_sha256: OUTPUT.into(),
+        session: None,
         prev_hash: prev_hash.into(),
         hash: String::new(),
     };
@@ -651,4 +654,54 @@ fn sha256_file_matches_known_digests() {
         ledger::sha256_file(&dir.path().join("absent")),
         Err(Error::Io { .. })
     ));
+}
+
+#[test]
+fn a_two_step_session_entry_is_hashed_with_its_session_and_found_apart_from_recipients() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ledger.jsonl");
+    ledger::append(&path, &new_entry(42, Some("recipient 42"))).unwrap();
+    let session = ledger::SessionEntry {
+        title_id: 7,
+        expires: Some("2026-12-02T10:00:00Z".into()),
+    };
+    let entry = ledger::append(
+        &path,
+        &NewEntry {
+            session: Some(&session),
+            ..new_entry(42, Some("viewer of session 42"))
+        },
+    )
+    .unwrap();
+    assert!(ledger::verify(&path).unwrap().is_ok());
+    let line = std::fs::read_to_string(&path).unwrap();
+    assert!(line.contains(r#""session":{"title_id":7,"expires":"2026-12-02T10:00:00Z"}"#));
+    // The session is part of the hashed encoding: changing it breaks the chain.
+    let mut altered = entry.clone();
+    altered.session.as_mut().unwrap().title_id = 8;
+    assert_ne!(altered.compute_hash(), entry.hash);
+    let found = ledger::find_session(&path, 7, 42, FINGERPRINT)
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.label.as_deref(), Some("viewer of session 42"));
+    assert_eq!(
+        ledger::find_session(&path, 8, 42, FINGERPRINT).unwrap(),
+        None
+    );
+    let recipient = ledger::find_recipient(&path, 42, FINGERPRINT)
+        .unwrap()
+        .unwrap();
+    assert_eq!(recipient.label.as_deref(), Some("recipient 42"));
+    let bad_expiry = ledger::SessionEntry {
+        title_id: 7,
+        expires: Some("tomorrow".into()),
+    };
+    let refused = ledger::append(
+        &path,
+        &NewEntry {
+            session: Some(&bad_expiry),
+            ..new_entry(43, None)
+        },
+    );
+    assert!(refused.is_err());
 }

@@ -17,6 +17,7 @@ pub mod code;
 pub mod package;
 #[cfg(feature = "ffmpeg")]
 pub mod prepare;
+pub mod session;
 
 pub use code::{PositionRead, SessionCode, SessionDecode};
 pub use package::{Manifest, Package, Rendition};

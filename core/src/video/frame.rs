@@ -220,6 +220,18 @@ impl VideoFrame {
         }
     }
 
+    /// Feeds the luma plane to a two-step position reader.
+    pub fn read_positions(
+        &self,
+        reader: &mut crate::detect::positions::PositionReader,
+    ) -> Result<()> {
+        let depth = self.format.bit_depth();
+        match &self.planes {
+            Planes::Eight(p) => reader.add_luma(p[0].view(), depth),
+            Planes::High(p) => reader.add_luma(p[0].view(), depth),
+        }
+    }
+
     /// Feeds the luma plane to a detector.
     pub fn add_to(&self, detector: &mut crate::detect::Detector) -> Result<()> {
         let depth = self.format.bit_depth();

@@ -1,0 +1,156 @@
+//! Session tokens: what a viewer's player presents instead of any key.
+//!
+//! A token is 64 hex digits: the session ID (4 bytes), the title ID (2 bytes) and the expiry
+//! (8 bytes, Unix seconds, 0 for none), then the first 18 bytes of HMAC-SHA256 over those
+//! 14 bytes under the *token key*, a key of its own: a server that hands out playback
+//! tokens never needs the marking key to check them, and a leaked token key lets nobody
+//! forge marks. The token names the session, so it is as private as the session's link;
+//! it reveals neither key nor which variant any position serves.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::Sha256;
+
+use crate::key::{Key, Purpose};
+
+const CLAIM_BYTES: usize = 14;
+const TAG_BYTES: usize = 18;
+/// Length of a token in hex digits.
+pub const TOKEN_LEN: usize = 2 * (CLAIM_BYTES + TAG_BYTES);
+
+/// What a token grants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionClaims {
+    pub session: u32,
+    pub title_id: u16,
+    /// Unix seconds after which the token is refused; `None` never.
+    pub expires: Option<u64>,
+}
+
+/// Why a token was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenError {
+    Malformed,
+    BadSignature,
+    Expired,
+}
+
+impl std::fmt::Display for TokenError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            TokenError::Malformed => "malformed token",
+            TokenError::BadSignature => "token signature does not verify",
+            TokenError::Expired => "token has expired",
+        })
+    }
+}
+
+fn mac(token_key: &Key) -> Hmac<Sha256> {
+    <Hmac<Sha256> as KeyInit>::new_from_slice(&token_key.derive(Purpose::SessionToken, &[]))
+        .expect("HMAC accepts keys of any length")
+}
+
+fn claim_bytes(claims: &SessionClaims) -> [u8; CLAIM_BYTES] {
+    let mut bytes = [0u8; CLAIM_BYTES];
+    bytes[0..4].copy_from_slice(&claims.session.to_be_bytes());
+    bytes[4..6].copy_from_slice(&claims.title_id.to_be_bytes());
+    bytes[6..14].copy_from_slice(&claims.expires.unwrap_or(0).to_be_bytes());
+    bytes
+}
+
+/// The token for `claims` under `token_key`.
+pub fn issue(token_key: &Key, claims: &SessionClaims) -> String {
+    let bytes = claim_bytes(claims);
+    let mut mac = mac(token_key);
+    mac.update(&bytes);
+    let tag = mac.finalize().into_bytes();
+    let mut token = hex(&bytes);
+    token.push_str(&hex(&tag[..TAG_BYTES]));
+    token
+}
+
+/// The claims of `token` if it is well formed, signed under `token_key` and not expired at
+/// `now` (Unix seconds). The signature is checked in constant time.
+pub fn verify(token_key: &Key, token: &str, now: u64) -> Result<SessionClaims, TokenError> {
+    if token.len() != TOKEN_LEN
+        || !token
+            .bytes()
+            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    {
+        return Err(TokenError::Malformed);
+    }
+    let raw: Vec<u8> = (0..TOKEN_LEN / 2)
+        .map(|i| u8::from_str_radix(&token[2 * i..2 * i + 2], 16).expect("hex checked"))
+        .collect();
+    let (bytes, tag) = raw.split_at(CLAIM_BYTES);
+    let mut mac = mac(token_key);
+    mac.update(bytes);
+    mac.verify_truncated_left(tag)
+        .map_err(|_| TokenError::BadSignature)?;
+    let expires = u64::from_be_bytes(bytes[6..14].try_into().expect("8 bytes"));
+    let claims = SessionClaims {
+        session: u32::from_be_bytes(bytes[0..4].try_into().expect("4 bytes")),
+        title_id: u16::from_be_bytes(bytes[4..6].try_into().expect("2 bytes")),
+        expires: (expires != 0).then_some(expires),
+    };
+    if claims.expires.is_some_and(|e| now >= e) {
+        return Err(TokenError::Expired);
+    }
+    Ok(claims)
+}
+
+/// Seconds since the Unix epoch.
+pub fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_verify_only_unaltered_under_their_key_and_before_expiry() {
+        let key = Key::from_bytes([3; 32]);
+        let claims = SessionClaims {
+            session: 0xdead_beef,
+            title_id: 7,
+            expires: Some(2_000_000_000),
+        };
+        let token = issue(&key, &claims);
+        assert_eq!(token.len(), TOKEN_LEN);
+        assert_eq!(verify(&key, &token, 1_900_000_000), Ok(claims));
+        assert_eq!(
+            verify(&key, &token, 2_000_000_000),
+            Err(TokenError::Expired)
+        );
+        assert_eq!(
+            verify(&Key::from_bytes([4; 32]), &token, 0),
+            Err(TokenError::BadSignature)
+        );
+        let mut altered = token.clone().into_bytes();
+        altered[7] = if altered[7] == b'0' { b'1' } else { b'0' };
+        let altered = String::from_utf8(altered).unwrap();
+        assert_eq!(verify(&key, &altered, 0), Err(TokenError::BadSignature));
+        for bad in [
+            "",
+            "zz",
+            &token[1..],
+            &token.to_uppercase(),
+            "../../etc/passwd",
+        ] {
+            assert_eq!(verify(&key, bad, 0), Err(TokenError::Malformed));
+        }
+        let forever = SessionClaims {
+            expires: None,
+            ..claims
+        };
+        assert_eq!(verify(&key, &issue(&key, &forever), u64::MAX), Ok(forever));
+    }
+}

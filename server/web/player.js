@@ -1,0 +1,193 @@
+// Filigree screening player.
+//
+// The page is served at /play/{token}. It knows nothing but that token: it asks the
+// server for the session's public details (/s/{token}/session.json), plays the
+// session's own HLS stream (/s/{token}/master.m3u8) with hls.js, and draws a visible
+// overlay (recipient label, session id, UTC clock) over the picture. The forensic
+// watermark is already in the video the server sends; the overlay is the visible deterrent.
+//
+// State for automated tests is kept on window.filigreePlayer.
+(function () {
+  'use strict';
+
+  var INVALID_LINK = 'This screening link is not valid or has expired.';
+
+  var video = document.getElementById('video');
+  var frame = document.getElementById('frame');
+  var overlay = document.getElementById('overlay');
+  var ovLabel = document.getElementById('ov-label');
+  var ovSession = document.getElementById('ov-session');
+  var ovClock = document.getElementById('ov-clock');
+  var message = document.getElementById('message');
+
+  var hls = null;
+
+  var state = {
+    ready: false, // the stream's manifest is loaded and the video can start
+    ended: false, // the video fired 'ended'
+    error: null, // a message, once playback failed for good
+    session: null, // the parsed session.json
+    currentTime: function () {
+      return video.currentTime;
+    },
+    levels: function () {
+      if (!hls || !hls.levels) return [];
+      return hls.levels.map(function (l) {
+        return { width: l.width, height: l.height, bitrate: l.bitrate, codecs: l.codecs || null };
+      });
+    },
+  };
+  window.filigreePlayer = state;
+
+  // The token is the last component of the page's path: /play/{token}.
+  var parts = location.pathname.split('/').filter(function (p) { return p.length > 0; });
+  var token = parts.length > 1 ? decodeURIComponent(parts[parts.length - 1]) : '';
+  var base = '/s/' + encodeURIComponent(token) + '/';
+
+  // Stops everything and shows `text` in place of the video.
+  function fail(text, detail) {
+    if (state.error) return;
+    state.error = detail ? text + ' (' + detail + ')' : text;
+    if (hls) {
+      hls.destroy();
+      hls = null;
+    }
+    video.removeAttribute('src');
+    frame.hidden = true;
+    message.textContent = text;
+    message.hidden = false;
+  }
+
+  // --- Overlay -------------------------------------------------------------------
+
+  function pad(n) {
+    return (n < 10 ? '0' : '') + n;
+  }
+
+  function utcNow() {
+    var d = new Date();
+    return d.getUTCFullYear() + '-' + pad(d.getUTCMonth() + 1) + '-' + pad(d.getUTCDate()) +
+      ' ' + pad(d.getUTCHours()) + ':' + pad(d.getUTCMinutes()) + ':' + pad(d.getUTCSeconds()) +
+      ' UTC';
+  }
+
+  function tick() {
+    ovClock.textContent = utcNow();
+  }
+
+  // Places the overlay over the picture as the video shows it ("object-fit: contain"
+  // letterboxes it inside the element), and scales its text with the picture's height.
+  function layoutOverlay() {
+    var ew = video.clientWidth;
+    var eh = video.clientHeight;
+    var vw = video.videoWidth || 16;
+    var vh = video.videoHeight || 9;
+    var scale = Math.min(ew / vw, eh / vh);
+    var w = Math.round(vw * scale);
+    var h = Math.round(vh * scale);
+    overlay.style.left = Math.round((ew - w) / 2) + 'px';
+    overlay.style.top = Math.round((eh - h) / 2) + 'px';
+    overlay.style.width = w + 'px';
+    overlay.style.height = h + 'px';
+    overlay.style.fontSize = Math.max(10, h * 0.045).toFixed(1) + 'px';
+  }
+
+  function showSession(s) {
+    var label = s.label;
+    if (label === null || label === undefined || label === '') {
+      label = s.recipient !== undefined && s.recipient !== null ? 'recipient ' + s.recipient : '';
+    }
+    ovLabel.textContent = label;
+    ovSession.textContent = 'session ' + s.session;
+    tick();
+    setInterval(tick, 1000);
+    layoutOverlay();
+    if (typeof ResizeObserver === 'function') {
+      new ResizeObserver(layoutOverlay).observe(video);
+    } else {
+      window.addEventListener('resize', layoutOverlay);
+    }
+    video.addEventListener('loadedmetadata', layoutOverlay);
+    video.addEventListener('resize', layoutOverlay); // the picture size changed (new level)
+  }
+
+  // --- Playback ------------------------------------------------------------------
+
+  function autoplay() {
+    // Muted autoplay is allowed by browsers; if it is refused anyway, the controls remain.
+    var p = video.play();
+    if (p && typeof p.catch === 'function') p.catch(function () {});
+  }
+
+  function startHls() {
+    hls = new Hls({
+      enableWorker: true,
+      lowLatencyMode: false,
+      startLevel: -1,
+      capLevelToPlayerSize: false,
+      backBufferLength: 30,
+    });
+    hls.on(Hls.Events.MANIFEST_PARSED, function () {
+      state.ready = true;
+      autoplay();
+    });
+    hls.on(Hls.Events.ERROR, function (_event, data) {
+      if (!data.fatal) return; // hls.js retries non-fatal errors itself
+      var code = data.response && data.response.code;
+      var detail = data.type + '/' + data.details + (code ? ' HTTP ' + code : '');
+      if (code === 403) {
+        fail(INVALID_LINK, detail);
+      } else {
+        fail('Playback failed. Please reload the page.', detail);
+      }
+    });
+    hls.loadSource(base + 'master.m3u8');
+    hls.attachMedia(video);
+  }
+
+  function startNative() {
+    // Safari (and iOS) play HLS themselves.
+    video.addEventListener('loadedmetadata', function () {
+      state.ready = true;
+      autoplay();
+    });
+    video.addEventListener('error', function () {
+      var e = video.error;
+      fail('Playback failed. Please reload the page.', 'media error ' + (e ? e.code : '?'));
+    });
+    video.src = base + 'master.m3u8';
+  }
+
+  video.addEventListener('ended', function () {
+    state.ended = true;
+  });
+
+  function start() {
+    if (!token) {
+      fail(INVALID_LINK, 'no token in URL');
+      return;
+    }
+    fetch(base + 'session.json', { cache: 'no-store', credentials: 'same-origin' })
+      .then(function (r) {
+        if (r.status !== 200) throw new Error('HTTP ' + r.status);
+        return r.json();
+      })
+      .then(function (s) {
+        if (!s || typeof s.session !== 'string') throw new Error('malformed session.json');
+        state.session = s;
+        showSession(s);
+        if (typeof Hls !== 'undefined' && Hls.isSupported()) {
+          startHls();
+        } else if (video.canPlayType('application/vnd.apple.mpegurl')) {
+          startNative();
+        } else {
+          fail('This browser cannot play the stream.', 'no MSE and no native HLS');
+        }
+      })
+      .catch(function (e) {
+        fail(INVALID_LINK, String(e && e.message ? e.message : e));
+      });
+  }
+
+  start();
+})();
