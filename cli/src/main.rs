@@ -10,7 +10,9 @@ mod gpu;
 mod interrupt;
 mod keygen;
 mod ledger;
+mod prepare;
 mod progress;
+mod session;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -46,6 +48,13 @@ enum Command {
     Screen(embed::ScreenArgs),
     /// Find the recipient ID in a (leaked) video.
     Detect(detect::DetectArgs),
+    /// Prepare a master as a two-step (A/B) package for streaming.
+    Prepare(prepare::PrepareArgs),
+    /// Open viewer sessions on a two-step package; assemble a session's copy.
+    Session {
+        #[command(subcommand)]
+        command: session::SessionCommand,
+    },
     /// Inspect an embedding ledger.
     Ledger {
         #[command(subcommand)]
@@ -85,6 +94,8 @@ fn main() -> ExitCode {
         Command::Embed(args) => embed::run(&args, cli.quiet),
         Command::Screen(args) => embed::run_screen(&args, cli.quiet),
         Command::Detect(args) => detect::run(&args, cli.quiet),
+        Command::Prepare(args) => prepare::run(&args, cli.quiet),
+        Command::Session { command } => session::run(&command),
         Command::Ledger { command } => ledger::run(&command),
     };
     match result {

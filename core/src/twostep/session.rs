@@ -154,3 +154,86 @@ mod tests {
         assert_eq!(verify(&key, &issue(&key, &forever), u64::MAX), Ok(forever));
     }
 }
+
+/// A session opened on a package: its claims, token and ledger entry.
+#[derive(Debug, Clone)]
+pub struct OpenedSession {
+    pub claims: SessionClaims,
+    pub token: String,
+    pub entry: crate::ledger::LedgerEntry,
+}
+
+/// Opens a session on `package` for `label` (a new random session ID unless `session` is
+/// given), valid for `valid_for` seconds (forever when `None`): records it in `ledger` and
+/// issues its token under `token_key`. The ledger's `output_sha256` is the SHA-256 of the
+/// variant sequence the session is served (`a`/`b` per position), so the entry commits to
+/// exactly what was streamed without revealing it.
+pub fn open_session(
+    package: &crate::twostep::Package,
+    key: &Key,
+    token_key: &Key,
+    ledger: &std::path::Path,
+    label: Option<&str>,
+    session: Option<u32>,
+    valid_for: Option<u64>,
+) -> crate::Result<OpenedSession> {
+    use sha2::Digest;
+    if token_key == key {
+        return Err(crate::Error::Package {
+            path: package.root().to_path_buf(),
+            reason: "the token key must not be the marking key".into(),
+        });
+    }
+    let code = package.session_code(key)?;
+    let manifest = package.manifest();
+    let session = match session {
+        Some(id) => id,
+        None => loop {
+            let mut bytes = [0u8; 4];
+            getrandom::fill(&mut bytes).map_err(|e| crate::Error::Random(e.to_string()))?;
+            let id = u32::from_le_bytes(bytes);
+            let taken = ledger.exists()
+                && crate::ledger::find_session(ledger, manifest.title_id, id, &key.fingerprint())?
+                    .is_some();
+            if !taken {
+                break id;
+            }
+        },
+    };
+    let expires = valid_for.map(|s| unix_now().saturating_add(s));
+    let claims = SessionClaims {
+        session,
+        title_id: manifest.title_id,
+        expires,
+    };
+    let pattern: String = (0..manifest.positions())
+        .map(|p| code.variant(session, p).folder())
+        .collect();
+    let entry_session = crate::ledger::SessionEntry {
+        title_id: manifest.title_id,
+        expires: expires.map(|e| {
+            humantime::format_rfc3339_seconds(UNIX_EPOCH + std::time::Duration::from_secs(e))
+                .to_string()
+        }),
+    };
+    let pattern_sha256: String = Sha256::digest(pattern.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let entry = crate::ledger::append(
+        ledger,
+        &crate::ledger::NewEntry {
+            recipient: session as u64,
+            label,
+            key_fingerprint: &key.fingerprint(),
+            input_sha256: &manifest.source_sha256,
+            output_sha256: &pattern_sha256,
+            session: Some(&entry_session),
+        },
+    )?;
+    Ok(OpenedSession {
+        token: issue(token_key, &claims),
+        claims,
+        entry,
+    })
+}

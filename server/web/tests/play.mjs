@@ -5,10 +5,11 @@
 //
 // URL is a player page (http://HOST:PORT/play/TOKEN). Every media segment response
 // (path ending in .mp4 or .m4s, status 200 or 206) is saved in OUTDIR, in the order the
-// responses arrived, as NNNN-<basename>, and listed in OUTDIR/fetched.json as
-// {url, file, status, bytes}. Playlists and session.json are saved the same way and
-// listed in OUTDIR/playlists.json (with any status). Console errors of the page go to
-// OUTDIR/console.log.
+// responses arrived, as NNNN-<basename> (numbered from 0000), and listed in
+// OUTDIR/fetched.json as {url, file, status, bytes}. Playlists and session.json are saved
+// the same way under OUTDIR/playlists/ and listed, with any status, in
+// OUTDIR/playlists.json. The page's console errors and warnings, and segment responses
+// with other statuses, go to OUTDIR/console.log.
 //
 // It waits until the player reports the end of the video, or for N seconds with
 // --seconds (without it: until the end, and at most 120 s, after which it fails).
@@ -93,7 +94,8 @@ async function main() {
     const playlists = []; // playlists.json
     const saving = []; // pending body writes
     const consoleLines = [];
-    let counter = 0;
+    const counters = { segment: 0, playlist: 0 };
+    fs.mkdirSync(path.join(opts.outdir, 'playlists'), { recursive: true });
 
     page.on('console', (m) => {
       if (m.type() === 'error' || m.type() === 'warning') {
@@ -121,12 +123,14 @@ async function main() {
       const entry = { url: resp.url(), file: null, status, bytes: 0 };
       (isSegment ? segments : playlists).push(entry);
       if (status !== 200 && status !== 206) return;
-      const file = numbered(counter++, path.posix.basename(p));
+      const file = isSegment
+        ? numbered(counters.segment++, path.posix.basename(p))
+        : path.posix.join('playlists', numbered(counters.playlist++, path.posix.basename(p)));
       saving.push(
         resp
           .body()
           .then((body) => {
-            fs.writeFileSync(path.join(opts.outdir, file), body);
+            fs.writeFileSync(path.join(opts.outdir, ...file.split('/')), body);
             entry.file = file;
             entry.bytes = body.length;
           })
