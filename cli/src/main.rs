@@ -12,6 +12,7 @@ mod keygen;
 mod ledger;
 mod prepare;
 mod progress;
+mod serve;
 mod session;
 
 use std::path::PathBuf;
@@ -55,6 +56,8 @@ enum Command {
         #[command(subcommand)]
         command: session::SessionCommand,
     },
+    /// Serve a two-step package: per-session HLS under signed tokens, and the web player.
+    Serve(serve::ServeArgs),
     /// Inspect an embedding ledger.
     Ledger {
         #[command(subcommand)]
@@ -96,6 +99,7 @@ fn main() -> ExitCode {
         Command::Detect(args) => detect::run(&args, cli.quiet),
         Command::Prepare(args) => prepare::run(&args, cli.quiet),
         Command::Session { command } => session::run(&command),
+        Command::Serve(args) => serve::run(&args),
         Command::Ledger { command } => ledger::run(&command),
     };
     match result {

@@ -1,0 +1,122 @@
+//! `filigree serve`: serves a two-step package to viewers, each under a signed, expiring
+//! session token, with the web player beside it.
+//!
+//! Every request under `/s/{token}/` is checked against the token key first (403 for a
+//! missing, malformed, forged or expired token, or one for another title), then mapped:
+//! the session's playlists are computed from the package on each request, and a segment
+//! URL names only the rendition and the position: which variant (A or B) a position serves
+//! this session is derived here, from the session ID and the marking key's outer code, and
+//! never appears in a URL, a playlist or the browser. The marking key itself is dropped
+//! after start-up; only the code's subkey stays in memory.
+//!
+//! Segments are streamed from disk (range requests, `Last-Modified`, private caching), so
+//! memory stays bounded by the connections in flight. Access is logged as JSON lines with
+//! the session ID in place of the token. SIGTERM or SIGINT stops accepting connections and
+//! lets the requests in flight finish.
+
+mod log;
+mod routes;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use filigree::Key;
+use filigree::twostep::{Package, SessionCode};
+use tokio::net::TcpListener;
+
+pub use routes::router;
+
+/// What the server serves and with which secrets.
+pub struct Config {
+    pub package: PathBuf,
+    /// The marking key the package was prepared with.
+    pub key: Key,
+    /// The key session tokens are signed with.
+    pub token_key: Key,
+    /// The ledger sessions were opened in (for the player's overlay label).
+    pub ledger: Option<PathBuf>,
+    /// The web player's folder (`player.html`, `player.js`, `player.css`, and
+    /// `node_modules/hls.js/dist/hls.min.js`).
+    pub web: PathBuf,
+    pub listen: SocketAddr,
+}
+
+/// Shared by every request.
+pub struct AppState {
+    package: Package,
+    code: SessionCode,
+    token_key: Key,
+    ledger: Option<PathBuf>,
+    web: PathBuf,
+    log: log::AccessLog,
+}
+
+/// The state for `config`: opens the package, checks the key against it and finds the
+/// player's files. Errors are one line for the user.
+pub fn state(config: &Config) -> Result<Arc<AppState>, String> {
+    let package = Package::open(&config.package).map_err(|e| e.to_string())?;
+    let code = package
+        .session_code(&config.key)
+        .map_err(|e| e.to_string())?;
+    if config.token_key == config.key {
+        return Err("the token key must not be the marking key".into());
+    }
+    for file in routes::PLAYER_FILES {
+        let path = config.web.join(file.1);
+        if !path.is_file() {
+            return Err(format!(
+                "web player file {} is missing (run `npm ci --prefix server/web`)",
+                path.display()
+            ));
+        }
+    }
+    Ok(Arc::new(AppState {
+        package,
+        code,
+        token_key: config.token_key.clone(),
+        ledger: config.ledger.clone(),
+        web: config.web.clone(),
+        log: log::AccessLog::stdout(),
+    }))
+}
+
+/// Serves until SIGTERM or SIGINT, then drains the requests in flight. Prints the bound
+/// address (`listening on http://...`) on stderr once it accepts connections.
+pub fn run(config: Config) -> Result<(), String> {
+    let state = state(&config)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the server runtime: {e}"))?;
+    runtime.block_on(async move {
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
+        let address = listener
+            .local_addr()
+            .map_err(|e| format!("cannot read the bound address: {e}"))?;
+        eprintln!("filigree: listening on http://{address}");
+        axum::serve(listener, router(state))
+            .with_graceful_shutdown(shutdown_signal())
+            .await
+            .map_err(|e| format!("server failed: {e}"))
+    })
+}
+
+/// Resolves on the first SIGTERM or SIGINT.
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        // Without signal handlers the process still ends on the default action.
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+    eprintln!("filigree: shutting down, finishing the requests in flight");
+}

@@ -1,0 +1,232 @@
+//! Request routing: the player's files, the session's playlists and segments.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use filigree::twostep::package::segment_name;
+use filigree::twostep::session::{SessionClaims, unix_now, verify};
+use tower::ServiceExt;
+use tower_http::services::ServeFile;
+
+use crate::AppState;
+use crate::log::Entry;
+
+/// The player's files: URL name and path inside the web folder.
+pub const PLAYER_FILES: [(&str, &str); 4] = [
+    ("player.html", "player.html"),
+    ("player.js", "player.js"),
+    ("player.css", "player.css"),
+    ("hls.min.js", "node_modules/hls.js/dist/hls.min.js"),
+];
+
+const PLAYLIST: &str = "application/vnd.apple.mpegurl";
+
+/// The server's routes over `state`.
+pub fn router(state: Arc<AppState>) -> Router {
+    Router::new().fallback(handle).with_state(state)
+}
+
+async fn handle(State(state): State<Arc<AppState>>, request: Request) -> Response {
+    let started = Instant::now();
+    let method = request.method().clone();
+    let path = request.uri().path().to_string();
+    let (response, session, logged_path) = if method == Method::GET || method == Method::HEAD {
+        route(&state, &path, request).await
+    } else {
+        (status(StatusCode::METHOD_NOT_ALLOWED), None, redact(&path))
+    };
+    let mut response = response;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    state.log.write(&Entry {
+        method: method.as_str(),
+        path: &logged_path,
+        session,
+        status: response.status().as_u16(),
+        micros: started.elapsed().as_micros(),
+    });
+    response
+}
+
+/// The response, the session it was for, and the path as logged.
+async fn route(state: &AppState, path: &str, request: Request) -> (Response, Option<u32>, String) {
+    let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    match parts.as_slice() {
+        ["healthz"] => (
+            (StatusCode::OK, "ok\n").into_response(),
+            None,
+            path.to_string(),
+        ),
+        ["player", name] => {
+            let file = PLAYER_FILES
+                .iter()
+                .find(|(url, _)| url == name && *url != "player.html");
+            let response = match file {
+                Some((_, relative)) => {
+                    let response = serve_file(state.web.join(relative), request).await;
+                    cache(response, "public, max-age=300")
+                }
+                None => status(StatusCode::NOT_FOUND),
+            };
+            (response, None, path.to_string())
+        }
+        ["play", token] => match claims(state, token) {
+            Ok(claims) => {
+                let response = serve_file(state.web.join("player.html"), request).await;
+                (
+                    cache(response, "private, no-store"),
+                    Some(claims.session),
+                    redact(path),
+                )
+            }
+            Err(why) => (forbidden(&why), None, redact(path)),
+        },
+        ["s", token, rest @ ..] if !token.is_empty() => match claims(state, token) {
+            Ok(claims) => {
+                let response = session_resource(state, &claims, rest, request).await;
+                (response, Some(claims.session), redact(path))
+            }
+            Err(why) => (forbidden(&why), None, redact(path)),
+        },
+        ["s", ..] => (status(StatusCode::FORBIDDEN), None, path.to_string()),
+        _ => (status(StatusCode::NOT_FOUND), None, path.to_string()),
+    }
+}
+
+/// A verified token's claims, or why it is refused (answered 403).
+fn claims(state: &AppState, token: &str) -> Result<SessionClaims, String> {
+    match verify(&state.token_key, token, unix_now()) {
+        Ok(claims) if claims.title_id == state.package.manifest().title_id => Ok(claims),
+        Ok(_) => Err("token is for another title".into()),
+        Err(why) => Err(why.to_string()),
+    }
+}
+
+/// What a session's URL under `/s/{token}/` names.
+async fn session_resource(
+    state: &AppState,
+    claims: &SessionClaims,
+    rest: &[&str],
+    request: Request,
+) -> Response {
+    let package = &state.package;
+    match rest {
+        ["session.json"] => session_json(state, claims),
+        ["master.m3u8"] => playlist(package.master_playlist(|r| format!("{}.m3u8", r.name))),
+        [name] if name.ends_with(".m3u8") => {
+            let rendition = name.trim_end_matches(".m3u8");
+            match package.rendition(rendition) {
+                Some(r) => playlist(
+                    package.media_playlist(&format!("{}/init.mp4", r.name), |p| {
+                        format!("{}/{}", r.name, segment_name(p))
+                    }),
+                ),
+                None => status(StatusCode::NOT_FOUND),
+            }
+        }
+        [rendition, file] if package.rendition(rendition).is_some() => {
+            let Some(path) = media_path(state, claims.session, rendition, file) else {
+                return status(StatusCode::NOT_FOUND);
+            };
+            cache(serve_file(path, request).await, "private, max-age=86400")
+        }
+        _ => status(StatusCode::NOT_FOUND),
+    }
+}
+
+/// The package file behind `<rendition>/<file>` for this session: the initialisation
+/// segment, or the variant of the position that the session's codeword names.
+fn media_path(state: &AppState, session: u32, rendition: &str, file: &str) -> Option<PathBuf> {
+    let package = &state.package;
+    if file == "init.mp4" {
+        return Some(package.init_path(filigree::twostep::Variant::A, rendition));
+    }
+    let digits = file.strip_suffix(".m4s")?;
+    if digits.len() != 6 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let position: u32 = digits.parse().ok()?;
+    if position >= package.manifest().positions() {
+        return None;
+    }
+    let variant = state.code.variant(session, position);
+    Some(package.segment_path(variant, rendition, position))
+}
+
+/// The session's public details, for the player's overlay.
+fn session_json(state: &AppState, claims: &SessionClaims) -> Response {
+    let fingerprint = &state.package.manifest().key_fingerprint;
+    let entry = state.ledger.as_ref().and_then(|ledger| {
+        filigree::ledger::find_session(ledger, claims.title_id, claims.session, fingerprint)
+            .ok()
+            .flatten()
+    });
+    let body = serde_json::json!({
+        "session": format!("{:08x}", claims.session),
+        "title_id": claims.title_id,
+        "label": entry.as_ref().and_then(|e| e.label.clone()),
+        "expires": entry.and_then(|e| e.session).and_then(|s| s.expires),
+    });
+    let mut response = (
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response();
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-store"),
+    );
+    response
+}
+
+fn playlist(text: String) -> Response {
+    let response = ([(header::CONTENT_TYPE, PLAYLIST)], text).into_response();
+    cache(response, "private, max-age=60")
+}
+
+/// Streams a file (ranges, `Last-Modified`, `HEAD`); 404 when it is missing.
+async fn serve_file(path: PathBuf, request: Request) -> Response {
+    match ServeFile::new(path).oneshot(request).await {
+        Ok(response) => response.map(Body::new),
+        Err(never) => match never {},
+    }
+}
+
+fn cache(mut response: Response, policy: &'static str) -> Response {
+    if response.status().is_success() {
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static(policy));
+    }
+    response
+}
+
+fn status(code: StatusCode) -> Response {
+    (code, format!("{}\n", code.canonical_reason().unwrap_or(""))).into_response()
+}
+
+fn forbidden(why: &str) -> Response {
+    (StatusCode::FORBIDDEN, format!("forbidden: {why}\n")).into_response()
+}
+
+/// `path` with the token (the component after `/s/` or `/play/`) replaced.
+fn redact(path: &str) -> String {
+    let mut parts: Vec<&str> = path.split('/').collect();
+    if parts.len() > 2 && (parts[1] == "s" || parts[1] == "play") {
+        parts[2] = "<token>";
+    }
+    parts.join("/")
+}

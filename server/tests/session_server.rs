@@ -1,0 +1,239 @@
+//! The session server end to end on real footage: prepare a package, open a session,
+//! play it in headless Chromium through the web player, and detect the session in what
+//! the browser fetched after a 720p CRF 28 re-encode. Bad tokens and missing segments are
+//! answered 403 and 404.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+
+use filigree::Key;
+use filigree::twostep::Package;
+use filigree::twostep::prepare::{PreparePlan, prepare};
+use filigree::twostep::session::{SessionClaims, issue, open_session};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn ffmpeg(args: &[&str]) {
+    let status = Command::new("ffmpeg")
+        .args(["-nostdin", "-hide_banner", "-v", "error", "-y"])
+        .args(args)
+        .status()
+        .expect("ffmpeg runs");
+    assert!(status.success(), "ffmpeg {args:?}");
+}
+
+/// A 40 s 360p title: the two shared 360p clips, twice.
+fn master(dir: &Path) -> PathBuf {
+    let tos = repo().join("testdata/tos_360p24_10s.mp4");
+    let cam = repo().join("testdata/caminandes_360p24_10s.mp4");
+    let out = dir.join("title.mp4");
+    let (tos, cam) = (tos.to_str().unwrap(), cam.to_str().unwrap());
+    ffmpeg(&[
+        "-i",
+        tos,
+        "-i",
+        cam,
+        "-i",
+        tos,
+        "-i",
+        cam,
+        "-filter_complex",
+        "[0:v][1:v][2:v][3:v]concat=n=4:v=1[v]",
+        "-map",
+        "[v]",
+        "-c:v",
+        "libx264",
+        "-crf",
+        "12",
+        "-preset",
+        "veryfast",
+        out.to_str().unwrap(),
+    ]);
+    out
+}
+
+/// Status code of a GET, over a plain socket.
+fn get_status(address: SocketAddr, path: &str) -> u16 {
+    let mut stream = TcpStream::connect(address).unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response);
+    String::from_utf8_lossy(&response)
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Starts the server on a free loopback port, on its own runtime thread.
+fn start(config: filigree_server::Config) -> SocketAddr {
+    let state = filigree_server::state(&config).unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            tx.send(listener.local_addr().unwrap()).unwrap();
+            axum::serve(listener, filigree_server::router(Arc::clone(&state)))
+                .await
+                .unwrap();
+        });
+    });
+    rx.recv().unwrap()
+}
+
+/// The segments the browser fetched, joined in fetch order behind their rendition's
+/// initialisation segment, for the rendition it played longest.
+fn fetched_stream(dir: &Path) -> PathBuf {
+    let text = std::fs::read_to_string(dir.join("fetched.json")).unwrap();
+    let fetched: Vec<serde_json::Value> = serde_json::from_str(&text).unwrap();
+    let mut renditions: std::collections::BTreeMap<String, (Vec<u8>, Vec<u8>, usize)> =
+        Default::default();
+    for item in &fetched {
+        let url = item["url"].as_str().unwrap();
+        let mut parts = url.rsplit('/');
+        let (name, rendition) = (parts.next().unwrap(), parts.next().unwrap());
+        let bytes = std::fs::read(dir.join(item["file"].as_str().unwrap())).unwrap();
+        let entry = renditions.entry(rendition.to_string()).or_default();
+        if name == "init.mp4" {
+            entry.0 = bytes;
+        } else {
+            entry.1.extend_from_slice(&bytes);
+            entry.2 += 1;
+        }
+    }
+    let (name, (init, segments, count)) = renditions
+        .into_iter()
+        .filter(|(_, r)| !r.0.is_empty())
+        .max_by_key(|(_, r)| r.2)
+        .expect("a rendition with its init segment was fetched");
+    eprintln!("browser played {count} segments of {name}");
+    let path = dir.join("played.mp4");
+    std::fs::write(&path, [init, segments].concat()).unwrap();
+    path
+}
+
+#[test]
+fn a_session_played_in_chromium_detects_to_that_session_and_bad_requests_get_4xx() {
+    let dir = tempfile::tempdir().unwrap();
+    let master = master(dir.path());
+    let key = Key::from_bytes([51; 32]);
+    let token_key = Key::from_bytes([52; 32]);
+    let package_dir = dir.path().join("package");
+    let plan = PreparePlan {
+        title_id: 5,
+        position_seconds: 0.5,
+        ladder: vec![360, 240],
+        crf: 23,
+        preset: "veryfast".into(),
+        strength: 1.0,
+    };
+    prepare(&master, &package_dir, &key, &plan, None, &mut |_, _| {}).unwrap();
+    let package = Package::open(&package_dir).unwrap();
+    let ledger = dir.path().join("ledger.jsonl");
+    let label = "critic-42@example.org";
+    let opened = open_session(
+        &package,
+        &key,
+        &token_key,
+        &ledger,
+        Some(label),
+        None,
+        Some(3600),
+    )
+    .unwrap();
+    let other_title = issue(
+        &token_key,
+        &SessionClaims {
+            title_id: 6,
+            ..opened.claims
+        },
+    );
+    let expired = issue(
+        &token_key,
+        &SessionClaims {
+            expires: Some(1),
+            ..opened.claims
+        },
+    );
+    let forged = issue(&Key::from_bytes([53; 32]), &opened.claims);
+
+    let address = start(filigree_server::Config {
+        package: package_dir.clone(),
+        key: key.clone(),
+        token_key: token_key.clone(),
+        ledger: Some(ledger.clone()),
+        web: repo().join("server/web"),
+        listen: "127.0.0.1:0".parse().unwrap(),
+    });
+    let token = &opened.token;
+    let status = |path: &str| get_status(address, path);
+    assert_eq!(status(&format!("/s/{token}/master.m3u8")), 200);
+    assert_eq!(status(&format!("/s/{token}/360p/000079.m4s")), 200);
+    assert_eq!(status(&format!("/s/{token}/360p/000080.m4s")), 404);
+    assert_eq!(status(&format!("/s/{token}/360p/../../package.json")), 404);
+    assert_eq!(status(&format!("/s/{token}/1080p.m3u8")), 404);
+    assert_eq!(status("/s/"), 403);
+    for bad in [&forged, &other_title, &expired, "0000"] {
+        assert_eq!(status(&format!("/s/{bad}/master.m3u8")), 403, "{bad}");
+        assert_eq!(status(&format!("/s/{bad}/360p/000000.m4s")), 403, "{bad}");
+        assert_eq!(status(&format!("/play/{bad}")), 403, "{bad}");
+    }
+
+    let played = dir.path().join("played");
+    let screenshot = Path::new(env!("CARGO_TARGET_TMPDIR")).join("player-screenshot.png");
+    let node = Command::new("node")
+        .arg(repo().join("server/web/tests/play.mjs"))
+        .arg(format!("http://{address}/play/{token}"))
+        .arg(&played)
+        .arg("--screenshot")
+        .arg(&screenshot)
+        .output()
+        .expect("node runs (scripts/setup-debian installs it, with Chromium)");
+    assert!(
+        node.status.success(),
+        "browser playback failed: {}",
+        String::from_utf8_lossy(&node.stderr)
+    );
+    eprintln!("{}", String::from_utf8_lossy(&node.stdout).trim());
+    eprintln!("screenshot: {}", screenshot.display());
+
+    let stream = fetched_stream(&played);
+    let leak = dir.path().join("leak.mp4");
+    ffmpeg(&[
+        "-i",
+        stream.to_str().unwrap(),
+        "-vf",
+        "scale=1280:720",
+        "-c:v",
+        "libx264",
+        "-crf",
+        "28",
+        leak.to_str().unwrap(),
+    ]);
+    let found = filigree::pipeline::detect_file(&leak, &key, None, &mut |_, _| {}).unwrap();
+    let two_step = found.two_step.expect("read as two-step");
+    let title = &two_step.titles[0];
+    eprintln!(
+        "leak: {} positions read, {:?} after {:?} s, FP {:?}",
+        title.positions.len(),
+        title.session,
+        title.seconds_needed,
+        title.false_positive_probability
+    );
+    assert_eq!(two_step.session(), Some((5, opened.claims.session)));
+    let entry =
+        filigree::ledger::find_session(&ledger, 5, opened.claims.session, &key.fingerprint())
+            .unwrap()
+            .unwrap();
+    assert_eq!(entry.label.as_deref(), Some(label));
+}
