@@ -23,6 +23,10 @@ from filigree._filigree import (
     detect_file,
     embed_file,
     embed_frame,
+    finalize,
+    plan_ranges,
+    prepare_range,
+    session_mp4,
 )
 
 __all__ = [
@@ -39,4 +43,8 @@ __all__ = [
     "detect_file",
     "embed_file",
     "embed_frame",
+    "finalize",
+    "plan_ranges",
+    "prepare_range",
+    "session_mp4",
 ]

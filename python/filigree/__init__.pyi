@@ -1,7 +1,7 @@
 """Type stubs for filigree (the native module ``filigree._filigree``)."""
 
 import os
-from typing import Final, TypedDict
+from typing import Any, Final, TypedDict
 
 import numpy as np
 import numpy.typing as npt
@@ -109,6 +109,14 @@ class Detection:
     @property
     def seconds_analyzed(self) -> float | None:
         """Seconds of video analysed (``detect_file`` only)."""
+    @property
+    def session(self) -> str | None:
+        """A two-step leak's session ID (8 hex digits), when identified (``detect_file``)."""
+    @property
+    def two_step(self) -> dict[str, Any] | None:
+        """A file read as a two-step leak: ``title_id``, ``decode``, ``positions_read``,
+        ``seconds_needed``, ``false_positive_probability``, ``mark_false_positive_probability``,
+        ``windows_decoded``; ``None`` when not read as one."""
 
 class Embedder:
     """Marks the frames of one stream for one recipient, keeping the stream's state."""
@@ -202,5 +210,34 @@ def embed_file(
 
 def detect_file(path: _Path, key: Key, *, max_seconds: float | None = None) -> Detection:
     """Detects the recipient in the video at ``path`` (its first ``max_seconds`` if given)."""
+
+def prepare_range(
+    src: _Path,
+    package: _Path,
+    key_path: _Path,
+    *,
+    positions: tuple[int, int] | None = None,
+    title_id: int = 0,
+    position_seconds: float = 2.0,
+    ladder: list[int] = ...,
+    crf: int = 21,
+    preset: str = "medium",
+    strength: float = 1.0,
+) -> dict[str, Any]:
+    """Prepares positions ``(first, end)`` (all when None) of ``src`` into a two-step
+    package folder; the key is read from ``key_path`` (so only a path crosses a cluster)."""
+
+def finalize(src: _Path, package: _Path, key_path: _Path) -> dict[str, Any]:
+    """Merges the prepared ranges into the package; returns its manifest."""
+
+def plan_ranges(
+    src: _Path, *, position_seconds: float = 2.0, positions_per_range: int = 30
+) -> list[tuple[int, int]]:
+    """Position ranges covering ``src`` for independent workers."""
+
+def session_mp4(
+    package: _Path, key: Key, session: int, dst: _Path, *, rendition: str | None = None
+) -> dict[str, Any]:
+    """Writes a session's copy of one rendition by stream copy."""
 
 __all__: list[str]

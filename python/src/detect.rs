@@ -46,11 +46,65 @@ pub struct PyDetection {
     /// Seconds of video analysed (``detect_file`` only; ``None`` for frames).
     #[pyo3(get)]
     seconds_analyzed: Option<f64>,
+    /// A two-step leak's session ID (8 hex digits), when the positions read identify it.
+    #[pyo3(get)]
+    session: Option<String>,
+    two_step: Option<TwoStepFields>,
+}
+
+/// What a two-step reading found, for ``Detection.two_step``.
+#[derive(Clone)]
+struct TwoStepFields {
+    title_id: Option<u16>,
+    decode: &'static str,
+    positions_read: usize,
+    seconds_needed: Option<f64>,
+    false_positive_probability: Option<f64>,
+    mark_false_positive_probability: Option<f64>,
+    windows_decoded: u64,
+}
+
+impl TwoStepFields {
+    fn of(found: &filigree::TwoStepDetection) -> TwoStepFields {
+        use filigree::twostep::SessionDecode;
+        let title = found.titles.first();
+        TwoStepFields {
+            title_id: title.map(|t| t.title),
+            decode: match title.map(|t| t.session) {
+                Some(SessionDecode::Identified(_)) => "identified",
+                Some(SessionDecode::Inconsistent) => "inconsistent",
+                Some(SessionDecode::Undetermined { .. }) => "undetermined",
+                None => "none",
+            },
+            positions_read: title.map_or(0, |t| t.positions.len()),
+            seconds_needed: title.and_then(|t| t.seconds_needed),
+            false_positive_probability: title.and_then(|t| t.false_positive_probability),
+            mark_false_positive_probability: found.mark_false_positive_probability,
+            windows_decoded: found.windows_decoded,
+        }
+    }
 }
 
 impl PyDetection {
+    /// With the two-step reading of a file, when one was made.
+    pub fn with_two_step(mut self, found: Option<&filigree::TwoStepDetection>) -> PyDetection {
+        self.session = found
+            .and_then(|f| f.session())
+            .map(|(_, s)| format!("{s:08x}"));
+        self.two_step = found.map(TwoStepFields::of);
+        if self.session.is_some() {
+            self.false_positive_probability = self
+                .two_step
+                .as_ref()
+                .and_then(|t| t.false_positive_probability);
+        }
+        self
+    }
+
     pub fn new(detection: &filigree::Detection, seconds_analyzed: Option<f64>) -> PyDetection {
         PyDetection {
+            session: None,
+            two_step: None,
             recipient: detection.recipient,
             false_positive_probability: detection.false_positive_probability,
             frames_used: detection.frames_used,
@@ -67,10 +121,34 @@ impl PyDetection {
 
 #[pymethods]
 impl PyDetection {
-    /// True when a recipient ID was recovered.
+    /// True when a recipient ID (or a two-step leak's session) was recovered.
     #[getter]
     fn found(&self) -> bool {
-        self.recipient.is_some()
+        self.recipient.is_some() || self.session.is_some()
+    }
+
+    /// For a file read as a two-step leak (sync found, no single recipient): a dict with
+    /// ``title_id``, ``decode`` (``"identified"``, ``"undetermined"``: not enough video,
+    /// ``"inconsistent"``: segments of several sessions, ``"none"``: no position read),
+    /// ``positions_read``, ``seconds_needed``, ``false_positive_probability`` (of the
+    /// session), ``mark_false_positive_probability`` and ``windows_decoded``; else ``None``.
+    #[getter]
+    fn two_step<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, pyo3::types::PyDict>>> {
+        let Some(t) = &self.two_step else {
+            return Ok(None);
+        };
+        let d = pyo3::types::PyDict::new(py);
+        d.set_item("title_id", t.title_id)?;
+        d.set_item("decode", t.decode)?;
+        d.set_item("positions_read", t.positions_read)?;
+        d.set_item("seconds_needed", t.seconds_needed)?;
+        d.set_item("false_positive_probability", t.false_positive_probability)?;
+        d.set_item(
+            "mark_false_positive_probability",
+            t.mark_false_positive_probability,
+        )?;
+        d.set_item("windows_decoded", t.windows_decoded)?;
+        Ok(Some(d))
     }
 
     fn __repr__(&self) -> String {
@@ -78,6 +156,13 @@ impl PyDetection {
             .seconds_analyzed
             .map(|s| format!(", seconds_analyzed={s:.2}"))
             .unwrap_or_default();
+        if let (Some(session), Some(p)) = (&self.session, self.false_positive_probability) {
+            return format!(
+                "Detection(found=True, session={session:?}, false_positive_probability={p:.2e}, \
+                 frames_used={}, sync_z={:.1}{seconds})",
+                self.frames_used, self.sync_z
+            );
+        }
         match (self.recipient, self.false_positive_probability) {
             (Some(id), Some(p)) => format!(
                 "Detection(found=True, recipient={id}, false_positive_probability={p:.2e}, \

@@ -211,8 +211,8 @@ pub fn detect_file(
     let found = py
         .detach(|| pipeline::detect_file(&path, key, max_seconds, &mut |_, _| {}))
         .map_err(to_py)?;
-    Ok(PyDetection::new(
-        &found.detection,
-        Some(found.seconds_analyzed),
-    ))
+    Ok(
+        PyDetection::new(&found.detection, Some(found.seconds_analyzed))
+            .with_two_step(found.two_step.as_ref()),
+    )
 }

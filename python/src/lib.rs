@@ -10,6 +10,7 @@ mod files;
 mod frames;
 mod key;
 mod overlay;
+mod twostep;
 
 use pyo3::prelude::*;
 
@@ -24,6 +25,10 @@ fn _filigree(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(embed::embed_frame, m)?)?;
     m.add_function(wrap_pyfunction!(files::embed_file, m)?)?;
     m.add_function(wrap_pyfunction!(files::detect_file, m)?)?;
+    m.add_function(wrap_pyfunction!(twostep::prepare_range, m)?)?;
+    m.add_function(wrap_pyfunction!(twostep::finalize, m)?)?;
+    m.add_function(wrap_pyfunction!(twostep::plan_ranges, m)?)?;
+    m.add_function(wrap_pyfunction!(twostep::session_mp4, m)?)?;
     errors::register(m)?;
     Ok(())
 }

@@ -106,7 +106,8 @@ pub fn prepare(
 }
 
 /// Prepares positions `positions` of `master` (all when `None`; a range past the end stops
-/// at the end) into `dir`, writing their segments and `ranges/<first>-<end>.json`.
+/// at the end) into `dir`, writing their segments and `ranges/<first>-<end>.json`. A range
+/// that starts past the end writes nothing and returns an empty record (`first == end`).
 pub fn prepare_range(
     master: &Path,
     dir: &Path,
@@ -220,10 +221,18 @@ pub fn prepare_range(
     }
     drop(reader);
     if index <= first_frame {
-        return Err(fail(format!(
-            "the master has {index} frames, fewer than position {} needs",
-            range.start
-        )));
+        // A range past the end (planned from an overestimated frame count): nothing to do.
+        return Ok(RangeRecord {
+            first: range.start,
+            end: range.start,
+            title_frames: Some(index),
+            title_id: plan.title_id,
+            key_fingerprint: key.fingerprint(),
+            frame_rate_num: info.frame_rate.num,
+            frame_rate_den: info.frame_rate.den,
+            position_frames,
+            renditions: Vec::new(),
+        });
     }
     let end = index.min(end_frame).div_ceil(position_frames) as u32;
     for (_, _, writer) in writers {
@@ -324,6 +333,40 @@ pub fn prepare_range(
     Ok(record)
 }
 
+/// Position ranges of about `positions_per_range` positions each covering `master`, for
+/// independent workers: from the frame count the container states (the last range is open
+/// ended, so an underestimate still covers the title; ranges past the end of an
+/// overestimate come back empty).
+pub fn plan_ranges(
+    master: &Path,
+    position_seconds: f64,
+    positions_per_range: u32,
+) -> Result<Vec<Range<u32>>> {
+    let fail = |reason: String| Error::Package {
+        path: master.to_path_buf(),
+        reason,
+    };
+    let reader = crate::video::ffmpeg::FfmpegReader::open(master)?;
+    let info = crate::video::FrameSource::info(&reader);
+    let fps = info.frame_rate.as_f64();
+    let frames = info.frames_hint.ok_or_else(|| {
+        fail("the container states no frame count; prepare it as one range".into())
+    })?;
+    if !(fps > 0.0 && position_seconds > 0.0) || positions_per_range == 0 {
+        return Err(fail("no frame rate, position length or range size".into()));
+    }
+    let position_frames = ((position_seconds * fps).round() as u64).max(1);
+    let positions = frames.div_ceil(position_frames).max(1) as u32;
+    let mut ranges: Vec<Range<u32>> = (0..positions)
+        .step_by(positions_per_range as usize)
+        .map(|first| first..(first + positions_per_range).min(positions))
+        .collect();
+    if let Some(last) = ranges.last_mut() {
+        last.end = MAX_POSITIONS;
+    }
+    Ok(ranges)
+}
+
 /// Checks that the ranges in `dir` cover the title and agree, then writes `package.json`,
 /// `wmpaceinfo.json` and the playlists. Returns the manifest.
 pub fn finalize(master: &Path, dir: &Path, key: &Key) -> Result<Manifest> {
@@ -333,9 +376,11 @@ pub fn finalize(master: &Path, dir: &Path, key: &Key) -> Result<Manifest> {
     };
     let ranges_dir = dir.join("ranges");
     let mut records: Vec<RangeRecord> = Vec::new();
-    let listing = fs::read_dir(&ranges_dir).map_err(|source| Error::Io {
-        path: ranges_dir.clone(),
-        source,
+    let listing = fs::read_dir(&ranges_dir).map_err(|e| {
+        fail(format!(
+            "no prepared ranges ({} cannot be read: {e})",
+            ranges_dir.display()
+        ))
     })?;
     for entry in listing.flatten() {
         let path = entry.path();
@@ -350,6 +395,7 @@ pub fn finalize(master: &Path, dir: &Path, key: &Key) -> Result<Manifest> {
             );
         }
     }
+    records.retain(|r| r.end > r.first);
     records.sort_by_key(|r| r.first);
     let Some(first) = records.first().cloned() else {
         return Err(fail("no prepared ranges".into()));
