@@ -1,0 +1,250 @@
+//! `filigree prepare`, `session` and `serve` from the command line: a small package, the
+//! answers for a two-step copy too short to name its session, and bad input (one line,
+//! exit 2, nothing left behind), including an interrupted prepare.
+
+mod common;
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::{entries, filigree, new_key, p, stderr, testdata};
+
+/// The live-action clip as a package: 1 s positions, one 240p rendition.
+fn prepare(dir: &std::path::Path, key: &std::path::Path) -> std::path::PathBuf {
+    let package = dir.join("package");
+    let out = filigree(&[
+        "prepare",
+        "--quiet",
+        "--key",
+        p(key),
+        "--title-id",
+        "4",
+        "--position-seconds",
+        "1",
+        "--ladder",
+        "240",
+        "--preset",
+        "ultrafast",
+        p(&testdata("tos_360p24_10s.mp4")),
+        p(&package),
+    ]);
+    assert!(out.status.success(), "prepare: {}", stderr(&out));
+    package
+}
+
+fn one_line_error(out: &std::process::Output, needle: &str) {
+    let err = stderr(out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains(needle), "{err:?} lacks {needle:?}");
+}
+
+#[test]
+fn a_short_session_copy_is_a_two_step_mark_without_a_session_and_bad_input_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = new_key(dir.path(), "studio.key");
+    let tokens = new_key(dir.path(), "tokens.key");
+    let package = prepare(dir.path(), &key);
+    let names = entries(&package);
+    assert_eq!(
+        names,
+        [
+            "240p.m3u8",
+            "a",
+            "b",
+            "master.m3u8",
+            "package.json",
+            "ranges",
+            "wmpaceinfo.json"
+        ]
+    );
+    assert_eq!(entries(&package.join("a/240p")).len(), 10 + 2); // segments, init, index
+
+    let ledger = dir.path().join("sessions.jsonl");
+    let out = filigree(&[
+        "session",
+        "new",
+        "--key",
+        p(&key),
+        "--token-key",
+        p(&tokens),
+        "--ledger",
+        p(&ledger),
+        "--label",
+        "critic-4",
+        "--session",
+        "0000abcd",
+        "--expires-in",
+        "2h",
+        p(&package),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let opened: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(opened["session"], "0000abcd");
+    let token = opened["token"].as_str().unwrap();
+    assert_eq!(opened["player"], format!("/play/{token}"));
+    let ledger_text = std::fs::read_to_string(&ledger).unwrap();
+    assert!(!ledger_text.contains(token), "the ledger holds no token");
+
+    let copy = dir.path().join("copy.mp4");
+    let out = filigree(&[
+        "session",
+        "mp4",
+        "--key",
+        p(&key),
+        "--session",
+        "0000abcd",
+        p(&package),
+        p(&copy),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // Ten positions cannot fix 32 session bits: the answer says a mark is there, and why
+    // no session is named.
+    let out = filigree(&["detect", "--key", p(&key), p(&copy)]);
+    let line = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{line}");
+    assert!(
+        line.contains("two-step mark present (title 4, 10 positions read"),
+        "{line}"
+    );
+    assert!(
+        line.contains("not enough video to identify the session"),
+        "{line}"
+    );
+    let out = filigree(&["detect", "--json", "--key", p(&key), p(&copy)]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["found"], false);
+    assert_eq!(json["two_step"]["mark_present"], true);
+    assert_eq!(json["two_step"]["decode"], "undetermined");
+    assert_eq!(json["two_step"]["positions_read"], 10);
+
+    // Bad input: one line, exit 2.
+    let other = new_key(dir.path(), "other.key");
+    let out = filigree(&[
+        "session",
+        "mp4",
+        "--key",
+        p(&other),
+        "--session",
+        "0000abcd",
+        p(&package),
+        p(&dir.path().join("x.mp4")),
+    ]);
+    one_line_error(&out, "prepared under key");
+    assert!(!dir.path().join("x.mp4").exists());
+    let out = filigree(&[
+        "session",
+        "new",
+        "--key",
+        p(&key),
+        "--token-key",
+        p(&key),
+        "--ledger",
+        p(&ledger),
+        p(&package),
+    ]);
+    one_line_error(&out, "token key must not be the marking key");
+    let out = filigree(&[
+        "prepare",
+        "--key",
+        p(&key),
+        "--positions",
+        "5..3",
+        p(&testdata("tos_360p24_10s.mp4")),
+        p(&package),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = filigree(&[
+        "prepare",
+        "--key",
+        p(&key),
+        "--ladder",
+        "480",
+        p(&testdata("tos_360p24_10s.mp4")),
+        p(&dir.path().join("tall")),
+    ]);
+    one_line_error(&out, "at most the master's 360");
+    let out = filigree(&[
+        "prepare",
+        "--finalize",
+        "--key",
+        p(&key),
+        p(&testdata("tos_360p24_10s.mp4")),
+        p(&dir.path().join("none")),
+    ]);
+    one_line_error(&out, "no prepared ranges");
+    let out = filigree(&[
+        "serve",
+        "--key",
+        p(&key),
+        "--token-key",
+        p(&tokens),
+        "--web",
+        p(dir.path()),
+        p(&package),
+    ]);
+    one_line_error(&out, "web player file");
+    let out = filigree(&[
+        "serve",
+        "--key",
+        p(&key),
+        "--token-key",
+        p(&tokens),
+        p(dir.path()),
+    ]);
+    one_line_error(&out, "package.json");
+}
+
+#[test]
+fn an_interrupted_prepare_exits_130_and_leaves_no_temporaries_or_range_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = new_key(dir.path(), "studio.key");
+    let package = dir.path().join("package");
+    let child = Command::new(env!("CARGO_BIN_EXE_filigree"))
+        .args([
+            "prepare",
+            "--quiet",
+            "--key",
+            p(&key),
+            "--ladder",
+            "360,240",
+        ])
+        .args([p(&testdata("tos_360p24_10s.mp4")), p(&package)])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    let sent = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let out = child.wait_with_output().unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(130), "{err}");
+    assert!(err.contains("interrupted by SIGINT"), "{err}");
+    let mut left = Vec::new();
+    for entry in walk(&package) {
+        let name = entry.file_name().unwrap().to_string_lossy().into_owned();
+        if name.starts_with(".filigree-") || entry.extension().is_some_and(|e| e == "json") {
+            left.push(entry);
+        }
+    }
+    assert!(left.is_empty(), "{left:?}");
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let Ok(read) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    read.flatten()
+        .flat_map(|e| {
+            let path = e.path();
+            if path.is_dir() {
+                walk(&path)
+            } else {
+                vec![path]
+            }
+        })
+        .collect()
+}
