@@ -36,7 +36,8 @@ pub enum SessionCommand {
         /// The package folder.
         package: PathBuf,
     },
-    /// Write a session's copy of one rendition as an MP4, by stream copy of its segments.
+    /// Write a session's copy of one rendition as an MP4, by stream copy of its segments
+    /// (and of the package's audio).
     Mp4 {
         #[arg(long)]
         key: PathBuf,
@@ -118,7 +119,7 @@ pub fn run(command: &SessionCommand) -> Result<ExitCode, Failure> {
                     .map(|r| r.name.clone())
                     .ok_or_else(|| Failure("the package has no renditions".into()))?,
             };
-            package.assemble(&code, *session, &name, output)?;
+            filigree::twostep::prepare::session_copy(&package, &code, *session, &name, output)?;
         }
     }
     Ok(ExitCode::SUCCESS)

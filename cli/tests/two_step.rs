@@ -248,3 +248,71 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
         })
         .collect()
 }
+
+#[test]
+fn a_master_with_audio_gets_one_audio_rendition_and_session_copies_carry_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = new_key(dir.path(), "studio.key");
+    let package = dir.path().join("package");
+    let out = filigree(&[
+        "prepare",
+        "--quiet",
+        "--key",
+        p(&key),
+        "--position-seconds",
+        "1",
+        "--ladder",
+        "360",
+        "--preset",
+        "ultrafast",
+        p(&testdata("bbb_720p25_5s.mp4")),
+        p(&package),
+    ]);
+    assert!(out.status.success(), "prepare: {}", stderr(&out));
+    let master = std::fs::read_to_string(package.join("master.m3u8")).unwrap();
+    assert!(
+        master.contains("#EXT-X-MEDIA:TYPE=AUDIO,URI=\"audio.m3u8\""),
+        "{master}"
+    );
+    assert!(
+        master.contains("AUDIO=\"audio\"") && master.contains("mp4a.40.2"),
+        "{master}"
+    );
+    let audio = std::fs::read_to_string(package.join("audio.m3u8")).unwrap();
+    assert!(
+        audio.contains("audio/init.mp4") && audio.contains("audio/000004.m4s"),
+        "{audio}"
+    );
+    // The audio is encoded once: no audio under the variants.
+    assert!(!package.join("a/audio").exists() && !package.join("b/audio").exists());
+
+    let copy = dir.path().join("copy.mp4");
+    let out = filigree(&[
+        "session",
+        "mp4",
+        "--key",
+        p(&key),
+        "--session",
+        "00c0ffee",
+        p(&package),
+        p(&copy),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let probe = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-show_entries",
+            "stream=codec_name,channels",
+            "-of",
+            "csv=p=0",
+        ])
+        .arg(&copy)
+        .output()
+        .unwrap();
+    let streams = String::from_utf8_lossy(&probe.stdout);
+    assert!(
+        streams.contains("h264") && streams.contains("aac,6"),
+        "{streams}"
+    );
+}

@@ -130,7 +130,7 @@ pub fn session_mp4<'py>(
                     .map(|r| r.name.clone())
                     .unwrap_or_default(),
             };
-            package.assemble(&code, session, &name, &dst)?;
+            prepare::session_copy(&package, &code, session, &name, &dst)?;
             Ok(name)
         })
         .map_err(to_py)?;

@@ -125,7 +125,26 @@ async fn session_resource(
     let package = &state.package;
     match rest {
         ["session.json"] => session_json(state, claims),
-        ["master.m3u8"] => playlist(package.master_playlist(|r| format!("{}.m3u8", r.name))),
+        ["master.m3u8"] => {
+            playlist(package.master_playlist(|r| format!("{}.m3u8", r.name), "audio.m3u8"))
+        }
+        ["audio.m3u8"] => {
+            let segment = |i| format!("audio/{}", segment_name(i));
+            match package.audio_playlist("audio/init.mp4", segment) {
+                Some(text) => playlist(text),
+                None => status(StatusCode::NOT_FOUND),
+            }
+        }
+        ["audio", file] => {
+            let path = match *file {
+                "init.mp4" if package.manifest().audio.is_some() => Some(package.audio_init_path()),
+                _ => position_of(file).and_then(|i| package.audio_segment_path(i)),
+            };
+            match path {
+                Some(path) => cache(serve_file(path, request).await, "private, max-age=86400"),
+                None => status(StatusCode::NOT_FOUND),
+            }
+        }
         [name] if name.ends_with(".m3u8") => {
             let rendition = name.trim_end_matches(".m3u8");
             match package.rendition(rendition) {
@@ -154,16 +173,21 @@ fn media_path(state: &AppState, session: u32, rendition: &str, file: &str) -> Op
     if file == "init.mp4" {
         return Some(package.init_path(filigree::twostep::Variant::A, rendition));
     }
-    let digits = file.strip_suffix(".m4s")?;
-    if digits.len() != 6 || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let position: u32 = digits.parse().ok()?;
+    let position = position_of(file)?;
     if position >= package.manifest().positions() {
         return None;
     }
     let variant = state.code.variant(session, position);
     Some(package.segment_path(variant, rendition, position))
+}
+
+/// The index in a segment file name (`000042.m4s`).
+fn position_of(file: &str) -> Option<u32> {
+    let digits = file.strip_suffix(".m4s")?;
+    if digits.len() != 6 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
 }
 
 /// The session's public details, for the player's overlay.

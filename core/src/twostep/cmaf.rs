@@ -96,6 +96,20 @@ pub fn decode_time(segment: &[u8]) -> Result<u64, String> {
     time.ok_or_else(|| "fragment has no tfdt".into())
 }
 
+/// Samples in a segment's first track run (`trun` sample count).
+pub fn sample_count(segment: &[u8]) -> Result<u32, String> {
+    let mut copy = segment.to_vec();
+    let mut count = None;
+    visit_moof(&mut copy, &mut |kind, body| {
+        if kind == b"trun" && count.is_none() {
+            let bytes = body.get(4..8).ok_or("short trun")?;
+            count = Some(u32::from_be_bytes(bytes.try_into().expect("4 bytes")));
+        }
+        Ok(())
+    })?;
+    count.ok_or_else(|| "fragment has no trun".into())
+}
+
 /// Sets the `mfhd` sequence number and every `tfdt` decode time of a `moof`+`mdat` segment
 /// (a segment has one track, so one `tfdt`).
 pub fn retime(segment: &mut [u8], sequence: u32, decode_time: u64) -> Result<(), String> {

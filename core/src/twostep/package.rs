@@ -9,6 +9,7 @@
 //! a/<rendition>/init.mp4       CMAF initialisation segment (the same bytes in a/ and b/)
 //! a/<rendition>/000000.m4s ... one CMAF media segment per position, variant A
 //! a/<rendition>/index.m3u8     all-A playlist (and b/... for B)
+//! audio/init.mp4, 000000.m4s   the audio rendition (once: audio carries no mark), audio.m3u8
 //! ranges/<first>-<end>.json    what each independently prepared position range wrote
 //! ```
 //!
@@ -45,6 +46,20 @@ pub struct Rendition {
     pub codecs: String,
 }
 
+/// The audio rendition: the master's audio as AAC, encoded once (audio carries no mark),
+/// cut into segments of about a position each.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AudioRendition {
+    pub channels: u16,
+    pub rate: u32,
+    /// RFC 6381 codecs string (`mp4a.40.2`, AAC-LC).
+    pub codecs: String,
+    pub bandwidth: u64,
+    /// Duration of each segment `audio/<index>.m4s`, in seconds.
+    pub segment_seconds: Vec<f64>,
+}
+
 /// `package.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -62,6 +77,9 @@ pub struct Manifest {
     /// Units per second of the segments' decode times.
     pub timescale: u32,
     pub renditions: Vec<Rendition>,
+    /// The audio rendition, when the master has audio.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audio: Option<AudioRendition>,
     /// SHA-256 of the master the package was prepared from.
     pub source_sha256: String,
 }
@@ -181,58 +199,81 @@ impl Package {
     /// `segment_uri(position)` for every position.
     pub fn media_playlist(&self, init_uri: &str, segment_uri: impl Fn(u32) -> String) -> String {
         let m = &self.manifest;
-        let segments = (0..m.positions())
-            .map(|p| m3u8_rs::MediaSegment {
-                uri: segment_uri(p),
-                duration: m.position_seconds(p) as f32,
-                map: (p == 0).then(|| m3u8_rs::Map {
-                    uri: init_uri.to_string(),
-                    ..Default::default()
-                }),
-                ..Default::default()
-            })
-            .collect();
-        let longest = (0..m.positions())
-            .map(|p| m.position_seconds(p))
-            .fold(0.0, f64::max);
-        let playlist = m3u8_rs::MediaPlaylist {
-            version: Some(7),
-            target_duration: longest.ceil() as u64,
-            independent_segments: true,
-            end_list: true,
-            playlist_type: Some(m3u8_rs::MediaPlaylistType::Vod),
-            segments,
-            ..Default::default()
-        };
-        write_playlist(|out| playlist.write_to(out))
+        let durations: Vec<f64> = (0..m.positions()).map(|p| m.position_seconds(p)).collect();
+        vod_playlist(init_uri, &durations, segment_uri)
     }
 
-    /// A master playlist with one variant stream per rendition at `media_uri(rendition)`.
-    pub fn master_playlist(&self, media_uri: impl Fn(&Rendition) -> String) -> String {
+    /// The audio rendition's playlist (`None` without audio), segments at `segment_uri(i)`.
+    pub fn audio_playlist(
+        &self,
+        init_uri: &str,
+        segment_uri: impl Fn(u32) -> String,
+    ) -> Option<String> {
+        let audio = self.manifest.audio.as_ref()?;
+        Some(vod_playlist(init_uri, &audio.segment_seconds, segment_uri))
+    }
+
+    /// A master playlist with one variant stream per rendition at `media_uri(rendition)`,
+    /// and the audio rendition at `audio_uri` when the package has one.
+    pub fn master_playlist(
+        &self,
+        media_uri: impl Fn(&Rendition) -> String,
+        audio_uri: &str,
+    ) -> String {
+        let audio = self.manifest.audio.as_ref();
         let variants = self
             .manifest
             .renditions
             .iter()
             .map(|r| m3u8_rs::VariantStream {
                 uri: media_uri(r),
-                bandwidth: r.peak_bandwidth,
-                average_bandwidth: Some(r.average_bandwidth),
-                codecs: Some(r.codecs.clone()),
+                bandwidth: r.peak_bandwidth + audio.map_or(0, |a| a.bandwidth),
+                average_bandwidth: Some(r.average_bandwidth + audio.map_or(0, |a| a.bandwidth)),
+                codecs: Some(match audio {
+                    Some(a) => format!("{},{}", r.codecs, a.codecs),
+                    None => r.codecs.clone(),
+                }),
                 resolution: Some(m3u8_rs::Resolution {
                     width: r.width as u64,
                     height: r.height as u64,
                 }),
                 frame_rate: Some(self.manifest.frame_rate()),
+                audio: audio.map(|_| AUDIO_GROUP.to_string()),
                 ..Default::default()
             })
+            .collect();
+        let alternatives = audio
+            .map(|a| m3u8_rs::AlternativeMedia {
+                media_type: m3u8_rs::AlternativeMediaType::Audio,
+                uri: Some(audio_uri.to_string()),
+                group_id: AUDIO_GROUP.into(),
+                name: "main".into(),
+                default: true,
+                autoselect: true,
+                channels: Some(a.channels.to_string()),
+                ..Default::default()
+            })
+            .into_iter()
             .collect();
         let playlist = m3u8_rs::MasterPlaylist {
             version: Some(7),
             independent_segments: true,
             variants,
+            alternatives,
             ..Default::default()
         };
         write_playlist(|out| playlist.write_to(out))
+    }
+
+    /// `audio/`'s initialisation segment and segment `index`.
+    pub fn audio_init_path(&self) -> PathBuf {
+        self.root.join(AUDIO_DIR).join("init.mp4")
+    }
+
+    pub fn audio_segment_path(&self, index: u32) -> Option<PathBuf> {
+        let audio = self.manifest.audio.as_ref()?;
+        ((index as usize) < audio.segment_seconds.len())
+            .then(|| self.root.join(AUDIO_DIR).join(segment_name(index)))
     }
 
     /// Writes `session`'s copy of `rendition` to `output`: the initialisation segment and,
@@ -266,6 +307,39 @@ impl Package {
         }
         out.persist(output).map_err(io(output))
     }
+}
+
+/// The audio rendition's folder and HLS group.
+pub const AUDIO_DIR: &str = "audio";
+const AUDIO_GROUP: &str = "audio";
+
+/// A VOD media playlist: `init_uri` as its `EXT-X-MAP`, segment `i` at `segment_uri(i)`
+/// lasting `durations[i]` seconds.
+fn vod_playlist(init_uri: &str, durations: &[f64], segment_uri: impl Fn(u32) -> String) -> String {
+    let segments = durations
+        .iter()
+        .enumerate()
+        .map(|(i, &duration)| m3u8_rs::MediaSegment {
+            uri: segment_uri(i as u32),
+            duration: duration as f32,
+            map: (i == 0).then(|| m3u8_rs::Map {
+                uri: init_uri.to_string(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+        .collect();
+    let longest = durations.iter().copied().fold(0.0, f64::max);
+    let playlist = m3u8_rs::MediaPlaylist {
+        version: Some(7),
+        target_duration: longest.round().max(1.0) as u64,
+        independent_segments: true,
+        end_list: true,
+        playlist_type: Some(m3u8_rs::MediaPlaylistType::Vod),
+        segments,
+        ..Default::default()
+    };
+    write_playlist(|out| playlist.write_to(out))
 }
 
 /// A playlist rendered to text (m3u8-rs writes to any `Write`).

@@ -28,10 +28,11 @@ use crate::pipeline::{Progress, spawn_reader};
 use crate::scheme::Payload;
 use crate::twostep::cmaf;
 use crate::twostep::package::{
-    FORMAT, MANIFEST, Manifest, Package, Rendition, is_safe_name, rendition_dir, segment_name,
+    AUDIO_DIR, AudioRendition, FORMAT, MANIFEST, Manifest, Package, Rendition, is_safe_name,
+    rendition_dir, segment_name,
 };
 use crate::twostep::{MAX_POSITIONS, MAX_TITLE_ID, Variant, VariantMark};
-use crate::video::ffmpeg::{Codec, EncodeOptions, FfmpegWriter, OutputShape};
+use crate::video::ffmpeg::{Codec, EncodeOptions, FfmpegWriter, OutputShape, write_fragmented_aac};
 use crate::video::temp::TempOutput;
 use crate::video::{FrameSink, PixelFormat, StreamInfo};
 
@@ -444,6 +445,7 @@ pub fn finalize(master: &Path, dir: &Path, key: &Key) -> Result<Manifest> {
         position_frames: first.position_frames,
         timescale: first.renditions.first().map_or(0, |r| r.timescale),
         renditions: Vec::new(),
+        audio: None,
         source_sha256: crate::ledger::sha256_file(master)?,
     };
     for (i, r) in first.renditions.iter().enumerate() {
@@ -472,6 +474,8 @@ pub fn finalize(master: &Path, dir: &Path, key: &Key) -> Result<Manifest> {
             codecs: r.codecs.clone(),
         });
     }
+    let position_seconds = manifest.position_frames as f64 / manifest.frame_rate();
+    manifest.audio = prepare_audio(master, dir, position_seconds)?;
     write_atomically(
         &dir.join(MANIFEST),
         &serde_json::to_vec_pretty(&manifest).expect("serialisable"),
@@ -482,6 +486,71 @@ pub fn finalize(master: &Path, dir: &Path, key: &Key) -> Result<Manifest> {
     Ok(manifest)
 }
 
+/// The master's audio as the package's audio rendition (`audio/`), once for both variants;
+/// `None` when the master has none.
+fn prepare_audio(
+    master: &Path,
+    dir: &Path,
+    position_seconds: f64,
+) -> Result<Option<AudioRendition>> {
+    let fail = |reason: String| Error::Package {
+        path: dir.to_path_buf(),
+        reason,
+    };
+    let work = dir.join(".work");
+    fs::create_dir_all(&work).map_err(|source| Error::Io {
+        path: work.clone(),
+        source,
+    })?;
+    let path = work.join("audio.mp4");
+    let Some(track) = write_fragmented_aac(master, &path, position_seconds)? else {
+        let _ = fs::remove_dir(&work);
+        return Ok(None);
+    };
+    let data = fs::read(&path).map_err(|source| Error::Io {
+        path: path.clone(),
+        source,
+    })?;
+    let _ = fs::remove_file(&path);
+    let _ = fs::remove_dir(&work);
+    let cut = cmaf::split(&data).map_err(|e| fail(format!("audio: {e}")))?;
+    let timescale =
+        cmaf::timescale(&cut.init).ok_or_else(|| fail("audio has no timescale".into()))? as f64;
+    let times = cut
+        .segments
+        .iter()
+        .map(|s| cmaf::decode_time(s))
+        .collect::<std::result::Result<Vec<u64>, String>>()
+        .map_err(&fail)?;
+    let last = cut.segments.last().expect("split finds fragments");
+    // AAC frames are 1024 samples at the track's rate (its timescale).
+    let last_seconds = cmaf::sample_count(last).map_err(&fail)? as f64 * 1024.0 / timescale;
+    let segment_seconds: Vec<f64> = times
+        .windows(2)
+        .map(|w| (w[1] - w[0]) as f64 / timescale)
+        .chain(std::iter::once(last_seconds))
+        .collect();
+    let folder = dir.join(AUDIO_DIR);
+    fs::create_dir_all(&folder).map_err(|source| Error::Io {
+        path: folder.clone(),
+        source,
+    })?;
+    write_atomically(&folder.join("init.mp4"), &cut.init)?;
+    let mut bytes = 0u64;
+    for (i, segment) in cut.segments.iter().enumerate() {
+        bytes += segment.len() as u64;
+        write_atomically(&folder.join(segment_name(i as u32)), segment)?;
+    }
+    let seconds: f64 = segment_seconds.iter().sum();
+    Ok(Some(AudioRendition {
+        channels: track.channels,
+        rate: track.rate,
+        codecs: "mp4a.40.2".into(),
+        bandwidth: (bytes as f64 * 8.0 / seconds.max(1e-3)).ceil() as u64,
+        segment_seconds,
+    }))
+}
+
 /// The edge-neutral playlists (segments at `<rendition>/<position>.m4s`, for an edge that
 /// rewrites them to `a/` or `b/`) and the all-A and all-B ones.
 fn write_playlists(package: &Package) -> Result<()> {
@@ -489,9 +558,13 @@ fn write_playlists(package: &Package) -> Result<()> {
     write_atomically(
         &dir.join("master.m3u8"),
         package
-            .master_playlist(|r| format!("{}.m3u8", r.name))
+            .master_playlist(|r| format!("{}.m3u8", r.name), "audio.m3u8")
             .as_bytes(),
     )?;
+    let audio_segment = |i| format!("{AUDIO_DIR}/{}", segment_name(i));
+    if let Some(audio) = package.audio_playlist(&format!("{AUDIO_DIR}/init.mp4"), audio_segment) {
+        write_atomically(&dir.join("audio.m3u8"), audio.as_bytes())?;
+    }
     for r in &package.manifest().renditions {
         let neutral = package.media_playlist(&format!("{}/init.mp4", r.name), |p| {
             format!("{}/{}", r.name, segment_name(p))
@@ -509,7 +582,7 @@ fn write_playlists(package: &Package) -> Result<()> {
         write_atomically(
             &dir.join(variant.folder()).join("master.m3u8"),
             package
-                .master_playlist(|r| format!("{}/index.m3u8", r.name))
+                .master_playlist(|r| format!("{}/index.m3u8", r.name), "../audio.m3u8")
                 .as_bytes(),
         )?;
     }
@@ -575,6 +648,43 @@ fn ladder(
         out.push((name, width, height));
     }
     Ok(out)
+}
+
+/// Writes `session`'s copy of `rendition` to `output`: its video segments by stream copy
+/// ([`Package::assemble`]), joined with the package's audio (stream copy too) when it has
+/// audio. Temp files + rename.
+pub fn session_copy(
+    package: &Package,
+    code: &crate::twostep::SessionCode,
+    session: u32,
+    rendition: &str,
+    output: &Path,
+) -> Result<()> {
+    if package.manifest().audio.is_none() {
+        return package.assemble(code, session, rendition, output);
+    }
+    let io = |source| Error::Io {
+        path: output.to_path_buf(),
+        source,
+    };
+    let video = TempOutput::beside(&output.with_extension("mp4")).map_err(io)?;
+    package.assemble(code, session, rendition, video.path())?;
+    let mut audio = TempOutput::beside(&output.with_extension("mp4")).map_err(io)?;
+    let count = package
+        .manifest()
+        .audio
+        .as_ref()
+        .map_or(0, |a| a.segment_seconds.len());
+    let read = |path: PathBuf| fs::read(&path).map_err(|source| Error::Io { path, source });
+    audio
+        .write_all(&read(package.audio_init_path())?)
+        .map_err(io)?;
+    for i in 0..count as u32 {
+        let path = package.audio_segment_path(i).expect("index in range");
+        audio.write_all(&read(path)?).map_err(io)?;
+    }
+    audio.flush().map_err(io)?;
+    crate::video::ffmpeg::remux(&[video.path(), audio.path()], output)
 }
 
 /// Writes `data` to a temporary beside `path` and renames it into place.
