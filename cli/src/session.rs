@@ -112,10 +112,7 @@ pub fn run(command: &SessionCommand) -> Result<ExitCode, Failure> {
             let name = match rendition {
                 Some(name) => name.clone(),
                 None => package
-                    .manifest()
-                    .renditions
-                    .iter()
-                    .max_by_key(|r| r.height)
+                    .tallest_rendition()
                     .map(|r| r.name.clone())
                     .ok_or_else(|| Failure("the package has no renditions".into()))?,
             };

@@ -123,10 +123,7 @@ pub fn session_mp4<'py>(
             let name = match rendition {
                 Some(name) => name,
                 None => package
-                    .manifest()
-                    .renditions
-                    .iter()
-                    .max_by_key(|r| r.height)
+                    .tallest_rendition()
                     .map(|r| r.name.clone())
                     .unwrap_or_default(),
             };

@@ -163,6 +163,11 @@ impl Package {
         &self.manifest
     }
 
+    /// The rendition a session's download defaults to: the tallest.
+    pub fn tallest_rendition(&self) -> Option<&Rendition> {
+        self.manifest.renditions.iter().max_by_key(|r| r.height)
+    }
+
     pub fn rendition(&self, name: &str) -> Option<&Rendition> {
         self.manifest.renditions.iter().find(|r| r.name == name)
     }
