@@ -4,6 +4,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
+use filigree::collusion::{Accusation, DEFAULT_FALSE_ACCUSATION, Issued};
+use filigree::ledger::LedgerEntry;
 use filigree::twostep::SessionDecode;
 use filigree::{Key, TwoStepDetection, ledger, pipeline};
 
@@ -18,9 +20,14 @@ pub struct DetectArgs {
     /// Print one JSON object on stdout.
     #[arg(long)]
     json: bool,
-    /// Resolve the recovered ID to its label through this ledger.
+    /// The ledger of copies and sessions issued under the key: labels the recovered ID and
+    /// scores every issued recipient and session against the leak, accusing colluders.
     #[arg(long)]
     ledger: Option<PathBuf>,
+    /// With --ledger: accuse only when the probability that any innocent among those scored
+    /// would score as high is at most this.
+    #[arg(long, default_value_t = DEFAULT_FALSE_ACCUSATION, value_parser = probability)]
+    false_accusation: f64,
     /// Analyse at most this many seconds from the start (default: the whole video).
     #[arg(long, value_parser = positive_seconds)]
     max_seconds: Option<f64>,
@@ -35,31 +42,68 @@ fn positive_seconds(text: &str) -> Result<f64, String> {
     }
 }
 
+fn probability(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(p) if p > 0.0 && p < 1.0 => Ok(p),
+        _ => Err(format!("{text:?} is not a probability between 0 and 1")),
+    }
+}
+
 pub fn run(args: &DetectArgs, quiet: bool) -> Result<ExitCode, Failure> {
     let key = Key::load(&args.key)?;
+    let issued_entries = match &args.ledger {
+        Some(path) => Some(ledger::issued_under(path, &key.fingerprint())?),
+        None => None,
+    };
+    let issued = issued_entries
+        .as_deref()
+        .map(|entries| Issued::from_entries(entries, args.false_accusation));
     let mut progress = FrameProgress::new("analysing", quiet);
-    let result = pipeline::detect_file(&args.input, &key, args.max_seconds, &mut |done, total| {
-        progress.update(done, total)
-    });
+    let result = pipeline::detect_file_with(
+        &args.input,
+        &key,
+        args.max_seconds,
+        issued.as_ref(),
+        &mut |done, total| progress.update(done, total),
+    );
     progress.finish();
     let found = result?;
     let detection = &found.detection;
+    let labels = Labels(issued_entries.unwrap_or_default());
 
-    let label = match (&args.ledger, detection.recipient) {
-        (Some(path), Some(id)) => {
-            ledger::find_recipient(path, id as u64, &key.fingerprint())?.and_then(|e| e.label)
-        }
-        _ => None,
-    };
+    let label = detection.recipient.and_then(|id| labels.of(id, None));
     let two_step = found.two_step.as_ref().map(TwoStepSummary::of);
-    let session_label = match (&args.ledger, two_step.as_ref().and_then(|t| t.session)) {
-        (Some(path), Some((title, session))) => {
-            ledger::find_session(path, title, session, &key.fingerprint())?.and_then(|e| e.label)
-        }
-        _ => None,
-    };
+    let session_label = two_step
+        .as_ref()
+        .and_then(|t| t.session)
+        .and_then(|(title, session)| labels.of(session, Some(title)));
     let session_found = two_step.as_ref().is_some_and(|t| t.session.is_some());
-    let found_any = detection.recipient.is_some() || session_found;
+    let found_any = detection.recipient.is_some() || session_found || !found.accusations.is_empty();
+    let accused: Vec<serde_json::Value> = found
+        .accusations
+        .iter()
+        .map(|a| accusation_json(a, &labels))
+        .collect();
+    let timeline: Vec<serde_json::Value> = found
+        .timeline
+        .iter()
+        .map(|r| {
+            serde_json::json!({
+                "recipient": r.recipient,
+                "label": labels.of(r.recipient, None),
+                "time_ranges": r.time_ranges,
+            })
+        })
+        .collect();
+    let recipients_seen = detection.mixed_with.len()
+        + 1
+        + found
+            .timeline
+            .iter()
+            .filter(|r| Some(r.recipient) != detection.recipient)
+            .filter(|r| !detection.mixed_with.contains(&r.recipient))
+            .count();
+    let mixed = detection.recipient.is_some() && recipients_seen > 1 || found.accusations.len() > 1;
 
     if args.json {
         let false_positive_probability = detection
@@ -83,9 +127,15 @@ pub fn run(args: &DetectArgs, quiet: bool) -> Result<ExitCode, Failure> {
             "height": found.info.height,
             "session": two_step.as_ref().and_then(|t| t.session).map(|(_, s)| format!("{s:08x}")),
             "two_step": two_step.as_ref().map(|t| t.json.clone()),
+            "mixed": mixed,
+            "mixed_with": detection.mixed_with,
+            "timeline": timeline,
+            "accused": accused,
         });
         println!("{summary}");
-    } else if let Some(id) = detection.recipient {
+        return Ok(exit_code(found_any));
+    }
+    if let Some(id) = detection.recipient {
         println!(
             "recipient {id}{} found (false-positive probability {:.1e}; {} frames, {:.1} s analysed)",
             label.map(|l| format!(" ({l})")).unwrap_or_default(),
@@ -93,12 +143,38 @@ pub fn run(args: &DetectArgs, quiet: bool) -> Result<ExitCode, Failure> {
             detection.frames_used,
             found.seconds_analyzed
         );
+        if mixed {
+            println!("the leak mixes several recipients' copies (averaged or spliced):");
+            for &other in &detection.mixed_with {
+                println!(
+                    "  also decoded: recipient {other}{}",
+                    labels.describe(other, None)
+                );
+            }
+            for r in &found.timeline {
+                println!(
+                    "  recipient {}{} at {}",
+                    r.recipient,
+                    labels.describe(r.recipient, None),
+                    ranges(&r.time_ranges)
+                );
+            }
+        }
     } else if let Some(t) = two_step.as_ref().filter(|t| t.mark_present) {
         println!(
             "{}",
             t.describe(session_label.as_deref(), found.seconds_analyzed)
         );
-    } else {
+    } else if detection.sync_p_value <= 1e-6 && found.accusations.is_empty() {
+        println!(
+            "a watermark is present for key {} but no ID could be read ({} frames, {:.1} s analysed; sync z {:.1}): \
+             too damaged, or mixed from several copies (give --ledger to score the issued ones)",
+            key.fingerprint(),
+            detection.frames_used,
+            found.seconds_analyzed,
+            detection.sync_z
+        );
+    } else if found.accusations.is_empty() {
         println!(
             "no watermark found for key {} ({} frames, {:.1} s analysed; best sync z {:.1})",
             key.fingerprint(),
@@ -107,11 +183,80 @@ pub fn run(args: &DetectArgs, quiet: bool) -> Result<ExitCode, Failure> {
             detection.sync_z
         );
     }
-    Ok(if found_any {
+    if let Some(issued) = &issued {
+        let scored =
+            issued.recipients.len() + issued.sessions.values().map(Vec::len).sum::<usize>();
+        println!(
+            "ledger: {scored} issued copies and sessions scored, {} accused (false-accusation bound {:.0e})",
+            found.accusations.len(),
+            issued.false_accusation
+        );
+        for a in &found.accusations {
+            let who = match a.title {
+                Some(title) => format!("session {:08x} of title {title}", a.id),
+                None => format!("recipient {}", a.id),
+            };
+            println!(
+                "  accused: {who}{}, false-accusation probability {:.1e}, at {}",
+                labels.describe(a.id, a.title),
+                a.false_accusation_probability,
+                ranges(&a.time_ranges)
+            );
+        }
+    }
+    Ok(exit_code(found_any))
+}
+
+fn exit_code(found: bool) -> ExitCode {
+    if found {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
-    })
+    }
+}
+
+/// Leak time ranges as `0.0-4.5 s, 9.0-12.0 s`.
+fn ranges(ranges: &[(f64, f64)]) -> String {
+    let parts: Vec<String> = ranges
+        .iter()
+        .map(|(start, end)| format!("{start:.1}-{end:.1} s"))
+        .collect();
+    parts.join(", ")
+}
+
+fn accusation_json(a: &Accusation, labels: &Labels) -> serde_json::Value {
+    let mut json = serde_json::json!({
+        "label": labels.of(a.id, a.title),
+        "false_accusation_probability": a.false_accusation_probability,
+        "time_ranges": a.time_ranges,
+    });
+    match a.title {
+        Some(title) => {
+            json["session"] = format!("{:08x}", a.id).into();
+            json["title_id"] = title.into();
+        }
+        None => json["recipient"] = a.id.into(),
+    }
+    json
+}
+
+/// Labels of issued copies (`title` `None`) and sessions, the latest entry winning.
+struct Labels(Vec<LedgerEntry>);
+
+impl Labels {
+    fn of(&self, id: u32, title: Option<u16>) -> Option<String> {
+        self.0
+            .iter()
+            .rfind(|e| e.recipient == id as u64 && e.session.as_ref().map(|s| s.title_id) == title)
+            .and_then(|e| e.label.clone())
+    }
+
+    /// ` (label)`, or nothing.
+    fn describe(&self, id: u32, title: Option<u16>) -> String {
+        self.of(id, title)
+            .map(|l| format!(" ({l})"))
+            .unwrap_or_default()
+    }
 }
 
 /// What a two-step reading says, for the line and the JSON.

@@ -325,20 +325,17 @@ pub fn verify(path: &Path) -> Result<VerifyReport> {
     Ok(scan.report())
 }
 
-/// The latest entry for `recipient` under the key with fingerprint `key_fingerprint`.
+/// Every entry under the key with fingerprint `key_fingerprint`, in ledger order: the copies
+/// and sessions that key issued, which collusion scoring accuses from.
 ///
 /// Verifies the chain on the way and refuses ([`Error::Ledger`]) to answer from a damaged
 /// ledger: a label from an edited ledger could accuse the wrong person.
-pub fn find_recipient(
-    path: &Path,
-    recipient: u64,
-    key_fingerprint: &str,
-) -> Result<Option<LedgerEntry>> {
+pub fn issued_under(path: &Path, key_fingerprint: &str) -> Result<Vec<LedgerEntry>> {
     let file = open_for_reading(path)?;
-    let mut found = None;
+    let mut issued = Vec::new();
     let scan = scan(path, &file, Check::Chain, |e| {
-        if e.recipient == recipient && e.key_fingerprint == key_fingerprint && e.session.is_none() {
-            found = Some(e);
+        if e.key_fingerprint == key_fingerprint {
+            issued.push(e);
         }
     })?;
     match scan.problem {
@@ -346,36 +343,33 @@ pub fn find_recipient(
             path,
             format!("the ledger is damaged, not trusting it: {problem}"),
         )),
-        None => Ok(found),
+        None => Ok(issued),
     }
 }
 
+/// The latest single-step entry for `recipient` under the key with fingerprint
+/// `key_fingerprint`; like [`issued_under`], never from a damaged ledger.
+pub fn find_recipient(
+    path: &Path,
+    recipient: u64,
+    key_fingerprint: &str,
+) -> Result<Option<LedgerEntry>> {
+    Ok(issued_under(path, key_fingerprint)?
+        .into_iter()
+        .rfind(|e| e.recipient == recipient && e.session.is_none()))
+}
+
 /// The latest entry of two-step session `session` of title `title_id` under the key with
-/// fingerprint `key_fingerprint`; like [`find_recipient`], never from a damaged ledger.
+/// fingerprint `key_fingerprint`; like [`issued_under`], never from a damaged ledger.
 pub fn find_session(
     path: &Path,
     title_id: u16,
     session: u32,
     key_fingerprint: &str,
 ) -> Result<Option<LedgerEntry>> {
-    let file = open_for_reading(path)?;
-    let mut found = None;
-    let scan = scan(path, &file, Check::Chain, |e| {
-        let title = e.session.as_ref().map(|s| s.title_id);
-        if e.recipient == session as u64
-            && e.key_fingerprint == key_fingerprint
-            && title == Some(title_id)
-        {
-            found = Some(e);
-        }
-    })?;
-    match scan.problem {
-        Some(problem) => Err(ledger_error(
-            path,
-            format!("the ledger is damaged, not trusting it: {problem}"),
-        )),
-        None => Ok(found),
-    }
+    Ok(issued_under(path, key_fingerprint)?.into_iter().rfind(|e| {
+        e.recipient == session as u64 && e.session.as_ref().map(|s| s.title_id) == Some(title_id)
+    }))
 }
 
 /// SHA-256 of a file's contents, lowercase hex, read in chunks.

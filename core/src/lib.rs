@@ -18,6 +18,7 @@
 //! # Ok::<(), filigree::Error>(())
 //! ```
 
+pub mod collusion;
 pub mod error;
 pub mod key;
 pub mod ledger;
@@ -38,8 +39,10 @@ mod picture;
 mod resample;
 mod scheme;
 
-pub use detect::positions::{PositionReader, TitleDetection, TwoStepDetection, WindowRead};
 pub use detect::sync::Reflection;
+pub use detect::windows::{
+    RecipientWindows, TitleDetection, TwoStepDetection, WindowDetection, WindowRead, WindowReader,
+};
 pub use detect::{Detection, Detector, Evidence, detect_still};
 pub use error::{Error, Result};
 pub use grid::{MIN_SIDE, TILE, WORKING_SIDE};

@@ -12,6 +12,12 @@
 //! * The detector measures each coded bit as a correlation, not a yes/no answer. Feeding those
 //!   confidences to the Viterbi decoder (soft decisions) gains about 2 dB over slicing them to
 //!   bits first, which is a large part of the robustness budget.
+//! * The information bits are scrambled by a keyed permutation (a four-round Feistel network
+//!   over their two halves, HMAC round functions) before coding. Without it, recipients 42
+//!   and 43 would share most of their coded bits; with it, every recipient's codeword is the
+//!   code's encoding of a pseudorandom 64-bit string. That is what lets collusion scoring
+//!   (`collusion::chips`) bound an innocent recipient's score exactly: whoever colluded, an
+//!   innocent's information bits are uniform and independent of the leak.
 //! * The tag turns a decoding failure into "no watermark". The decoder always produces *some*
 //!   maximum-likelihood bit string; only a string whose tag matches the HMAC recomputed with
 //!   the caller's key is reported, so a wrong guess is never presented as a recipient.
@@ -49,6 +55,13 @@ const RATE_INV: usize = GENERATORS.len();
 
 /// Domain-separation label for the integrity tag HMAC.
 const TAG_LABEL: &[u8] = b"filigree/v1/id";
+
+/// Domain-separation label for the round functions of the information-bit permutation.
+const SCRAMBLE_LABEL: &[u8] = b"filigree/v1/scramble";
+
+/// Feistel rounds of the permutation: four make it indistinguishable from a random
+/// permutation (Luby-Rackoff), each half is changed twice.
+const SCRAMBLE_ROUNDS: u8 = 4;
 
 /// `OUTPUTS[(state << 1) | bit]`: the three coded bits (bit j = generator j) emitted when
 /// `bit` enters the encoder in `state`.
@@ -132,8 +145,58 @@ impl PayloadCodec {
         self.id_bits == 64 || id >> self.id_bits == 0
     }
 
-    /// The coded bits carrying `id`: ID bits LSB-first, then the tag LSB-first, then six zero
-    /// tail bits, each information bit producing three coded bits (generators 133, 171, 165).
+    /// Widths of the permutation's halves: the low half, then the high half.
+    fn halves(&self) -> (usize, usize) {
+        let low = self.info_len() / 2;
+        (low, self.info_len() - low)
+    }
+
+    /// Round `round` of the permutation: the first 8 bytes of
+    /// HMAC-SHA256(tag_key, "filigree/v1/scramble" || id_bits || round || half as u64 LE),
+    /// cut to `width` bits.
+    fn round_function(&self, tag_key: &[u8; 32], round: u8, half: u64, width: usize) -> u64 {
+        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(tag_key)
+            .expect("HMAC accepts keys of any length");
+        mac.update(SCRAMBLE_LABEL);
+        mac.update(&[self.id_bits as u8, round]);
+        mac.update(&half.to_le_bytes());
+        let digest = mac.finalize().into_bytes();
+        let word = u64::from_le_bytes(digest[..8].try_into().expect("8 bytes"));
+        word & low_mask(width)
+    }
+
+    /// The keyed permutation of the `info_len` information bits (ID in the low bits, the tag
+    /// above it). Even rounds change the low half from the high one, odd rounds the reverse.
+    fn scramble(&self, tag_key: &[u8; 32], info: u128) -> u128 {
+        let (low_bits, high_bits) = self.halves();
+        let (mut low, mut high) = split(info, low_bits);
+        for round in 0..SCRAMBLE_ROUNDS {
+            if round % 2 == 0 {
+                low ^= self.round_function(tag_key, round, high, low_bits);
+            } else {
+                high ^= self.round_function(tag_key, round, low, high_bits);
+            }
+        }
+        (high as u128) << low_bits | low as u128
+    }
+
+    /// The inverse of [`scramble`](Self::scramble): the same rounds, last first.
+    fn unscramble(&self, tag_key: &[u8; 32], scrambled: u128) -> u128 {
+        let (low_bits, high_bits) = self.halves();
+        let (mut low, mut high) = split(scrambled, low_bits);
+        for round in (0..SCRAMBLE_ROUNDS).rev() {
+            if round % 2 == 0 {
+                low ^= self.round_function(tag_key, round, high, low_bits);
+            } else {
+                high ^= self.round_function(tag_key, round, low, high_bits);
+            }
+        }
+        (high as u128) << low_bits | low as u128
+    }
+
+    /// The coded bits carrying `id`: the scrambled information bits (ID then tag, permuted
+    /// under `tag_key`) LSB-first, then six zero tail bits, each information bit producing
+    /// three coded bits (generators 133, 171, 165).
     ///
     /// # Panics
     ///
@@ -145,10 +208,13 @@ impl PayloadCodec {
             "recipient ID {id} does not fit in {} bits",
             self.id_bits
         );
-        let tag = self.tag(tag_key, id);
-        let info = (0..self.id_bits)
-            .map(|i| (id >> i) & 1 == 1)
-            .chain((0..TAG_BITS).map(|i| (tag >> i) & 1 == 1));
+        let tag = self.tag(tag_key, id) as u128;
+        self.encode_info(self.scramble(tag_key, tag << self.id_bits | id as u128))
+    }
+
+    /// The coded bits of `info_len` (already scrambled) information bits.
+    fn encode_info(&self, info: u128) -> Vec<bool> {
+        let info = (0..self.info_len()).map(|i| (info >> i) & 1 == 1);
         let tail = std::iter::repeat_n(false, MEMORY);
 
         let mut coded = Vec::with_capacity(self.coded_len());
@@ -175,22 +241,22 @@ impl PayloadCodec {
         self.verify(tag_key, &self.decode_bits(soft))
     }
 
-    /// The ID in decoded information bits (from [`decode_bits`](Self::decode_bits)) if their
-    /// tag matches the HMAC recomputed with `tag_key`: one Viterbi decode can be checked
-    /// against several tag keys (each check is one more 2^-32 chance of a false pass).
+    /// The ID in decoded information bits (from [`decode_bits`](Self::decode_bits)) if, once
+    /// unscrambled, their tag matches the HMAC recomputed with `tag_key`: one Viterbi decode
+    /// can be checked against several tag keys (each check is one more 2^-32 chance of a
+    /// false pass).
     pub fn verify(&self, tag_key: &[u8; 32], bits: &[bool]) -> Option<u64> {
         if bits.len() != self.info_len() {
             return None;
         }
-        let (id_bits, tag_bits) = bits.split_at(self.id_bits);
-        let id = pack(id_bits);
-        let tag = pack(tag_bits) as u32;
-        (tag == self.tag(tag_key, id)).then_some(id)
+        let info = self.unscramble(tag_key, pack(bits));
+        let (id, tag) = split(info, self.id_bits);
+        (tag as u32 == self.tag(tag_key, id)).then_some(id)
     }
 
-    /// The maximum-likelihood information bits (ID then tag, each LSB-first) for `soft`, by
-    /// soft-decision Viterbi decoding. No integrity check: use [`decode`](Self::decode) to get
-    /// a recipient ID.
+    /// The maximum-likelihood (scrambled) information bits for `soft`, by soft-decision
+    /// Viterbi decoding. No integrity check: use [`decode`](Self::decode) or
+    /// [`verify`](Self::verify) to get a recipient ID.
     ///
     /// The branch metric is the correlation between the soft values and the branch's coded
     /// bits mapped to ±1; the path with the largest total that ends in state 0 (the zero tail)
@@ -259,11 +325,91 @@ impl PayloadCodec {
     }
 }
 
-/// Bits LSB-first into an integer (at most 64 bits).
-fn pack(bits: &[bool]) -> u64 {
+impl PayloadCodec {
+    /// log E[exp(lambda * sum_j w_j x_j)] over codewords `x` (coded bits as ±1) of uniformly
+    /// random information bits, for chip weights `w` (one per coded bit; non-finite values
+    /// count as 0).
+    ///
+    /// This is the exact null distribution of a recipient's correlation score in collusion
+    /// scoring: scrambling makes an innocent recipient's information bits uniform whatever
+    /// the leak holds, and the code's structure (neighbouring coded bits depend on the same
+    /// information bits) is taken into account by summing over the trellis, 2^-1 per input
+    /// bit, in the log domain.
+    ///
+    /// # Panics
+    ///
+    /// If `weights.len() != self.coded_len()`.
+    pub fn null_log_mgf(&self, weights: &[f64], lambda: f64) -> f64 {
+        assert_eq!(weights.len(), self.coded_len(), "one weight per coded bit");
+        let mut metric = [f64::NEG_INFINITY; STATES];
+        metric[0] = 0.0;
+        for (t, chunk) in weights.chunks_exact(RATE_INV).enumerate() {
+            let mut branch = [0f64; 1 << RATE_INV];
+            for (out, m) in branch.iter_mut().enumerate() {
+                *m = lambda
+                    * chunk
+                        .iter()
+                        .enumerate()
+                        .map(|(j, &w)| {
+                            let w = if w.is_finite() { w } else { 0.0 };
+                            if (out >> j) & 1 == 1 { w } else { -w }
+                        })
+                        .sum::<f64>();
+            }
+            // Information steps draw each input bit with probability 1/2; the tail is zeros.
+            let (inputs, log_p): (&[bool], f64) = if t < self.info_len() {
+                (&[false, true], -std::f64::consts::LN_2)
+            } else {
+                (&[false], 0.0)
+            };
+            let mut next = [f64::NEG_INFINITY; STATES];
+            for (state, &m) in metric.iter().enumerate() {
+                if m == f64::NEG_INFINITY {
+                    continue;
+                }
+                for &bit in inputs {
+                    let to = next_state(state, bit);
+                    let out = OUTPUTS[(state << 1) | bit as usize] as usize;
+                    next[to] = log_add(next[to], m + log_p + branch[out]);
+                }
+            }
+            metric = next;
+        }
+        metric[0]
+    }
+}
+
+/// log(e^a + e^b) without overflow.
+fn log_add(a: f64, b: f64) -> f64 {
+    let (hi, lo) = if a > b { (a, b) } else { (b, a) };
+    if lo == f64::NEG_INFINITY {
+        hi
+    } else {
+        hi + (lo - hi).exp().ln_1p()
+    }
+}
+
+/// Bits LSB-first into an integer (at most 128 bits).
+fn pack(bits: &[bool]) -> u128 {
     bits.iter()
         .enumerate()
-        .fold(0, |acc, (i, &b)| acc | (b as u64) << i)
+        .fold(0, |acc, (i, &b)| acc | (b as u128) << i)
+}
+
+/// The low `low_bits` bits of `value` and the rest above them (each at most 64 bits).
+fn split(value: u128, low_bits: usize) -> (u64, u64) {
+    (
+        (value & low_mask(low_bits) as u128) as u64,
+        (value >> low_bits) as u64,
+    )
+}
+
+fn low_mask(bits: usize) -> u64 {
+    if bits >= 64 {
+        u64::MAX
+    } else {
+        (1 << bits) - 1
+    }
 }
 
 #[cfg(test)]
@@ -384,12 +530,70 @@ mod tests {
         mac.update(&msg);
         let d = mac.finalize().into_bytes();
         let tag = u32::from_le_bytes([d[0], d[1], d[2], d[3]]);
-        // The info bits (recovered by noiseless decoding) are the ID then the tag, LSB-first.
+        // The info bits (recovered by noiseless decoding) are the ID then the tag, LSB-first,
+        // once unscrambled.
         let bits = codec.decode_bits(&bipolar(&codec.encode(&KEY, id)));
-        assert_eq!(pack(&bits[..32]), id);
-        assert_eq!(pack(&bits[32..]) as u32, tag);
+        let (got_id, got_tag) = split(codec.unscramble(&KEY, pack(&bits)), 32);
+        assert_eq!(got_id, id);
+        assert_eq!(got_tag as u32, tag);
         // The tag depends on the ID width.
         assert_ne!(PayloadCodec::new(33).tag(&KEY, id), tag);
+    }
+
+    #[test]
+    fn scramble_is_a_permutation_that_spreads_neighbours() {
+        for id_bits in [1, 7, 32, 33, 64] {
+            let codec = PayloadCodec::new(id_bits);
+            for info in [0u128, 1, 0xdead_beef, (1 << codec.info_len()) - 1] {
+                let scrambled = codec.scramble(&KEY, info);
+                assert!(
+                    scrambled >> codec.info_len() == 0,
+                    "{id_bits}: {scrambled:#x}"
+                );
+                assert_eq!(codec.unscramble(&KEY, scrambled), info, "{id_bits}");
+            }
+        }
+        // Neighbouring IDs get unrelated codewords: about half their coded bits differ.
+        let codec = PayloadCodec::new(32);
+        let a = codec.encode(&KEY, 42);
+        let b = codec.encode(&KEY, 43);
+        let differ = a.iter().zip(&b).filter(|(x, y)| x != y).count();
+        assert!((70..=140).contains(&differ), "{differ} of 210 differ");
+    }
+
+    #[test]
+    fn null_mgf_matches_random_codewords() {
+        let codec = PayloadCodec::new(32);
+        let weights: Vec<f64> = (0..codec.coded_len())
+            .map(|j| ((j * 37 % 11) as f64 - 5.0) / 5.0)
+            .collect();
+        assert!(codec.null_log_mgf(&weights, 0.0).abs() < 1e-12);
+        let mut rng = Gauss(0x5eed);
+        for lambda in [0.05, 0.1] {
+            let trials = 100_000;
+            let mean = (0..trials)
+                .map(|_| {
+                    rng.uniform();
+                    let high = rng.0;
+                    rng.uniform();
+                    let info = (high as u128) << 64 | rng.0 as u128;
+                    let info = info & ((1u128 << codec.info_len()) - 1);
+                    let score: f64 = codec
+                        .encode_info(info)
+                        .iter()
+                        .zip(&weights)
+                        .map(|(&b, &w)| if b { w } else { -w })
+                        .sum();
+                    (lambda * score).exp()
+                })
+                .sum::<f64>()
+                / trials as f64;
+            let exact = codec.null_log_mgf(&weights, lambda).exp();
+            assert!(
+                (mean / exact - 1.0).abs() < 0.03,
+                "lambda {lambda}: {mean} vs {exact}"
+            );
+        }
     }
 
     #[test]

@@ -16,7 +16,9 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::detect::positions::TwoStepDetection;
+use crate::collusion::chips::IssuedCodewords;
+use crate::collusion::{Accusation, Issued, merge_ranges};
+use crate::detect::windows::{RecipientWindows, TwoStepDetection, WindowDetection};
 use crate::detect::{Detection, Detector};
 use crate::error::{Error, Result};
 use crate::key::Key;
@@ -89,11 +91,16 @@ pub struct FileDetection {
     /// `None` when not tried (a recipient was found, no sync, or a stdin stream that
     /// cannot be read twice).
     pub two_step: Option<TwoStepDetection>,
+    /// Recipients decoded from windows of the leak and where (read when the sync was found
+    /// and the leak looks mixed, has no recipient, or issued copies were given).
+    pub timeline: Vec<RecipientWindows>,
+    /// With issued copies: everyone accused, most certain first (see `collusion`).
+    pub accusations: Vec<Accusation>,
 }
 
-/// Sync p-value under which a leak without a recipient is read again as two-step. Only a
-/// gate on the cost: the two-step answer carries its own false-positive bound.
-const TWO_STEP_SYNC_GATE: f64 = 1e-3;
+/// Sync p-value under which a leak is read again window by window. Only a gate on the cost:
+/// every answer from the windows carries its own false-positive bound.
+const WINDOW_SYNC_GATE: f64 = 1e-3;
 
 /// Progress callback: frames done so far, and the expected total when known.
 pub type Progress<'a> = &'a mut dyn FnMut(u64, Option<u64>);
@@ -295,36 +302,135 @@ pub fn detect_file(
     max_seconds: Option<f64>,
     progress: Progress,
 ) -> Result<FileDetection> {
+    detect_file_with(input, key, max_seconds, None, progress)
+}
+
+/// [`detect_file`], also accusing among the `issued` copies and sessions (from a ledger).
+pub fn detect_file_with(
+    input: &Path,
+    key: &Key,
+    max_seconds: Option<f64>,
+    issued: Option<&Issued>,
+    progress: Progress,
+) -> Result<FileDetection> {
     let mut detector = Detector::new();
     let info = accumulate_file(input, max_seconds, &mut detector, progress)?;
     let seconds_analyzed = detector.frames() as f64 / frame_rate(&info);
     let evidence = detector.evidence();
-    let detection = evidence.detect(key);
-    let two_step = if detection.recipient.is_none()
-        && detection.sync_p_value <= TWO_STEP_SYNC_GATE
-        && input != Path::new(STDIO)
-    {
-        let mut reader = evidence
-            .position_reader(key, frame_rate(&info))
-            .expect("frames were accumulated");
-        let (_, frames, handle) = spawn_reader(input.to_path_buf(), false)?;
-        let limit = detector.frames() as u64;
-        let read = frames
-            .into_iter()
-            .take(limit as usize)
-            .try_for_each(|frame| frame?.read_positions(&mut reader));
-        handle.join().expect("reader thread does not panic");
-        read?;
-        Some(reader.finish())
-    } else {
-        None
+    let codewords = issued.map_or_else(IssuedCodewords::default, |i| {
+        IssuedCodewords::new(key, &i.recipients)
+    });
+    let max_tail = issued.map_or(0.0, |i| i.false_accusation / codewords.len().max(1) as f64);
+    let detection = evidence.detect_with(key, &codewords, max_tail);
+    let worth_windows =
+        detection.recipient.is_none() || !detection.mixed_with.is_empty() || issued.is_some();
+    let windows =
+        if worth_windows && detection.sync_p_value <= WINDOW_SYNC_GATE && input != Path::new(STDIO)
+        {
+            let mut reader = evidence
+                .window_reader(key, frame_rate(&info), issued.zip(Some(&codewords)))
+                .expect("frames were accumulated");
+            let (_, frames, handle) = spawn_reader(input.to_path_buf(), false)?;
+            let limit = detector.frames() as u64;
+            let read = frames
+                .into_iter()
+                .take(limit as usize)
+                .try_for_each(|frame| frame?.read_windows(&mut reader));
+            handle.join().expect("reader thread does not panic");
+            read?;
+            Some(reader.finish())
+        } else {
+            None
+        };
+    let accusations = issued.map_or_else(Vec::new, |issued| {
+        accusations(issued, &detection, windows.as_ref(), seconds_analyzed)
+    });
+    let (two_step, timeline) = match windows {
+        Some(w) => {
+            let two_step = (detection.recipient.is_none() || !w.two_step.reads.is_empty())
+                .then_some(w.two_step);
+            (two_step, w.recipients)
+        }
+        None => (None, Vec::new()),
     };
     Ok(FileDetection {
         detection,
         info,
         seconds_analyzed,
         two_step,
+        timeline,
+        accusations,
     })
+}
+
+/// Everyone accused, over the whole leak and its windows, with the union bound over every
+/// test made (see `collusion`): recipients were scored once over the whole leak and once per
+/// scored window, sessions once per title.
+fn accusations(
+    issued: &Issued,
+    whole: &Detection,
+    windows: Option<&WindowDetection>,
+    seconds: f64,
+) -> Vec<Accusation> {
+    let scored = windows.map_or(0, |w| w.windows_scored) as f64;
+    let tests = issued.recipients.len() as f64 * (1.0 + scored);
+    let mut found: Vec<Accusation> = Vec::new();
+    let mut add = |id: u32, title: Option<u16>, probability: f64, ranges: &[(f64, f64)]| match found
+        .iter_mut()
+        .find(|a| a.id == id && a.title == title)
+    {
+        Some(a) => {
+            a.false_accusation_probability = a.false_accusation_probability.min(probability);
+            a.time_ranges.extend_from_slice(ranges);
+        }
+        None => found.push(Accusation {
+            id,
+            title,
+            false_accusation_probability: probability,
+            time_ranges: ranges.to_vec(),
+        }),
+    };
+    for a in &whole.accused {
+        add(a.id, None, tests * a.tail, &[]);
+    }
+    if let Some(w) = windows {
+        for (a, ranges) in &w.accused {
+            add(a.id, None, tests * a.tail, ranges);
+        }
+        for t in &w.two_step.titles {
+            for (a, ranges) in &t.accused {
+                add(
+                    a.id,
+                    Some(t.title),
+                    t.sessions_scored as f64 * a.tail,
+                    ranges,
+                );
+            }
+        }
+    }
+    let decoded_ranges = |id: u32| {
+        windows
+            .into_iter()
+            .flat_map(|w| &w.recipients)
+            .filter(move |r| r.recipient == id)
+            .flat_map(|r| r.time_ranges.iter().copied())
+    };
+    found.retain(|a| a.false_accusation_probability <= issued.false_accusation);
+    for a in &mut found {
+        if a.title.is_none() {
+            a.time_ranges.extend(decoded_ranges(a.id));
+        }
+        if a.time_ranges.is_empty() {
+            a.time_ranges.push((0.0, seconds));
+        }
+        a.false_accusation_probability = a.false_accusation_probability.min(1.0);
+        a.time_ranges = merge_ranges(std::mem::take(&mut a.time_ranges));
+    }
+    found.sort_by(|a, b| {
+        a.false_accusation_probability
+            .total_cmp(&b.false_accusation_probability)
+    });
+    found
 }
 
 /// Feeds up to `max_seconds` of `input` into `detector`; returns the stream description.

@@ -7,11 +7,15 @@ use filigree::twostep::{SessionCode, SessionDecode, VariantMark};
 use filigree::{EmbedConfig, Embedder, Key, Payload};
 use support::{Attack, Clip, attack, decode, testdata, with_luma};
 
-/// The shared 360p clips back to back: a 20 s title (live action, then animation).
+/// The shared 360p clips back to back, twice: a 40 s title (live action, then animation).
 fn title() -> Clip {
     let mut clip = decode(&testdata("tos_360p24_10s.mp4"), None);
+    let animation = decode(&testdata("caminandes_360p24_10s.mp4"), None).frames;
+    clip.frames.extend(animation.iter().cloned());
+    let live = clip.frames.clone();
     clip.frames
-        .extend(decode(&testdata("caminandes_360p24_10s.mp4"), None).frames);
+        .extend(live[..live.len() - animation.len()].iter().cloned());
+    clip.frames.extend(animation);
     clip
 }
 
@@ -57,15 +61,15 @@ fn read_two_step(leak: &Clip, key: &Key) -> filigree::TwoStepDetection {
         single.recipient, None,
         "a two-step stream carries no single recipient"
     );
-    let mut reader = evidence.position_reader(key, leak.fps_f64()).unwrap();
+    let mut reader = evidence.window_reader(key, leak.fps_f64(), None).unwrap();
     for frame in &leak.frames {
         reader.add_luma(frame.y.view(), 8).unwrap();
     }
-    reader.finish()
+    reader.finish().two_step
 }
 
-/// Positions of half a second (12 frames), so the 20 s title has the 40 positions a 32-bit
-/// session needs; real packages use 2 s positions, read more surely.
+/// Positions of half a second (12 frames), so the 40 s title has the 60 outer-code positions
+/// (of 80) a 32-bit session needs; real packages use 2 s positions, read more surely.
 const POSITION_FRAMES: usize = 12;
 const TITLE_ID: u16 = 7;
 const SESSION: u32 = 0x5eed_1234;
@@ -93,7 +97,7 @@ fn a_720p_crf28_leak_identifies_its_session_and_an_excerpt_reads_its_own_positio
     let (right, wrong) = tally(&found, &key);
     let title = &found.titles[0];
     eprintln!(
-        "720p crf28: {} windows, {right} of 40 positions read, {wrong} wrong, {:?} after {:?} s, FP {:?}",
+        "720p crf28: {} windows, {right} of 80 positions read, {wrong} wrong, {:?} after {:?} s, FP {:?}",
         found.windows_decoded,
         title.session,
         title.seconds_needed,
@@ -125,7 +129,8 @@ fn a_720p_crf28_leak_identifies_its_session_and_an_excerpt_reads_its_own_positio
 #[test]
 fn a_wrong_key_and_unmarked_footage_read_no_position() {
     let key = Key::from_bytes([21; 32]);
-    let clip = title();
+    let mut clip = title();
+    clip.frames.truncate(clip.frames.len() / 2);
     let stream = session_stream(&clip, &key, TITLE_ID, SESSION, POSITION_FRAMES);
     let leak = attack(&stream, &Attack::h264(23));
     let wrong_key = read_two_step(&leak, &Key::from_bytes([22; 32]));

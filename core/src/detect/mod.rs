@@ -2,13 +2,15 @@
 //! how likely it is that unmarked or differently keyed content would have produced the result.
 
 mod lattice;
-pub(crate) mod positions;
 mod statistics;
 pub(crate) mod sync;
 mod whiten;
+pub(crate) mod windows;
 
 use ndarray::{Array2, ArrayView2};
 
+use crate::collusion::chips::IssuedCodewords;
+use crate::collusion::{Accused, MAX_PEELED, peel};
 use crate::error::{Error, Result};
 use crate::grid::WORKING_SIDE;
 use crate::key::Key;
@@ -26,9 +28,12 @@ use whiten::whiten;
 /// per working pixel of an uncropped picture, so folding at half-pixel steps loses nothing.
 const ACCUMULATION_SIDE: usize = 2 * WORKING_SIDE;
 
-/// Sync peaks (best per fold and reflection, strongest first) handed to the payload decoder. The
-/// false-positive bound is multiplied by this count.
+/// Sync peaks (best per fold and reflection, strongest first) handed to the payload decoder.
 const DECODE_CANDIDATES: usize = 8;
+
+/// Most tag checks one detection makes: a decode per candidate peak, and the further
+/// peeling decodes at the one that decoded. The false-positive bound is multiplied by it.
+const TAG_CHECKS: usize = DECODE_CANDIDATES + MAX_PEELED - 1;
 
 /// Smallest suspect frame the detector accepts.
 const MIN_SUSPECT_SIDE: usize = 32;
@@ -57,6 +62,13 @@ pub struct Detection {
     /// Whether the leak was mirrored or flipped.
     pub reflection: Reflection,
     pub frames_used: usize,
+    /// Further recipients whose IDs decoded once the stronger ones' marks were cancelled
+    /// (`collusion::peel`): the leak mixes their copies with `recipient`'s. Each passed its
+    /// keyed tag; `false_positive_probability` covers them too.
+    pub mixed_with: Vec<u32>,
+    /// With issued recipients to score: those whose scores over the whole leak stood out
+    /// (tails for one test each, at most `epsilon / issued`; see `collusion`).
+    pub accused: Vec<Accused>,
 }
 
 /// Accumulates suspect frames. Key-independent: one accumulation can be tested against
@@ -214,6 +226,12 @@ impl Evidence {
     }
 
     pub fn detect(&self, key: &Key) -> Detection {
+        self.detect_with(key, &IssuedCodewords::default(), 0.0)
+    }
+
+    /// Detects under `key` and scores the `issued` recipients over the whole leak, keeping
+    /// those with tails of at most `accuse_below`.
+    pub fn detect_with(&self, key: &Key, issued: &IssuedCodewords, accuse_below: f64) -> Detection {
         let Some(folds) = &self.folds else {
             return Detection {
                 recipient: None,
@@ -225,28 +243,40 @@ impl Evidence {
                 rotation_degrees: 0.0,
                 reflection: Reflection::None,
                 frames_used: 0,
+                mixed_with: Vec::new(),
+                accused: Vec::new(),
             };
         };
         let scheme = KeyedScheme::new(key);
         let peaks = folds.search(&scheme.layout);
         let hypotheses = folds.hypotheses() as f64;
-        let best = peaks[0];
-        let decoded = peaks
-            .iter()
-            .take(DECODE_CANDIDATES)
-            .find_map(|peak| decode_at(folds, peak, &scheme).map(|id| (id, peak)));
-        let (recipient, false_positive_probability, reported) = match decoded {
-            Some((id, peak)) => {
+        let decoded = peaks.iter().take(DECODE_CANDIDATES).find_map(|peak| {
+            let soft = soft_chips(folds, peak, &scheme);
+            let peeled = peel(&scheme.codec, &scheme.tag_key, &soft);
+            (!peeled.ids.is_empty()).then_some((peeled.ids, peak, soft))
+        });
+        let (ids, false_positive_probability, reported, soft) = match decoded {
+            Some((ids, peak, soft)) => {
                 // Unmarked content passes the keyed tag with probability 2^-32 per decode,
                 // independently of the sync peak (see `payload`).
-                let tag = DECODE_CANDIDATES as f64 * (-(TAG_BITS as f64)).exp2();
+                let tag = TAG_CHECKS as f64 * (-(TAG_BITS as f64)).exp2();
                 let sync = max_tail(peak.z, hypotheses);
-                (Some(id), Some((sync * tag).min(1.0)), *peak)
+                (ids, Some((sync * tag).min(1.0)), *peak, soft)
             }
-            None => (None, None, best),
+            None => (
+                Vec::new(),
+                None,
+                peaks[0],
+                soft_chips(folds, &peaks[0], &scheme),
+            ),
         };
+        // An innocent's codeword is independent of the leak, so the registration scored
+        // (the one that decoded, else the strongest) costs no extra test.
+        let accused = issued.accuse(scheme.codec, &soft, accuse_below);
         Detection {
-            recipient,
+            recipient: ids.first().copied(),
+            mixed_with: ids.get(1..).unwrap_or_default().to_vec(),
+            accused,
             false_positive_probability,
             sync_z: reported.z,
             sync_p_value: max_tail(reported.z, hypotheses),
@@ -259,13 +289,10 @@ impl Evidence {
     }
 }
 
-fn decode_at(folds: &Folds, peak: &SyncPeak, scheme: &KeyedScheme) -> Option<u32> {
+/// The soft chip values of the accumulation registered at `peak`.
+fn soft_chips(folds: &Folds, peak: &SyncPeak, scheme: &KeyedScheme) -> Vec<f32> {
     let tile = downsample2(folds.registered(peak).view());
-    let soft = scheme.layout.soft_bits(tile.view());
-    scheme
-        .codec
-        .decode(&scheme.tag_key, &soft)
-        .map(|id| id as u32)
+    scheme.layout.soft_bits(tile.view())
 }
 
 /// Detects in a single plane (a still or one frame): a shortcut for tests and tools.

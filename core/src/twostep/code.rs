@@ -1,12 +1,22 @@
 //! The outer code over a title's positions: which variant each position serves a session.
 //!
-//! Session IDs are 32 bits. Each position `p` of title `t` has a keyed row: a 32-bit
-//! generator `g_p` and an offset bit `h_p`, both from HMAC-SHA256(subkey(t), p). Session `s`
-//! is served variant B at `p` when `parity(g_p & s) xor h_p` is 1. That is a keyed random
-//! affine code: without the key nobody can say which sessions a position separates, and
-//! with it any 32 or so read positions, wherever they are in the title, solve for the
-//! session by Gaussian elimination over GF(2) (a random 32-column matrix has full rank from
-//! 32 + k rows with probability about 1 - 2^-k).
+//! Session IDs are 32 bits. Positions come in two kinds, three outer-code positions to one
+//! Tardos position, chosen by the key per position (HMAC-SHA256(subkey(t), p) decides everything about position `p` of title
+//! `t`):
+//!
+//! * **Outer-code positions** have a 32-bit generator `g_p` and an offset bit `h_p`; session
+//!   `s` is served variant B at `p` when `parity(g_p & s) xor h_p` is 1. That is a keyed
+//!   random affine code: without the key nobody can say which sessions a position separates,
+//!   and with it any 32 or so read positions, wherever they are in the title, solve for the
+//!   session by Gaussian elimination over GF(2) (a random 32-column matrix has full rank from
+//!   32 + k rows with probability about 1 - 2^-k). This names a single leaker with no ledger.
+//! * **Tardos positions** have a bias `b_p` drawn from the arcsine density on
+//!   [`BIAS_CUTOFF`, 1 - `BIAS_CUTOFF`] (Tardos 2003, symmetric scoring of Škorić et al.
+//!   2008); session `s` is served B with probability `b_p`, by a keyed draw from a ChaCha8
+//!   stream seeded per session. Every session's symbols there are independent of every
+//!   other's, which a linear code cannot offer (three colluders' sessions XOR to a fourth
+//!   whose symbols they then know): collusion accusation (`collusion::sessions`) scores the
+//!   issued sessions on these positions with an exact bound for innocents.
 //!
 //! Reads are erasure-like: a position only counts as read after its 32-bit keyed tag
 //! checked (`detect::positions`), so a wrong read needs a 2^-32 event. A session is named
@@ -16,6 +26,8 @@
 //! `detect::positions` reports).
 
 use hmac::{Hmac, KeyInit, Mac};
+use rand_chacha::ChaCha8Rng;
+use rand_chacha::rand_core::{Rng, SeedableRng};
 use sha2::Sha256;
 
 use crate::key::{Key, Purpose};
@@ -23,6 +35,22 @@ use crate::twostep::Variant;
 
 /// Bits of a session ID.
 pub const SESSION_BITS: usize = 32;
+
+/// Smallest Tardos bias (and one minus the largest): rarer symbols would weigh more in the
+/// score than a few reads can support (Tardos' cutoff, chosen for coalitions up to 4).
+pub const BIAS_CUTOFF: f64 = 0.01;
+
+/// Label of the per-session seed of the Tardos draws.
+const TARDOS_LABEL: &[u8] = b"tardos";
+
+/// What a position of the code is.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum PositionCode {
+    /// A row of the outer code: B when `parity(generator & session) xor offset`.
+    Outer { generator: u32, offset: bool },
+    /// A Tardos position: B with probability `bias`, independently per session.
+    Tardos { bias: f64 },
+}
 
 /// One position read from a leak: which variant of it the leak carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -63,24 +91,63 @@ impl SessionCode {
         }
     }
 
-    /// Generator and offset of position `position`.
-    fn row(&self, position: u32) -> (u32, bool) {
+    /// What position `position` is: from HMAC-SHA256(subkey, position as u32 LE), byte 5 picks
+    /// the kind (Tardos when its low two bits are 0), bytes 0-4 make an outer-code row, bytes
+    /// 8-15 a Tardos bias. Three in four positions serve the outer code, so a single leaker
+    /// is still named from a couple of minutes; the Tardos quarter builds up collusion
+    /// evidence over a whole title.
+    pub fn position_code(&self, position: u32) -> PositionCode {
+        let digest = self.mac(&[&position.to_le_bytes()]);
+        if digest[5] & 3 == 0 {
+            let u = unit(u64::from_le_bytes(
+                digest[8..16].try_into().expect("8 bytes"),
+            ));
+            // Arcsine density on [t, 1 - t]: b = sin^2(theta), theta uniform in between.
+            let low = BIAS_CUTOFF.sqrt().asin();
+            let theta = low + u * (std::f64::consts::FRAC_PI_2 - 2.0 * low);
+            PositionCode::Tardos {
+                bias: theta.sin().powi(2),
+            }
+        } else {
+            PositionCode::Outer {
+                generator: u32::from_le_bytes([digest[0], digest[1], digest[2], digest[3]]),
+                offset: digest[4] & 1 == 1,
+            }
+        }
+    }
+
+    fn mac(&self, parts: &[&[u8]]) -> [u8; 32] {
         let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.subkey)
             .expect("HMAC accepts keys of any length");
-        mac.update(&position.to_le_bytes());
-        let digest = mac.finalize().into_bytes();
-        let generator = u32::from_le_bytes([digest[0], digest[1], digest[2], digest[3]]);
-        (generator, digest[4] & 1 == 1)
+        for part in parts {
+            mac.update(part);
+        }
+        mac.finalize().into_bytes().into()
+    }
+
+    /// The Tardos draws of `session`: a ChaCha8 stream seeded by
+    /// HMAC-SHA256(subkey, "tardos" || session as u32 LE), one 64-bit word per position.
+    pub fn draws(&self, session: u32) -> TardosDraws {
+        TardosDraws(ChaCha8Rng::from_seed(
+            self.mac(&[TARDOS_LABEL, &session.to_le_bytes()]),
+        ))
     }
 
     /// The variant `session` is served at `position`.
     pub fn variant(&self, session: u32, position: u32) -> Variant {
-        let (generator, offset) = self.row(position);
-        Variant::from_bit(((generator & session).count_ones() & 1 == 1) ^ offset)
+        match self.position_code(position) {
+            PositionCode::Outer { generator, offset } => {
+                Variant::from_bit(((generator & session).count_ones() & 1 == 1) ^ offset)
+            }
+            PositionCode::Tardos { bias } => {
+                Variant::from_bit(self.draws(session).uniform(position) < bias)
+            }
+        }
     }
 
-    /// Solves for the session from `reads` (in any order, repeats allowed). A position read
-    /// as both A and B is left out: it cannot be one session's.
+    /// Solves for the session from the outer-code positions among `reads` (in any order,
+    /// repeats allowed). A position read as both A and B is left out: it cannot be one
+    /// session's.
     pub fn decode(&self, reads: &[PositionRead]) -> SessionDecode {
         let mut reads = reads.to_vec();
         reads.sort();
@@ -93,9 +160,11 @@ impl SessionCode {
         let equations: Vec<(u32, bool)> = reads
             .iter()
             .filter(|read| both.binary_search(&read.position).is_err())
-            .map(|read| {
-                let (generator, offset) = self.row(read.position);
-                (generator, read.variant.bit() ^ offset)
+            .filter_map(|read| match self.position_code(read.position) {
+                PositionCode::Outer { generator, offset } => {
+                    Some((generator, read.variant.bit() ^ offset))
+                }
+                PositionCode::Tardos { .. } => None,
             })
             .collect();
         let Some(basis) = Basis::of(equations.iter().copied()) else {
@@ -122,6 +191,22 @@ impl SessionCode {
         }
         SessionDecode::Identified(basis.solve())
     }
+}
+
+/// One session's Tardos draws, addressable by position.
+pub struct TardosDraws(ChaCha8Rng);
+
+impl TardosDraws {
+    /// The draw at `position`, uniform in [0, 1): B there when it is below the bias.
+    pub fn uniform(&mut self, position: u32) -> f64 {
+        self.0.set_word_pos(2 * position as u128);
+        unit(self.0.next_u64())
+    }
+}
+
+/// The top 53 bits of `word` as a number in [0, 1).
+fn unit(word: u64) -> f64 {
+    (word >> 11) as f64 * (-53f64).exp2()
 }
 
 /// A GF(2) row-echelon basis of equations `parity(g & s) = r`, indexed by each row's
@@ -197,11 +282,11 @@ mod tests {
     }
 
     #[test]
-    fn any_forty_positions_identify_the_session() {
+    fn any_hundred_positions_identify_the_session() {
         let key = Key::from_bytes([7; 32]);
         let code = SessionCode::new(&key, 3);
         for (session, start) in [(0u32, 0u32), (0xdead_beef, 1000), (u32::MAX, 77_777)] {
-            let r = reads(&code, session, (start..start + 120).step_by(3));
+            let r = reads(&code, session, (start..start + 300).step_by(3));
             assert_eq!(code.decode(&r), SessionDecode::Identified(session));
         }
     }
@@ -209,8 +294,8 @@ mod tests {
     #[test]
     fn too_few_positions_say_so() {
         let code = SessionCode::new(&Key::from_bytes([8; 32]), 0);
-        let r = reads(&code, 12345, 0..20);
-        assert!(matches!(code.decode(&r), SessionDecode::Undetermined { rank } if rank <= 20));
+        let r = reads(&code, 12345, 0..40);
+        assert!(matches!(code.decode(&r), SessionDecode::Undetermined { rank } if rank < 32));
     }
 
     #[test]
@@ -218,8 +303,8 @@ mod tests {
         let code = SessionCode::new(&Key::from_bytes([9; 32]), 1);
         let session = 0x0bad_f00d;
         let mut wrong_answers = 0;
-        for flipped in 0..60 {
-            let mut r = reads(&code, session, 0..60);
+        for flipped in 0..120 {
+            let mut r = reads(&code, session, 0..120);
             r[flipped].variant = Variant::from_bit(!r[flipped].variant.bit());
             match code.decode(&r) {
                 SessionDecode::Identified(s) if s != session => wrong_answers += 1,
@@ -233,13 +318,53 @@ mod tests {
     fn a_position_read_both_ways_is_left_out() {
         let code = SessionCode::new(&Key::from_bytes([10; 32]), 2);
         let session = 99;
-        let mut r = reads(&code, session, 0..60);
-        let other = Variant::from_bit(!code.variant(session, 5).bit());
+        let mut r = reads(&code, session, 0..120);
+        let outer = (0..)
+            .find(|&p| matches!(code.position_code(p), PositionCode::Outer { .. }))
+            .unwrap();
+        let other = Variant::from_bit(!code.variant(session, outer).bit());
         r.push(PositionRead {
-            position: 5,
+            position: outer,
             variant: other,
         });
         assert_eq!(code.decode(&r), SessionDecode::Identified(session));
+    }
+
+    #[test]
+    fn a_quarter_of_the_positions_are_tardos_with_arcsine_biases() {
+        let code = SessionCode::new(&Key::from_bytes([11; 32]), 4);
+        let biases: Vec<f64> = (0..8000)
+            .filter_map(|p| match code.position_code(p) {
+                PositionCode::Tardos { bias } => Some(bias),
+                PositionCode::Outer { .. } => None,
+            })
+            .collect();
+        assert!((1800..2200).contains(&biases.len()), "{}", biases.len());
+        assert!(
+            biases
+                .iter()
+                .all(|b| (BIAS_CUTOFF..=1.0 - BIAS_CUTOFF).contains(b))
+        );
+        // Arcsine: a third of the mass within 0.067 of either end (cut at 0.01).
+        let extreme = biases
+            .iter()
+            .filter(|&&b| !(0.067..=0.933).contains(&b))
+            .count();
+        assert!(
+            (0.2..0.4).contains(&(extreme as f64 / biases.len() as f64)),
+            "{extreme}"
+        );
+        // Sessions are served B at about the bias's rate.
+        let (p, bias) = (0..)
+            .find_map(|p| match code.position_code(p) {
+                PositionCode::Tardos { bias } if (0.2..0.8).contains(&bias) => Some((p, bias)),
+                _ => None,
+            })
+            .unwrap();
+        let b = (0..4000)
+            .filter(|&s| code.variant(s, p) == Variant::B)
+            .count();
+        assert!((b as f64 / 4000.0 - bias).abs() < 0.04, "{b} vs {bias}");
     }
 
     #[test]

@@ -220,11 +220,8 @@ impl VideoFrame {
         }
     }
 
-    /// Feeds the luma plane to a two-step position reader.
-    pub fn read_positions(
-        &self,
-        reader: &mut crate::detect::positions::PositionReader,
-    ) -> Result<()> {
+    /// Feeds the luma plane to a window reader.
+    pub fn read_windows(&self, reader: &mut crate::detect::windows::WindowReader) -> Result<()> {
         let depth = self.format.bit_depth();
         match &self.planes {
             Planes::Eight(p) => reader.add_luma(p[0].view(), depth),
