@@ -334,15 +334,17 @@ impl PayloadCodec {
     /// scoring: scrambling makes an innocent recipient's information bits uniform whatever
     /// the leak holds, and the code's structure (neighbouring coded bits depend on the same
     /// information bits) is taken into account by summing over the trellis, 2^-1 per input
-    /// bit, in the log domain.
+    /// bit.
     ///
     /// # Panics
     ///
     /// If `weights.len() != self.coded_len()`.
     pub fn null_log_mgf(&self, weights: &[f64], lambda: f64) -> f64 {
         assert_eq!(weights.len(), self.coded_len(), "one weight per coded bit");
-        let mut metric = [f64::NEG_INFINITY; STATES];
-        metric[0] = 0.0;
+        // Linear-domain sums, renormalised every step; the scale is kept as a logarithm.
+        let mut metric = [0f64; STATES];
+        metric[0] = 1.0;
+        let mut log_scale = 0.0;
         for (t, chunk) in weights.chunks_exact(RATE_INV).enumerate() {
             let mut branch = [0f64; 1 << RATE_INV];
             for (out, m) in branch.iter_mut().enumerate() {
@@ -356,36 +358,33 @@ impl PayloadCodec {
                         })
                         .sum::<f64>();
             }
+            let top = branch.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            let factor = branch.map(|b| (b - top).exp());
             // Information steps draw each input bit with probability 1/2; the tail is zeros.
             let (inputs, log_p): (&[bool], f64) = if t < self.info_len() {
                 (&[false, true], -std::f64::consts::LN_2)
             } else {
                 (&[false], 0.0)
             };
-            let mut next = [f64::NEG_INFINITY; STATES];
+            let mut next = [0f64; STATES];
             for (state, &m) in metric.iter().enumerate() {
-                if m == f64::NEG_INFINITY {
+                if m == 0.0 {
                     continue;
                 }
                 for &bit in inputs {
-                    let to = next_state(state, bit);
                     let out = OUTPUTS[(state << 1) | bit as usize] as usize;
-                    next[to] = log_add(next[to], m + log_p + branch[out]);
+                    next[next_state(state, bit)] += m * factor[out];
                 }
             }
+            let peak = next.iter().copied().fold(0.0, f64::max);
+            if peak == 0.0 {
+                return f64::NEG_INFINITY;
+            }
+            next.iter_mut().for_each(|m| *m /= peak);
+            log_scale += top + log_p + peak.ln();
             metric = next;
         }
-        metric[0]
-    }
-}
-
-/// log(e^a + e^b) without overflow.
-fn log_add(a: f64, b: f64) -> f64 {
-    let (hi, lo) = if a > b { (a, b) } else { (b, a) };
-    if lo == f64::NEG_INFINITY {
-        hi
-    } else {
-        hi + (lo - hi).exp().ln_1p()
+        log_scale + metric[0].ln()
     }
 }
 

@@ -69,7 +69,8 @@ pub fn tail(null: &impl NullScore, score: f64) -> f64 {
         }
     }
     let best = fc.min(fd).min(f_hi).min(0.0);
-    best.exp().clamp(0.0, 1.0)
+    // Far tails underflow; the smallest positive double still says "not zero".
+    best.exp().clamp(f64::MIN_POSITIVE, 1.0)
 }
 
 /// The smallest score whose bound is at most `alpha` (bisection: the bound falls as the score

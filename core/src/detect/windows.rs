@@ -86,7 +86,7 @@ pub struct TitleDetection {
 #[derive(Debug, Clone, PartialEq)]
 pub struct RecipientWindows {
     pub recipient: u32,
-    /// Leak seconds of the windows that decoded to it, merged.
+    /// Leak seconds where it is the recipient of the shortest windows that decoded.
     pub time_ranges: Vec<(f64, f64)>,
 }
 
@@ -145,8 +145,10 @@ pub struct WindowReader<'e> {
     frames: u64,
     windows_decoded: u64,
     reads: Vec<WindowRead>,
-    /// Recipient decodes: (recipient, start, end seconds).
-    recipient_reads: Vec<(u32, f64, f64)>,
+    /// Recipient decodes: (recipient, window length and last chunk, both in chunks).
+    recipient_reads: Vec<(u32, usize, usize)>,
+    /// Leak seconds at which each chunk started.
+    chunk_starts: Vec<f64>,
     /// Ledger accusations per scored window: (accused, start, end seconds).
     window_accused: Vec<(Accused, f64, f64)>,
     windows_scored: u64,
@@ -188,6 +190,7 @@ impl Evidence {
             windows_decoded: 0,
             reads: Vec::new(),
             recipient_reads: Vec::new(),
+            chunk_starts: Vec::new(),
             window_accused: Vec::new(),
             windows_scored: 0,
             chunks: 0,
@@ -224,6 +227,8 @@ impl WindowReader<'_> {
         let start = self.frames - count as u64;
         self.recent.push_back((sum, start));
         self.chunks += 1;
+        self.chunk_starts
+            .push(start as f64 * self.seconds_per_frame);
         let longest = WINDOW_CHUNKS[WINDOW_CHUNKS.len() - 1];
         if self.recent.len() > longest {
             self.recent.pop_front();
@@ -246,12 +251,23 @@ impl WindowReader<'_> {
             let start = first_frame as f64 * self.seconds_per_frame;
             let end = self.frames as f64 * self.seconds_per_frame;
             let scored = length == longest && self.chunks % SCORED_EVERY as u64 == 0;
-            self.read_window(window.as_ref().expect("grown").view(), start, end, scored);
+            let window = window.as_ref().expect("grown").view();
+            if let Some(id) = self.read_window(window, start, end, scored) {
+                self.recipient_reads
+                    .push((id, length, self.chunks as usize - 1));
+            }
         }
     }
 
-    /// Decodes one window (and scores it against the issued recipients when `scored`).
-    fn read_window(&mut self, folded: ArrayView2<f32>, start: f64, end: f64, scored: bool) {
+    /// Decodes one window (and scores it against the issued recipients when `scored`);
+    /// returns the recipient it decoded to.
+    fn read_window(
+        &mut self,
+        folded: ArrayView2<f32>,
+        start: f64,
+        end: f64,
+        scored: bool,
+    ) -> Option<u32> {
         let tile = downsample2(self.folds.register(folded, &self.peak).view());
         let soft = self.scheme.layout.soft_bits(tile.view());
         let bits = self.scheme.codec.decode_bits(&soft);
@@ -263,9 +279,6 @@ impl WindowReader<'_> {
                 end_seconds: end,
             });
         }
-        if let Some(id) = self.scheme.codec.verify(&self.scheme.tag_key, &bits) {
-            self.recipient_reads.push((id as u32, start, end));
-        }
         if let Some((issued, codewords)) = self.issued.filter(|_| scored) {
             self.windows_scored += 1;
             let max_tail = issued.false_accusation / codewords.len().max(1) as f64;
@@ -273,6 +286,55 @@ impl WindowReader<'_> {
                 self.window_accused.push((accused, start, end));
             }
         }
+        self.scheme
+            .codec
+            .verify(&self.scheme.tag_key, &bits)
+            .map(|id| id as u32)
+    }
+
+    /// Who is where: every chunk goes to the recipient of the shortest windows over it that
+    /// decoded (a long window across a splice decodes to its stronger side; the short ones
+    /// inside each scene say whose it is), none where those disagree.
+    fn recipient_timeline(&self) -> Vec<RecipientWindows> {
+        let mut best: Vec<Option<(usize, Option<u32>)>> = vec![None; self.chunk_starts.len()];
+        for &(id, length, last) in &self.recipient_reads {
+            for slot in &mut best[last + 1 - length..=last] {
+                *slot = match *slot {
+                    Some((shortest, _)) if shortest < length => *slot,
+                    Some((shortest, Some(other))) if shortest == length && other != id => {
+                        Some((length, None))
+                    }
+                    Some((shortest, None)) if shortest == length => *slot,
+                    _ => Some((length, Some(id))),
+                };
+            }
+        }
+        let end_of = |chunk: usize| {
+            self.chunk_starts
+                .get(chunk + 1)
+                .copied()
+                .unwrap_or(self.frames as f64 * self.seconds_per_frame)
+        };
+        let mut ranges: BTreeMap<u32, Vec<(f64, f64)>> = BTreeMap::new();
+        for (chunk, slot) in best.iter().enumerate() {
+            if let Some((_, Some(id))) = slot {
+                ranges
+                    .entry(*id)
+                    .or_default()
+                    .push((self.chunk_starts[chunk], end_of(chunk)));
+            }
+        }
+        let mut recipients: Vec<RecipientWindows> = ranges
+            .into_iter()
+            .map(|(recipient, ranges)| RecipientWindows {
+                recipient,
+                time_ranges: merge_ranges(ranges),
+            })
+            .collect();
+        let covered =
+            |r: &RecipientWindows| -> f64 { r.time_ranges.iter().map(|(a, b)| b - a).sum() };
+        recipients.sort_by(|a, b| covered(b).total_cmp(&covered(a)));
+        recipients
     }
 
     /// Decodes the last windows, solves each title's session and gathers who is where.
@@ -325,18 +387,7 @@ impl WindowReader<'_> {
             })
             .collect();
         titles.sort_by_key(|t| std::cmp::Reverse(t.positions.len()));
-        let mut recipients: BTreeMap<u32, Vec<(f64, f64)>> = BTreeMap::new();
-        for &(id, start, end) in &self.recipient_reads {
-            recipients.entry(id).or_default().push((start, end));
-        }
-        let mut recipients: Vec<RecipientWindows> = recipients
-            .into_iter()
-            .map(|(recipient, ranges)| RecipientWindows {
-                recipient,
-                time_ranges: merge_ranges(ranges),
-            })
-            .collect();
-        recipients.sort_by_key(|r| std::cmp::Reverse(r.time_ranges.len()));
+        let recipients = self.recipient_timeline();
         let mut accused: BTreeMap<u32, (Accused, Vec<(f64, f64)>)> = BTreeMap::new();
         for &(a, start, end) in &self.window_accused {
             let entry = accused.entry(a.id).or_insert((a, Vec::new()));
