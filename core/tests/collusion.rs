@@ -95,35 +95,38 @@ impl Verdict {
     }
 }
 
+/// Phantom recipients: never issued, scored on every leak next to the issued ones.
+const PHANTOMS: std::ops::Range<u32> = 50_000_000..50_100_000;
+
 fn examine(leak: &Clip) -> Verdict {
     let key = key();
     let issued = issued();
-    let codewords = IssuedCodewords::new(&key, &issued.recipients);
+    // One whole-leak scoring of the issued and the phantoms together (one sync search);
+    // the windows score the issued only.
+    let mut everyone = issued.recipients.clone();
+    everyone.extend(PHANTOMS);
     let detector = support::accumulate(leak);
     let evidence = detector.evidence();
+    let whole = evidence.detect_with(&key, &IssuedCodewords::new(&key, &everyone), 1e-2);
     let max_tail = issued.false_accusation / issued.recipients.len() as f64;
-    let whole = evidence.detect_with(&key, &codewords, max_tail);
+    let (phantoms, accused): (Vec<Accused>, Vec<Accused>) = whole
+        .accused
+        .iter()
+        .copied()
+        .partition(|a| PHANTOMS.contains(&a.id));
+    let codewords = IssuedCodewords::new(&key, &issued.recipients);
     let mut reader = evidence
         .window_reader(&key, leak.fps_f64(), Some((&issued, &codewords)))
         .unwrap();
     for frame in &leak.frames {
         reader.add_luma(frame.y.view(), 8).unwrap();
     }
-    let windows = reader.finish();
-    let phantoms: Vec<u32> = (50_000_000..50_100_000).collect();
-    let phantom_codewords = IssuedCodewords::new(&key, &phantoms);
-    let phantom_tails = evidence
-        .detect_with(&key, &phantom_codewords, 1e-2)
-        .accused
-        .iter()
-        .map(|a| a.tail)
-        .collect();
     Verdict {
         recipient: whole.recipient,
         mixed_with: whole.mixed_with,
-        accused: whole.accused,
-        windows,
-        phantom_tails,
+        accused: accused.into_iter().filter(|a| a.tail <= max_tail).collect(),
+        windows: reader.finish(),
+        phantom_tails: phantoms.iter().map(|a| a.tail).collect(),
     }
 }
 

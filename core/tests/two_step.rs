@@ -140,6 +140,76 @@ fn a_wrong_key_and_unmarked_footage_read_no_position() {
     assert!(unmarked.reads.is_empty(), "{:?}", unmarked.reads);
 }
 
+#[test]
+fn two_sessions_averaged_name_no_wrong_session_and_phantom_sessions_stay_within_the_bound() {
+    use filigree::collusion::Issued;
+    use filigree::collusion::chips::IssuedCodewords;
+    use filigree::collusion::sessions::TardosNull;
+    use filigree::collusion::tail::score_for_tail;
+    let key = Key::from_bytes([23; 32]);
+    let mut clip = title();
+    clip.frames.truncate(clip.frames.len() / 2);
+    let colluders = [0x0c01_1001u32, 0x0c01_1002];
+    let streams: Vec<Clip> = colluders
+        .iter()
+        .map(|&s| session_stream(&clip, &key, TITLE_ID, s, POSITION_FRAMES))
+        .collect();
+    let mut averaged = streams[0].clone();
+    for (frame, other) in averaged.frames.iter_mut().zip(&streams[1].frames) {
+        frame.y.zip_mut_with(&other.y, |a, &b| {
+            *a = (*a as u16 + b as u16).div_ceil(2) as u8
+        });
+    }
+    let leak = attack(&averaged, &Attack::h264(26));
+
+    let mut sessions: Vec<u32> = (1..=1000).collect();
+    sessions.extend(colluders);
+    let issued = Issued {
+        recipients: Vec::new(),
+        sessions: [(TITLE_ID, sessions)].into_iter().collect(),
+        false_accusation: 1e-9,
+    };
+    let codewords = IssuedCodewords::default();
+    let detector = support::accumulate(&leak);
+    let evidence = detector.evidence();
+    let mut reader = evidence
+        .window_reader(&key, leak.fps_f64(), Some((&issued, &codewords)))
+        .unwrap();
+    for frame in &leak.frames {
+        reader.add_luma(frame.y.view(), 8).unwrap();
+    }
+    let found = reader.finish().two_step;
+    let title = &found.titles[0];
+    let both = title.positions.values().filter(|v| v.len() == 2).count();
+    eprintln!(
+        "two sessions averaged: {} positions read ({both} as both), {} Tardos, decode {:?}, accused {:?}",
+        title.positions.len(),
+        title.tardos_positions,
+        title.session,
+        title.accused
+    );
+    // The outer code names no session from a mix: one of the two at most, never another.
+    match title.session {
+        SessionDecode::Identified(s) => assert!(colluders.contains(&s), "{s:08x}"),
+        SessionDecode::Inconsistent | SessionDecode::Undetermined { .. } => {}
+    }
+    assert!(title.accused.iter().all(|(a, _)| colluders.contains(&a.id)));
+
+    // 10^5 never-issued sessions scored on the leak's Tardos positions: the observed rate at
+    // each tail stays under it.
+    let code = SessionCode::new(&key, TITLE_ID);
+    let null = TardosNull::new(&code, &title.positions);
+    let scores: Vec<f64> = (0x7000_0000..0x7001_86a0)
+        .map(|s| null.score(&code, s))
+        .collect();
+    for alpha in [1e-2, 1e-3, 1e-4, 1e-5] {
+        let threshold = score_for_tail(&null, alpha);
+        let over = scores.iter().filter(|&&s| s >= threshold).count();
+        eprintln!("phantom sessions over tail {alpha:e}: {over} of 100000");
+        assert!(over as f64 <= alpha * 1e5, "{over} phantoms at {alpha:e}");
+    }
+}
+
 /// A 40 s title as a master file (the two 360p clips twice over, H.264 at CRF 12, 24 fps).
 fn master_file(dir: &std::path::Path) -> std::path::PathBuf {
     let path = dir.join("title.mp4");

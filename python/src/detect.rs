@@ -50,6 +50,24 @@ pub struct PyDetection {
     #[pyo3(get)]
     session: Option<String>,
     two_step: Option<TwoStepFields>,
+    /// Further recipients whose IDs decoded once the stronger ones' marks were cancelled:
+    /// the leak mixes their copies (averaged or spliced).
+    #[pyo3(get)]
+    mixed_with: Vec<u32>,
+    /// Accused recipients and sessions (``detect_file(..., ledger=...)``).
+    accused: Vec<AccusedFields>,
+    /// Recipients decoded from windows of the leak, with their time ranges.
+    timeline: Vec<(u32, Vec<(f64, f64)>)>,
+}
+
+/// One accusation, for ``Detection.accused``.
+#[derive(Clone)]
+struct AccusedFields {
+    id: u32,
+    title_id: Option<u16>,
+    label: Option<String>,
+    false_accusation_probability: f64,
+    time_ranges: Vec<(f64, f64)>,
 }
 
 /// What a two-step reading found, for ``Detection.two_step``.
@@ -101,10 +119,45 @@ impl PyDetection {
         self
     }
 
+    /// With the accusations and the timeline of a file detection; labels from the ledger
+    /// entries scored.
+    pub fn with_collusion(
+        mut self,
+        found: &filigree::pipeline::FileDetection,
+        entries: &[filigree::ledger::LedgerEntry],
+    ) -> PyDetection {
+        self.accused = found
+            .accusations
+            .iter()
+            .map(|a| AccusedFields {
+                id: a.id,
+                title_id: a.title,
+                label: entries
+                    .iter()
+                    .rfind(|e| {
+                        e.recipient == a.id as u64
+                            && e.session.as_ref().map(|s| s.title_id) == a.title
+                    })
+                    .and_then(|e| e.label.clone()),
+                false_accusation_probability: a.false_accusation_probability,
+                time_ranges: a.time_ranges.clone(),
+            })
+            .collect();
+        self.timeline = found
+            .timeline
+            .iter()
+            .map(|r| (r.recipient, r.time_ranges.clone()))
+            .collect();
+        self
+    }
+
     pub fn new(detection: &filigree::Detection, seconds_analyzed: Option<f64>) -> PyDetection {
         PyDetection {
             session: None,
             two_step: None,
+            mixed_with: detection.mixed_with.clone(),
+            accused: Vec::new(),
+            timeline: Vec::new(),
             recipient: detection.recipient,
             false_positive_probability: detection.false_positive_probability,
             frames_used: detection.frames_used,
@@ -149,6 +202,39 @@ impl PyDetection {
         )?;
         d.set_item("windows_decoded", t.windows_decoded)?;
         Ok(Some(d))
+    }
+
+    /// Accused recipients and sessions, most certain first: dicts with ``recipient`` (or
+    /// ``session``, 8 hex digits, and ``title_id``), ``label``,
+    /// ``false_accusation_probability`` and ``time_ranges`` (leak seconds).
+    #[getter]
+    fn accused<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, pyo3::types::PyDict>>> {
+        self.accused
+            .iter()
+            .map(|a| {
+                let d = pyo3::types::PyDict::new(py);
+                match a.title_id {
+                    Some(title) => {
+                        d.set_item("session", format!("{:08x}", a.id))?;
+                        d.set_item("title_id", title)?;
+                    }
+                    None => d.set_item("recipient", a.id)?,
+                }
+                d.set_item("label", &a.label)?;
+                d.set_item(
+                    "false_accusation_probability",
+                    a.false_accusation_probability,
+                )?;
+                d.set_item("time_ranges", &a.time_ranges)?;
+                Ok(d)
+            })
+            .collect()
+    }
+
+    /// Recipients decoded from windows of the leak: ``(recipient, [(start, end), ...])``.
+    #[getter]
+    fn timeline(&self) -> Vec<(u32, Vec<(f64, f64)>)> {
+        self.timeline.clone()
     }
 
     fn __repr__(&self) -> String {

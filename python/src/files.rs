@@ -191,15 +191,26 @@ pub fn embed_file<'py>(
 /// Detects the recipient in the video at ``path`` under ``key``.
 ///
 /// Reads the whole video, or its first ``max_seconds`` (a positive number). Returns a
-/// ``Detection`` with ``seconds_analyzed`` set. The GIL is released while the file is read.
+/// ``Detection`` with ``seconds_analyzed`` set. With ``ledger`` (the ledger the copies and
+/// sessions were issued in), every issued recipient and session is scored against the leak
+/// and ``Detection.accused`` lists the colluders, each with its false-accusation probability
+/// (at most ``false_accusation``) and time ranges, as ``filigree detect --ledger`` does. The
+/// GIL is released while the file is read.
 #[pyfunction]
-#[pyo3(signature = (path, key, *, max_seconds=None))]
+#[pyo3(signature = (path, key, *, max_seconds=None, ledger=None, false_accusation=1e-9))]
 pub fn detect_file(
     py: Python<'_>,
     path: PathBuf,
     key: &PyKey,
     max_seconds: Option<f64>,
+    ledger: Option<PathBuf>,
+    false_accusation: f64,
 ) -> PyResult<PyDetection> {
+    if !(false_accusation > 0.0 && false_accusation < 1.0) {
+        return Err(Kind::InvalidInput.err(format!(
+            "false_accusation must be a probability between 0 and 1, got {false_accusation}"
+        )));
+    }
     if let Some(seconds) = max_seconds
         && !(seconds.is_finite() && seconds > 0.0)
     {
@@ -208,11 +219,28 @@ pub fn detect_file(
         )));
     }
     let key = &key.inner;
-    let found = py
-        .detach(|| pipeline::detect_file(&path, key, max_seconds, &mut |_, _| {}))
+    let (found, entries) = py
+        .detach(|| -> filigree::Result<_> {
+            let entries = match &ledger {
+                Some(path) => Some(filigree::ledger::issued_under(path, &key.fingerprint())?),
+                None => None,
+            };
+            let issued = entries
+                .as_deref()
+                .map(|e| filigree::collusion::Issued::from_entries(e, false_accusation));
+            let found = pipeline::detect_file_with(
+                &path,
+                key,
+                max_seconds,
+                issued.as_ref(),
+                &mut |_, _| {},
+            )?;
+            Ok((found, entries.unwrap_or_default()))
+        })
         .map_err(to_py)?;
     Ok(
         PyDetection::new(&found.detection, Some(found.seconds_analyzed))
-            .with_two_step(found.two_step.as_ref()),
+            .with_two_step(found.two_step.as_ref())
+            .with_collusion(&found, &entries),
     )
 }

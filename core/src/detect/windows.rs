@@ -250,7 +250,7 @@ impl WindowReader<'_> {
             let first_frame = self.recent[self.recent.len() - length].1;
             let start = first_frame as f64 * self.seconds_per_frame;
             let end = self.frames as f64 * self.seconds_per_frame;
-            let scored = length == longest && self.chunks % SCORED_EVERY as u64 == 0;
+            let scored = length == longest && self.chunks.is_multiple_of(SCORED_EVERY as u64);
             let window = window.as_ref().expect("grown").view();
             if let Some(id) = self.read_window(window, start, end, scored) {
                 self.recipient_reads
