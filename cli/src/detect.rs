@@ -174,7 +174,16 @@ pub fn run(args: &DetectArgs, quiet: bool) -> Result<ExitCode, Failure> {
             found.seconds_analyzed,
             detection.sync_z
         );
-    } else if found.accusations.is_empty() {
+    } else if !found.accusations.is_empty() {
+        println!(
+            "a watermark is present for key {} ({} frames, {:.1} s analysed; sync z {:.1}): \
+             no single ID decodes, the issued copies' scores say whose went into it",
+            key.fingerprint(),
+            detection.frames_used,
+            found.seconds_analyzed,
+            detection.sync_z
+        );
+    } else {
         println!(
             "no watermark found for key {} ({} frames, {:.1} s analysed; best sync z {:.1})",
             key.fingerprint(),

@@ -282,17 +282,7 @@ impl PayloadCodec {
         let mut decisions = vec![0u64; steps];
 
         for (t, chunk) in soft.chunks_exact(RATE_INV).enumerate() {
-            let mut branch = [0f64; 1 << RATE_INV];
-            for (out, m) in branch.iter_mut().enumerate() {
-                *m = chunk
-                    .iter()
-                    .enumerate()
-                    .map(|(j, &s)| {
-                        let s = if s.is_finite() { s as f64 } else { 0.0 };
-                        if (out >> j) & 1 == 1 { s } else { -s }
-                    })
-                    .sum();
-            }
+            let branch = branch_metrics(chunk.iter().map(|&s| s as f64));
             let mut decided = 0u64;
             for (s, slot) in next.iter_mut().enumerate() {
                 // State s is reached from ((s & 0x1f) << 1) | x with input bit s >> 5.
@@ -346,18 +336,7 @@ impl PayloadCodec {
         metric[0] = 1.0;
         let mut log_scale = 0.0;
         for (t, chunk) in weights.chunks_exact(RATE_INV).enumerate() {
-            let mut branch = [0f64; 1 << RATE_INV];
-            for (out, m) in branch.iter_mut().enumerate() {
-                *m = lambda
-                    * chunk
-                        .iter()
-                        .enumerate()
-                        .map(|(j, &w)| {
-                            let w = if w.is_finite() { w } else { 0.0 };
-                            if (out >> j) & 1 == 1 { w } else { -w }
-                        })
-                        .sum::<f64>();
-            }
+            let branch = branch_metrics(chunk.iter().map(|&w| lambda * w));
             let top = branch.iter().copied().fold(f64::NEG_INFINITY, f64::max);
             let factor = branch.map(|b| (b - top).exp());
             // Information steps draw each input bit with probability 1/2; the tail is zeros.
@@ -386,6 +365,20 @@ impl PayloadCodec {
         }
         log_scale + metric[0].ln()
     }
+}
+
+/// The correlation of one step's soft values with each of the 8 branch outputs (bit j of
+/// the output = generator j, mapped to ±1); non-finite values count as 0.
+fn branch_metrics(step: impl Iterator<Item = f64> + Clone) -> [f64; 1 << RATE_INV] {
+    std::array::from_fn(|out| {
+        step.clone()
+            .enumerate()
+            .map(|(j, s)| {
+                let s = if s.is_finite() { s } else { 0.0 };
+                if (out >> j) & 1 == 1 { s } else { -s }
+            })
+            .sum()
+    })
 }
 
 /// Bits LSB-first into an integer (at most 128 bits).

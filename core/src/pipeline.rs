@@ -365,7 +365,7 @@ pub fn detect_file_with(
 
 /// Everyone accused, over the whole leak and its windows, with the union bound over every
 /// test made (see `collusion`): recipients were scored once over the whole leak and once per
-/// scored window, sessions once per title.
+/// scored window, sessions once over the leak.
 fn accusations(
     issued: &Issued,
     whole: &Detection,
@@ -397,14 +397,11 @@ fn accusations(
         for (a, ranges) in &w.accused {
             add(a.id, None, tests * a.tail, ranges);
         }
+        // Every issued session of every title counts, whichever titles the leak holds.
+        let sessions = issued.sessions.values().map(Vec::len).sum::<usize>() as f64;
         for t in &w.two_step.titles {
             for (a, ranges) in &t.accused {
-                add(
-                    a.id,
-                    Some(t.title),
-                    t.sessions_scored as f64 * a.tail,
-                    ranges,
-                );
+                add(a.id, Some(t.title), sessions * a.tail, ranges);
             }
         }
     }

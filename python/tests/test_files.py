@@ -7,7 +7,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import CAMINANDES
+from conftest import CAMINANDES, TOS
 
 import filigree
 
@@ -192,3 +192,31 @@ def test_pix_fmt_and_mezzanine_codec(tmp_path):
     summary = filigree.embed_file(master, screener, key, 8, pix_fmt="yuv420p", preset="fast")
     assert (summary["pixel_format"], summary["output_pixel_format"]) == ("yuv422p10le", "yuv420p")
     assert filigree.detect_file(screener, key).recipient == 8
+
+
+def test_an_averaged_leak_accuses_both_colluders_through_the_ledger(tmp_path):
+    key = filigree.Key.generate()
+    ledger = tmp_path / "screeners.jsonl"
+    copies = []
+    for recipient in (21, 22, 23):
+        copy = tmp_path / f"copy-{recipient}.mp4"
+        filigree.embed_file(TOS, copy, key, recipient, ledger=ledger,
+                            label=f"voter-{recipient}", preset="veryfast")
+        copies.append(copy)
+    leak = tmp_path / "leak.mp4"
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-y", "-i", str(copies[0]), "-i", str(copies[1]),
+         "-filter_complex", "[0:v][1:v]blend=all_mode=average",
+         "-c:v", "libx264", "-crf", "26", "-preset", "veryfast", str(leak)],
+        check=True,
+    )
+    found = filigree.detect_file(leak, key, ledger=ledger)
+    accused = sorted(found.accused, key=lambda a: a["recipient"])
+    assert [a["recipient"] for a in accused] == [21, 22], found.accused
+    assert [a["label"] for a in accused] == ["voter-21", "voter-22"]
+    assert all(a["false_accusation_probability"] <= 1e-9 for a in accused)
+    assert all(a["time_ranges"] for a in accused)
+    # Without the ledger nobody is accused.
+    assert filigree.detect_file(leak, key).accused == []
+    with pytest.raises(ValueError):
+        filigree.detect_file(leak, key, ledger=ledger, false_accusation=2.0)

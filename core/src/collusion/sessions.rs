@@ -100,3 +100,45 @@ impl NullScore for TardosNull {
         self.max_score
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::collusion::accuse;
+    use crate::key::Key;
+
+    #[test]
+    fn interleaved_reads_of_two_sessions_accuse_both_and_no_innocent() {
+        let code = SessionCode::new(&Key::from_bytes([4; 32]), 2);
+        let colluders = [0xaaaa_0001u32, 0x5555_0002];
+        let mut reads: BTreeMap<u32, Vec<Variant>> = BTreeMap::new();
+        for position in 0..3000 {
+            let seen: Vec<Variant> = colluders
+                .iter()
+                .map(|&s| code.variant(s, position))
+                .collect();
+            // Where they differ, the pirates take the copies in turn.
+            reads.insert(position, vec![seen[position as usize % 2]]);
+        }
+        let null = TardosNull::new(&code, &reads);
+        assert!(
+            (600..900).contains(&null.positions()),
+            "{}",
+            null.positions()
+        );
+        let innocents = 0..10_000u32;
+        let scores = innocents
+            .map(|s| (s, null.score(&code, s)))
+            .chain(colluders.iter().map(|&s| (s, null.score(&code, s))));
+        let accused = accuse(&null, scores, 1e-9 / 10_002.0);
+        let mut ids: Vec<u32> = accused.iter().map(|a| a.id).collect();
+        ids.sort_unstable();
+        assert_eq!(ids, vec![0x5555_0002, 0xaaaa_0001]);
+        // A session's score agrees with the variants it is served.
+        let own = reads
+            .iter()
+            .filter(|(p, v)| code.variant(colluders[0], **p) == v[0])
+            .count();
+        assert!(own > reads.len() / 2);
+    }
+}
