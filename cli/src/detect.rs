@@ -111,6 +111,7 @@ pub fn run(args: &DetectArgs, quiet: bool) -> Result<ExitCode, Failure> {
             .or(two_step.as_ref().and_then(|t| t.false_positive_probability));
         let summary = serde_json::json!({
             "found": found_any,
+            "mark_present": detection.mark_present() || two_step.as_ref().is_some_and(|t| t.mark_present),
             "recipient": detection.recipient,
             "label": label.as_ref().or(session_label.as_ref()),
             "false_positive_probability": false_positive_probability,
@@ -165,7 +166,7 @@ pub fn run(args: &DetectArgs, quiet: bool) -> Result<ExitCode, Failure> {
             "{}",
             t.describe(session_label.as_deref(), found.seconds_analyzed)
         );
-    } else if detection.sync_p_value <= 1e-6 && found.accusations.is_empty() {
+    } else if detection.mark_present() && found.accusations.is_empty() {
         println!(
             "a watermark is present for key {} but no ID could be read ({} frames, {:.1} s analysed; sync z {:.1}): \
              too damaged, or mixed from several copies (give --ledger to score the issued ones)",

@@ -197,10 +197,12 @@ fn unmarked_files_and_wrong_keys_exit_1_with_no_watermark() {
         (1, &Value::Bool(false), &Value::Null)
     );
     assert_eq!(json["false_positive_probability"], Value::Null);
+    assert_eq!(json["mark_present"], false);
 
     let wrong = new_key(f.dir.path(), "wrong.key");
     let (code, json) = detect_json(&wrong, &f.marked, &[]);
     assert_eq!((code, &json["found"]), (1, &Value::Bool(false)));
+    assert_eq!(json["mark_present"], false);
 
     let out = filigree(&["detect", "--key", p(&wrong), p(&f.marked)]);
     assert_eq!(out.status.code(), Some(1));

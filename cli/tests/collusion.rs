@@ -88,6 +88,7 @@ fn an_averaged_leak_accuses_both_colluders_with_their_labels_and_not_the_innocen
         assert!(!a["time_ranges"].as_array().unwrap().is_empty());
     }
     assert_eq!(json["mixed"], true, "{json}");
+    assert_eq!(json["mark_present"], true, "{json}");
 
     let out = filigree(&[
         "detect",

@@ -43,7 +43,7 @@ pub use detect::sync::Reflection;
 pub use detect::windows::{
     RecipientWindows, TitleDetection, TwoStepDetection, WindowDetection, WindowRead, WindowReader,
 };
-pub use detect::{Detection, Detector, Evidence, detect_still};
+pub use detect::{Detection, Detector, Evidence, MARK_PRESENT_SYNC_P, detect_still};
 pub use error::{Error, Result};
 pub use grid::{MIN_SIDE, TILE, WORKING_SIDE};
 pub use key::Key;

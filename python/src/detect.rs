@@ -231,6 +231,16 @@ impl PyDetection {
             .collect()
     }
 
+    /// True when the leak carries a mark under the key: a recipient or session was found,
+    /// or the sync pattern stands out (p <= 1e-6) though no ID could be read (too damaged,
+    /// or mixed from several copies). False means "no watermark".
+    #[getter]
+    fn mark_present(&self) -> bool {
+        self.found()
+            || self.sync_p_value <= filigree::MARK_PRESENT_SYNC_P
+            || self.two_step.as_ref().is_some_and(|t| t.title_id.is_some())
+    }
+
     /// Recipients decoded from windows of the leak: ``(recipient, [(start, end), ...])``.
     #[getter]
     fn timeline(&self) -> Vec<(u32, Vec<(f64, f64)>)> {

@@ -216,7 +216,9 @@ def test_an_averaged_leak_accuses_both_colluders_through_the_ledger(tmp_path):
     assert [a["label"] for a in accused] == ["voter-21", "voter-22"]
     assert all(a["false_accusation_probability"] <= 1e-9 for a in accused)
     assert all(a["time_ranges"] for a in accused)
-    # Without the ledger nobody is accused.
-    assert filigree.detect_file(leak, key).accused == []
+    # Without the ledger nobody is accused, and the answer is "a mark is present".
+    alone = filigree.detect_file(leak, key)
+    assert alone.accused == [] and alone.mark_present
+    assert not filigree.detect_file(TOS, key).mark_present
     with pytest.raises(ValueError):
         filigree.detect_file(leak, key, ledger=ledger, false_accusation=2.0)

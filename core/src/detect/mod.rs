@@ -71,6 +71,20 @@ pub struct Detection {
     pub accused: Vec<Accused>,
 }
 
+/// Sync p-value at or below which a leak is said to carry a mark under the key even when no
+/// ID decodes (too damaged, or mixed from several copies): the sync statistic is calibrated
+/// on unmarked content, so the claim is wrong with probability at most this.
+pub const MARK_PRESENT_SYNC_P: f64 = 1e-6;
+
+impl Detection {
+    /// Whether the leak carries a mark under the key: a recipient decoded, or the sync
+    /// pattern stands out at [`MARK_PRESENT_SYNC_P`]. "No watermark" is the opposite; a
+    /// mark present without a recipient means unreadable or mixed.
+    pub fn mark_present(&self) -> bool {
+        self.recipient.is_some() || self.sync_p_value <= MARK_PRESENT_SYNC_P
+    }
+}
+
 /// Accumulates suspect frames. Key-independent: one accumulation can be tested against
 /// several keys with [`Evidence::detect`].
 #[derive(Debug)]
