@@ -126,6 +126,7 @@ pub fn run(args: &DetectArgs, quiet: bool) -> Result<ExitCode, Failure> {
             "key_fingerprint": key.fingerprint(),
             "width": found.info.width,
             "height": found.info.height,
+            "frame_sizes": found.frame_sizes,
             "session": two_step.as_ref().and_then(|t| t.session).map(|(_, s)| format!("{s:08x}")),
             "two_step": two_step.as_ref().map(|t| t.json.clone()),
             "mixed": mixed,

@@ -179,6 +179,56 @@ fn colour_timing_and_excerpt_attacks_recover_the_exact_id() {
 }
 
 #[test]
+fn a_stream_rip_switching_from_360p_to_720p_mid_file_recovers_the_exact_id() {
+    let f = fixture();
+    // Two renditions of the marked copy as an adaptive stream serves them, joined the way a
+    // rip of it is: the first 5 s at 640x360, the rest at 1280x720, in one MPEG-TS.
+    let dir = f.dir.path();
+    let low = dir.join("rip-360.ts");
+    let high = dir.join("rip-720.ts");
+    let rendition = |start: &str, vf: &str, out: &Path| {
+        common::ffmpeg(&[
+            "-ss",
+            start,
+            "-t",
+            "5",
+            "-i",
+            p(&f.marked),
+            "-vf",
+            vf,
+            "-c:v",
+            "libx264",
+            "-crf",
+            "26",
+            "-preset",
+            "veryfast",
+            "-an",
+            "-f",
+            "mpegts",
+            p(out),
+        ]);
+    };
+    rendition("0", "scale=640:360", &low);
+    rendition("5", "scale=1280:720", &high);
+    let rip = dir.join("rip.ts");
+    let mut joined = std::fs::read(&low).unwrap();
+    joined.extend(std::fs::read(&high).unwrap());
+    std::fs::write(&rip, joined).unwrap();
+    let (code, json) = detect_json(&f.key, &rip, &[]);
+    assert_eq!(
+        (code, &json["recipient"]),
+        (0, &Value::from(RECIPIENT)),
+        "{json}"
+    );
+    let sizes = json["frame_sizes"].as_array().unwrap();
+    assert_eq!(sizes.len(), 2, "{json}");
+    assert_eq!(
+        (&sizes[0][0], &sizes[1][0]),
+        (&Value::from(640), &Value::from(1280))
+    );
+}
+
+#[test]
 fn max_seconds_limits_the_analysis() {
     let f = fixture();
     let (code, json) = detect_json(&f.key, &f.marked, &["--max-seconds", "2"]);

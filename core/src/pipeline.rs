@@ -96,6 +96,9 @@ pub struct FileDetection {
     pub timeline: Vec<RecipientWindows>,
     /// With issued copies: everyone accused, most certain first (see `collusion`).
     pub accusations: Vec<Accusation>,
+    /// Frame sizes (width, height) read, in order of first appearance: more than one for a
+    /// stream rip that switched renditions (all were detected together).
+    pub frame_sizes: Vec<(usize, usize)>,
 }
 
 /// Sync p-value under which a leak is read again window by window. Only a gate on the cost:
@@ -360,6 +363,7 @@ pub fn detect_file_with(
         two_step,
         timeline,
         accusations,
+        frame_sizes: detector.frame_sizes().to_vec(),
     })
 }
 
@@ -442,15 +446,17 @@ pub fn accumulate_file(
     let limit = max_seconds.map(|s| (s.max(0.0) * frame_rate(&info)).ceil().max(1.0) as u64);
 
     // Accumulation is a sum over frames, so frames are spread over worker threads, each with
-    // its own detector, and the detectors merged at the end.
+    // its own detector (all on the plane of the stream's first frame, which a stream rip's
+    // later renditions are brought to), and the detectors merged at the end.
     let workers = thread::available_parallelism()
         .map_or(1, |n| n.get())
         .clamp(1, MAX_DETECT_WORKERS);
     let (queues, handles): (Vec<_>, Vec<_>) = (0..workers)
         .map(|_| {
             let (tx, rx) = sync_channel::<VideoFrame>(2);
+            let (width, height) = (info.width, info.height);
             let handle = thread::spawn(move || -> Result<Detector> {
-                let mut local = Detector::new();
+                let mut local = Detector::for_stream(width, height);
                 for frame in rx {
                     frame.add_to(&mut local)?;
                 }
@@ -616,6 +622,9 @@ fn open_source(input: &Path, progressive_only: bool) -> Result<Box<dyn FrameSour
         let mut reader = FfmpegReader::open(input)?;
         if progressive_only {
             reader.refuse_interlaced()?;
+        } else {
+            // Detection takes a stream rip's renditions as they come.
+            reader.allow_size_changes();
         }
         Ok(Box::new(reader))
     }

@@ -85,12 +85,75 @@ impl Detection {
     }
 }
 
+/// The accumulation plane a stream is brought to, fixed by its first frame. A later frame of
+/// another size joins it when its picture has the same shape (a stream rip switching
+/// between renditions of one ladder: 640x360, then 1280x720): it is resized to the same
+/// plane, within a pixel or two of its own. A frame of another shape is an error.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct StreamShape {
+    /// Accumulation-plane (rows, cols).
+    plane: (usize, usize),
+    /// Frame sizes (width, height) seen, in order of first appearance.
+    sizes: Vec<(usize, usize)>,
+}
+
+impl StreamShape {
+    fn of(width: usize, height: usize) -> StreamShape {
+        StreamShape {
+            plane: plane_dims(width, height),
+            sizes: vec![(width, height)],
+        }
+    }
+
+    /// The plane for a frame of `width` x `height`, recording its size.
+    fn admit(&mut self, width: usize, height: usize) -> Result<(usize, usize)> {
+        let (rows, cols) = plane_dims(width, height);
+        let close = |a: usize, b: usize| a.abs_diff(b) <= 1 + b / 100;
+        if !(close(rows, self.plane.0) && close(cols, self.plane.1)) {
+            return Err(size_changed((width, height), self.sizes[0]));
+        }
+        if !self.sizes.contains(&(width, height)) {
+            self.sizes.push((width, height));
+        }
+        Ok(self.plane)
+    }
+
+    fn absorb(&mut self, other: &StreamShape) -> Result<()> {
+        if other.plane != self.plane {
+            return Err(size_changed(other.sizes[0], self.sizes[0]));
+        }
+        for &size in &other.sizes {
+            if !self.sizes.contains(&size) {
+                self.sizes.push(size);
+            }
+        }
+        Ok(())
+    }
+}
+
+fn size_changed((width, height): (usize, usize), first: (usize, usize)) -> Error {
+    Error::FrameSizeChanged {
+        width,
+        height,
+        expected_width: first.0,
+        expected_height: first.1,
+    }
+}
+
+/// Accumulation-plane (rows, cols) of a frame: [`ACCUMULATION_SIDE`] on the shorter side.
+fn plane_dims(width: usize, height: usize) -> (usize, usize) {
+    let scale = ACCUMULATION_SIDE as f32 / width.min(height) as f32;
+    let rows = ((height as f32 * scale).round() as usize).max(1);
+    let cols = ((width as f32 * scale).round() as usize).max(1);
+    (rows, cols)
+}
+
 /// Accumulates suspect frames. Key-independent: one accumulation can be tested against
 /// several keys with [`Evidence::detect`].
 #[derive(Debug)]
 pub struct Detector {
-    /// Source frame size (width, height), fixed by the first frame.
-    frame_size: Option<(usize, usize)>,
+    /// Fixed by the first frame.
+    shape: Option<StreamShape>,
     accumulated: Option<Array2<f32>>,
     pictures: PictureTracker,
     frames: usize,
@@ -100,7 +163,7 @@ pub struct Detector {
 impl Default for Detector {
     fn default() -> Detector {
         Detector {
-            frame_size: None,
+            shape: None,
             accumulated: None,
             pictures: PictureTracker::with_motion(),
             frames: 0,
@@ -114,13 +177,31 @@ impl Detector {
         Detector::default()
     }
 
+    /// A detector for a stream whose first frame is `width` x `height`, so that detectors
+    /// fed different frames of one stream on several threads agree on its plane.
+    pub fn for_stream(width: usize, height: usize) -> Detector {
+        Detector {
+            shape: Some(StreamShape::of(width, height)),
+            ..Detector::default()
+        }
+    }
+
+    /// Frame sizes (width, height) seen, in order of first appearance: more than one for a
+    /// stream rip that switched renditions.
+    pub fn frame_sizes(&self) -> &[(usize, usize)] {
+        self.shape.as_ref().map_or(&[], |s| &s.sizes)
+    }
+
     /// Adds one suspect luma plane. `bit_depth` is 8 for `u8`, 9..=16 for `u16`.
     pub fn add_luma<S: Sample>(&mut self, luma: ArrayView2<S>, bit_depth: u8) -> Result<()> {
         let (height, width) = luma.dim();
         check_suspect_side(width, height)?;
         max_code_value::<S>(bit_depth)?;
-        self.fix_frame_size(width, height)?;
-        let plane = self.planes.plane(luma, bit_depth);
+        let dims = match &mut self.shape {
+            Some(shape) => shape.admit(width, height)?,
+            None => self.shape.insert(StreamShape::of(width, height)).plane,
+        };
+        let plane = self.planes.plane(luma, bit_depth, dims);
         self.pictures.update_plane(plane.view());
         let whitened = whiten(&plane);
         match &mut self.accumulated {
@@ -134,10 +215,13 @@ impl Detector {
     /// Adds everything `other` accumulated, so frames can be accumulated on several threads
     /// (the sum over frames does not depend on their order).
     pub fn merge(&mut self, other: Detector) -> Result<()> {
-        let Some((width, height)) = other.frame_size else {
+        let Some(theirs) = &other.shape else {
             return Ok(());
         };
-        self.fix_frame_size(width, height)?;
+        match &mut self.shape {
+            Some(shape) => shape.absorb(theirs)?,
+            None => self.shape = Some(theirs.clone()),
+        }
         if let Some(theirs) = other.accumulated {
             match &mut self.accumulated {
                 Some(sum) => *sum += &theirs,
@@ -146,15 +230,6 @@ impl Detector {
         }
         self.pictures.merge(&other.pictures);
         self.frames += other.frames;
-        Ok(())
-    }
-
-    /// The first frame fixes the stream's size; every later one must match it.
-    fn fix_frame_size(&mut self, width: usize, height: usize) -> Result<()> {
-        if let Some(expected) = self.frame_size {
-            return Error::check_frame_size((width, height), expected);
-        }
-        self.frame_size = Some((width, height));
         Ok(())
     }
 
@@ -178,7 +253,7 @@ impl Detector {
         Evidence {
             folds,
             frames: self.frames,
-            frame_size: self.frame_size,
+            shape: self.shape.clone(),
             content,
         }
     }
@@ -209,8 +284,14 @@ struct SuspectPlanes {
 }
 
 impl SuspectPlanes {
-    /// The caller has checked `bit_depth` against `S`.
-    fn plane<S: Sample>(&mut self, luma: ArrayView2<S>, bit_depth: u8) -> Array2<f32> {
+    /// `luma` on the 8-bit scale, resized to `(rows, cols)` (from [`StreamShape`]). The
+    /// caller has checked `bit_depth` against `S`.
+    fn plane<S: Sample>(
+        &mut self,
+        luma: ArrayView2<S>,
+        bit_depth: u8,
+        (rows, cols): (usize, usize),
+    ) -> Array2<f32> {
         let (height, width) = luma.dim();
         let to_8bit = 1.0 / code_value_scale(bit_depth);
         if self.scratch.dim() != (height, width) {
@@ -218,9 +299,6 @@ impl SuspectPlanes {
         }
         self.scratch
             .zip_mut_with(&luma, |d, s| *d = s.to_f32() * to_8bit);
-        let scale = ACCUMULATION_SIDE as f32 / width.min(height) as f32;
-        let rows = ((height as f32 * scale).round() as usize).max(1);
-        let cols = ((width as f32 * scale).round() as usize).max(1);
         area_resize(self.scratch.view(), rows, cols)
     }
 }
@@ -229,7 +307,7 @@ impl SuspectPlanes {
 pub struct Evidence {
     folds: Option<Folds>,
     frames: usize,
-    frame_size: Option<(usize, usize)>,
+    shape: Option<StreamShape>,
     content: Option<ContentRect>,
 }
 

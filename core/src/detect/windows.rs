@@ -32,8 +32,8 @@ use crate::collusion::sessions::TardosNull;
 use crate::collusion::{Accused, Issued, accuse, merge_ranges};
 use crate::detect::sync::{Folds, SyncPeak};
 use crate::detect::whiten::whiten;
-use crate::detect::{Evidence, SuspectPlanes, check_suspect_side};
-use crate::error::{Error, Result};
+use crate::detect::{Evidence, StreamShape, SuspectPlanes, check_suspect_side};
+use crate::error::Result;
 use crate::key::Key;
 use crate::pattern::downsample2;
 use crate::payload::TAG_BITS;
@@ -134,7 +134,7 @@ pub struct WindowReader<'e> {
     scheme: KeyedScheme,
     session_codes: Key,
     issued: Option<(&'e Issued, &'e IssuedCodewords)>,
-    frame_size: (usize, usize),
+    shape: StreamShape,
     planes: SuspectPlanes,
     frames_per_chunk: usize,
     seconds_per_frame: f64,
@@ -180,7 +180,7 @@ impl Evidence {
             scheme,
             session_codes: key.clone(),
             issued,
-            frame_size: self.frame_size?,
+            shape: self.shape.clone()?,
             planes: SuspectPlanes::default(),
             frames_per_chunk: ((frame_rate / CHUNKS_PER_SECOND).round() as usize).max(1),
             seconds_per_frame: 1.0 / frame_rate,
@@ -204,8 +204,8 @@ impl WindowReader<'_> {
         let (height, width) = luma.dim();
         check_suspect_side(width, height)?;
         max_code_value::<S>(bit_depth)?;
-        Error::check_frame_size((width, height), self.frame_size)?;
-        let plane = whiten(&self.planes.plane(luma, bit_depth));
+        let dims = self.shape.admit(width, height)?;
+        let plane = whiten(&self.planes.plane(luma, bit_depth, dims));
         let folded = self.folds.fold_like(plane.view(), &self.peak);
         let (sum, count) = self
             .filling

@@ -302,6 +302,8 @@ pub struct FfmpegReader {
     decode_errors: u32,
     /// See [`FfmpegReader::refuse_interlaced`].
     refuse_interlaced: bool,
+    /// See [`FfmpegReader::allow_size_changes`].
+    size_changes: bool,
 }
 
 impl std::fmt::Debug for FfmpegReader {
@@ -462,6 +464,7 @@ impl FfmpegReader {
             reported_no_frames: false,
             decode_errors: 0,
             refuse_interlaced: false,
+            size_changes: false,
         })
     }
 
@@ -477,6 +480,14 @@ impl FfmpegReader {
             }),
             None => Ok(()),
         }
+    }
+
+    /// Lets frames of another size than the stream's first through, each at its own size
+    /// (a stream rip that switches renditions; the detector brings them to one plane).
+    /// Without it such a frame is [`Error::FrameSizeChanged`]: an encoder fed from this
+    /// reader takes one size.
+    pub fn allow_size_changes(&mut self) {
+        self.size_changes = true;
     }
 
     /// The file this reader decodes.
@@ -572,12 +583,12 @@ impl FfmpegReader {
 
     /// Turns `self.decoded` into a [`VideoFrame`] of the stream's format.
     fn convert(&mut self) -> Result<VideoFrame> {
-        let (width, height) = (self.info.width, self.info.height);
         let src = &self.decoded;
-        Error::check_frame_size(
-            (src.width() as usize, src.height() as usize),
-            (width, height),
-        )?;
+        let size = (src.width() as usize, src.height() as usize);
+        if !self.size_changes {
+            Error::check_frame_size(size, (self.info.width, self.info.height))?;
+        }
+        let (width, height) = size;
         let pts = src.timestamp();
         let format = self.info.format;
         let direct = native_format(src.format()).map(|(f, _)| f) == Some(format);
