@@ -14,9 +14,13 @@ use crate::progress::FrameProgress;
 
 #[derive(Args)]
 pub struct DetectArgs {
-    /// Key file the copies were marked with.
-    #[arg(long)]
-    key: PathBuf,
+    /// Key file the copies were marked with; repeat it for a keyring (each key is tried on
+    /// one reading of the leak, and every probability is charged for all of them).
+    #[arg(long, required_unless_present = "keys")]
+    key: Vec<PathBuf>,
+    /// A folder of key files to try as well (every regular file in it must be a key).
+    #[arg(long, value_name = "DIR")]
+    keys: Option<PathBuf>,
     /// Print one JSON object on stdout.
     #[arg(long)]
     json: bool,
@@ -49,27 +53,79 @@ fn probability(text: &str) -> Result<f64, String> {
     }
 }
 
+/// The keys of `--key` and `--keys DIR`, in that order (a folder's sorted by name).
+fn keyring(args: &DetectArgs) -> Result<Vec<Key>, Failure> {
+    let mut paths = args.key.clone();
+    if let Some(dir) = &args.keys {
+        let listing = std::fs::read_dir(dir)
+            .map_err(|e| Failure(format!("cannot read the key folder {}: {e}", dir.display())))?;
+        let mut files = Vec::new();
+        for entry in listing {
+            let path = entry
+                .map_err(|e| Failure(format!("cannot read the key folder {}: {e}", dir.display())))?
+                .path();
+            if path.is_file() {
+                files.push(path);
+            }
+        }
+        if files.is_empty() {
+            return Err(Failure(format!("no key files in {}", dir.display())));
+        }
+        files.sort();
+        paths.extend(files);
+    }
+    let mut keys: Vec<Key> = Vec::with_capacity(paths.len());
+    for path in &paths {
+        let key = Key::load(path)?;
+        if !keys.iter().any(|k| k.fingerprint() == key.fingerprint()) {
+            keys.push(key);
+        }
+    }
+    Ok(keys)
+}
+
 pub fn run(args: &DetectArgs, quiet: bool) -> Result<ExitCode, Failure> {
-    let key = Key::load(&args.key)?;
-    let issued_entries = match &args.ledger {
-        Some(path) => Some(ledger::issued_under(path, &key.fingerprint())?),
-        None => None,
-    };
-    let issued = issued_entries
-        .as_deref()
-        .map(|entries| Issued::from_entries(entries, args.false_accusation));
+    let keys = keyring(args)?;
+    let issued_entries: Vec<Option<Vec<LedgerEntry>>> = keys
+        .iter()
+        .map(|key| match &args.ledger {
+            Some(path) => ledger::issued_under(path, &key.fingerprint()).map(Some),
+            None => Ok(None),
+        })
+        .collect::<Result<_, _>>()?;
+    let issued: Vec<Option<Issued>> = issued_entries
+        .iter()
+        .map(|entries| {
+            entries
+                .as_deref()
+                .map(|e| Issued::from_entries(e, args.false_accusation))
+        })
+        .collect();
+    let ring: Vec<pipeline::KeyringEntry> = keys
+        .iter()
+        .zip(&issued)
+        .map(|(key, issued)| pipeline::KeyringEntry {
+            key,
+            issued: issued.as_ref(),
+        })
+        .collect();
     let mut progress = FrameProgress::new("analysing", quiet);
-    let result = pipeline::detect_file_with(
-        &args.input,
-        &key,
-        args.max_seconds,
-        issued.as_ref(),
-        &mut |done, total| progress.update(done, total),
-    );
+    let result =
+        pipeline::detect_file_with(&args.input, &ring, args.max_seconds, &mut |done, total| {
+            progress.update(done, total)
+        });
     progress.finish();
     let found = result?;
     let detection = &found.detection;
-    let labels = Labels(issued_entries.unwrap_or_default());
+    let key = &keys[found.key_index];
+    let issued = issued[found.key_index].as_ref();
+    let labels = Labels(
+        issued_entries
+            .into_iter()
+            .nth(found.key_index)
+            .flatten()
+            .unwrap_or_default(),
+    );
 
     let label = detection.recipient.and_then(|id| labels.of(id, None));
     let two_step = found.two_step.as_ref().map(TwoStepSummary::of);
@@ -124,6 +180,7 @@ pub fn run(args: &DetectArgs, quiet: bool) -> Result<ExitCode, Failure> {
             "rotation_degrees": detection.rotation_degrees,
             "reflection": detection.reflection.name(),
             "key_fingerprint": key.fingerprint(),
+            "keys_tried": found.keys_tried,
             "width": found.info.width,
             "height": found.info.height,
             "frame_sizes": found.frame_sizes,
@@ -137,9 +194,18 @@ pub fn run(args: &DetectArgs, quiet: bool) -> Result<ExitCode, Failure> {
         println!("{summary}");
         return Ok(exit_code(found_any));
     }
+    let under_key = if found.keys_tried > 1 {
+        format!(
+            " under key {} ({} keys tried)",
+            key.fingerprint(),
+            found.keys_tried
+        )
+    } else {
+        String::new()
+    };
     if let Some(id) = detection.recipient {
         println!(
-            "recipient {id}{} found (false-positive probability {:.1e}; {} frames, {:.1} s analysed)",
+            "recipient {id}{} found{under_key} (false-positive probability {:.1e}; {} frames, {:.1} s analysed)",
             label.map(|l| format!(" ({l})")).unwrap_or_default(),
             detection.false_positive_probability.unwrap_or(1.0),
             detection.frames_used,
@@ -194,7 +260,7 @@ pub fn run(args: &DetectArgs, quiet: bool) -> Result<ExitCode, Failure> {
             detection.sync_z
         );
     }
-    if let Some(issued) = &issued {
+    if let Some(issued) = issued {
         let scored =
             issued.recipients.len() + issued.sessions.values().map(Vec::len).sum::<usize>();
         println!(

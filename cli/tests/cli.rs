@@ -229,6 +229,72 @@ fn a_stream_rip_switching_from_360p_to_720p_mid_file_recovers_the_exact_id() {
 }
 
 #[test]
+fn a_keyring_of_50_names_the_matching_key_and_charges_the_bound_for_all() {
+    let f = fixture();
+    let ring = f.dir.path().join("keyring");
+    std::fs::create_dir_all(&ring).unwrap();
+    for i in 0..49u8 {
+        let hex: String = (0..32)
+            .map(|j| format!("{:02x}", i.wrapping_mul(7) ^ j))
+            .collect();
+        std::fs::write(
+            ring.join(format!("title-{i:02}.key")),
+            format!("filigree-key-v1\n{hex}\n"),
+        )
+        .unwrap();
+    }
+    std::fs::copy(&f.key, ring.join("title-49.key")).unwrap();
+    let started = std::time::Instant::now();
+    let (code, one) = detect_json(&f.key, &f.marked, &["--ledger", p(&f.ledger)]);
+    let one_key = started.elapsed();
+    assert_eq!(code, 0);
+    let started = std::time::Instant::now();
+    let out = filigree(&[
+        "detect",
+        "--json",
+        "--quiet",
+        "--keys",
+        p(&ring),
+        "--ledger",
+        p(&f.ledger),
+        p(&f.marked),
+    ]);
+    let fifty_keys = started.elapsed();
+    let all: Value = serde_json::from_slice(&out.stdout).unwrap();
+    eprintln!("1 key {one_key:?}, 50 keys {fifty_keys:?}");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(all["recipient"], RECIPIENT);
+    assert_eq!(all["label"], "critic@example.org");
+    assert_eq!(all["keys_tried"], 50);
+    assert_eq!(all["key_fingerprint"], one["key_fingerprint"]);
+    let ratio = all["false_positive_probability"].as_f64().unwrap()
+        / one["false_positive_probability"].as_f64().unwrap();
+    assert!((ratio - 50.0).abs() < 1e-6 * 50.0, "{ratio}");
+
+    // A folder of keys that match nothing: no watermark, the bound for 49.
+    std::fs::remove_file(ring.join("title-49.key")).unwrap();
+    let out = filigree(&[
+        "detect",
+        "--json",
+        "--quiet",
+        "--keys",
+        p(&ring),
+        p(&f.marked),
+    ]);
+    let none: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (out.status.code(), &none["found"]),
+        (Some(1), &Value::Bool(false))
+    );
+    assert_eq!(none["keys_tried"], 49);
+    // A folder holding something that is not a key is refused in one line.
+    std::fs::write(ring.join("notes.txt"), "not a key").unwrap();
+    let out = filigree(&["detect", "--quiet", "--keys", p(&ring), p(&f.marked)]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
+}
+
+#[test]
 fn max_seconds_limits_the_analysis() {
     let f = fixture();
     let (code, json) = detect_json(&f.key, &f.marked, &["--max-seconds", "2"]);

@@ -99,6 +99,10 @@ pub struct FileDetection {
     /// Frame sizes (width, height) read, in order of first appearance: more than one for a
     /// stream rip that switched renditions (all were detected together).
     pub frame_sizes: Vec<(usize, usize)>,
+    /// Which key of the keyring the answer is under.
+    pub key_index: usize,
+    /// Keys tried (every probability reported is charged for all of them).
+    pub keys_tried: usize,
 }
 
 /// Sync p-value under which a leak is read again window by window. Only a gate on the cost:
@@ -305,26 +309,55 @@ pub fn detect_file(
     max_seconds: Option<f64>,
     progress: Progress,
 ) -> Result<FileDetection> {
-    detect_file_with(input, key, max_seconds, None, progress)
+    let keyring = [KeyringEntry { key, issued: None }];
+    detect_file_with(input, &keyring, max_seconds, progress)
 }
 
-/// [`detect_file`], also accusing among the `issued` copies and sessions (from a ledger).
+/// One key of a keyring, with what its ledger says was issued under it (to accuse from).
+#[derive(Debug, Clone, Copy)]
+pub struct KeyringEntry<'a> {
+    pub key: &'a Key,
+    pub issued: Option<&'a Issued>,
+}
+
+/// [`detect_file`] under every key of `keyring` (one accumulation, each key tried on it),
+/// also accusing among each key's issued copies and sessions. The answer is the key that
+/// found the most ([`FileDetection::key_index`]); every probability reported is multiplied
+/// by the number of keys tried, since each key was one more chance of a false answer.
+///
+/// # Panics
+///
+/// If `keyring` is empty.
 pub fn detect_file_with(
     input: &Path,
-    key: &Key,
+    keyring: &[KeyringEntry],
     max_seconds: Option<f64>,
-    issued: Option<&Issued>,
     progress: Progress,
 ) -> Result<FileDetection> {
+    assert!(!keyring.is_empty(), "detection needs at least one key");
     let mut detector = Detector::new();
     let info = accumulate_file(input, max_seconds, &mut detector, progress)?;
     let seconds_analyzed = detector.frames() as f64 / frame_rate(&info);
     let evidence = detector.evidence();
-    let codewords = issued.map_or_else(IssuedCodewords::default, |i| {
-        IssuedCodewords::new(key, &i.recipients)
-    });
-    let max_tail = issued.map_or(0.0, |i| i.false_accusation / codewords.len().max(1) as f64);
-    let detection = evidence.detect_with(key, &codewords, max_tail);
+    let keys = keyring.len() as f64;
+    let mut tried: Vec<(Detection, IssuedCodewords)> = keyring
+        .iter()
+        .map(|entry| {
+            let codewords = entry.issued.map_or_else(IssuedCodewords::default, |i| {
+                IssuedCodewords::new(entry.key, &i.recipients)
+            });
+            let max_tail = entry.issued.map_or(0.0, |i| {
+                i.false_accusation / (codewords.len().max(1) as f64 * keys)
+            });
+            (
+                evidence.detect_with(entry.key, &codewords, max_tail),
+                codewords,
+            )
+        })
+        .collect();
+    let key_index = strongest(tried.iter().map(|(d, _)| d));
+    let (mut detection, codewords) = tried.swap_remove(key_index);
+    let KeyringEntry { key, issued } = keyring[key_index];
     let worth_windows =
         detection.recipient.is_none() || !detection.mixed_with.is_empty() || issued.is_some();
     let windows =
@@ -346,9 +379,9 @@ pub fn detect_file_with(
             None
         };
     let accusations = issued.map_or_else(Vec::new, |issued| {
-        accusations(issued, &detection, windows.as_ref(), seconds_analyzed)
+        accusations(issued, &detection, windows.as_ref(), seconds_analyzed, keys)
     });
-    let (two_step, timeline) = match windows {
+    let (mut two_step, timeline) = match windows {
         Some(w) => {
             let two_step = (detection.recipient.is_none() || !w.two_step.reads.is_empty())
                 .then_some(w.two_step);
@@ -356,6 +389,16 @@ pub fn detect_file_with(
         }
         None => (None, Vec::new()),
     };
+    // Every key tried was one more chance of each false answer.
+    let charge = |p: &mut Option<f64>| *p = p.map(|p| (p * keys).min(1.0));
+    charge(&mut detection.false_positive_probability);
+    detection.sync_p_value = (detection.sync_p_value * keys).min(1.0);
+    if let Some(t) = &mut two_step {
+        charge(&mut t.mark_false_positive_probability);
+        t.titles
+            .iter_mut()
+            .for_each(|title| charge(&mut title.false_positive_probability));
+    }
     Ok(FileDetection {
         detection,
         info,
@@ -364,20 +407,46 @@ pub fn detect_file_with(
         timeline,
         accusations,
         frame_sizes: detector.frame_sizes().to_vec(),
+        key_index,
+        keys_tried: keyring.len(),
     })
+}
+
+/// The key whose detection found the most: a decoded recipient (most certain first), else
+/// accusations, else the strongest sync.
+fn strongest<'d>(detections: impl Iterator<Item = &'d Detection>) -> usize {
+    let rank = |d: &Detection| {
+        (
+            d.recipient.is_none(),
+            d.false_positive_probability.unwrap_or(1.0),
+            d.accused.is_empty(),
+            d.sync_p_value,
+        )
+    };
+    detections
+        .enumerate()
+        .min_by(|(_, a), (_, b)| {
+            let (a, b) = (rank(a), rank(b));
+            a.0.cmp(&b.0)
+                .then(a.1.total_cmp(&b.1))
+                .then(a.2.cmp(&b.2))
+                .then(a.3.total_cmp(&b.3))
+        })
+        .map_or(0, |(i, _)| i)
 }
 
 /// Everyone accused, over the whole leak and its windows, with the union bound over every
 /// test made (see `collusion`): recipients were scored once over the whole leak and once per
-/// scored window, sessions once over the leak.
+/// scored window, sessions once over the leak, all under each of `keys` keys.
 fn accusations(
     issued: &Issued,
     whole: &Detection,
     windows: Option<&WindowDetection>,
     seconds: f64,
+    keys: f64,
 ) -> Vec<Accusation> {
     let scored = windows.map_or(0, |w| w.windows_scored) as f64;
-    let tests = issued.recipients.len() as f64 * (1.0 + scored);
+    let tests = keys * issued.recipients.len() as f64 * (1.0 + scored);
     let mut found: Vec<Accusation> = Vec::new();
     let mut add = |id: u32, title: Option<u16>, probability: f64, ranges: &[(f64, f64)]| match found
         .iter_mut()
@@ -402,7 +471,7 @@ fn accusations(
             add(a.id, None, tests * a.tail, ranges);
         }
         // Every issued session of every title counts, whichever titles the leak holds.
-        let sessions = issued.sessions.values().map(Vec::len).sum::<usize>() as f64;
+        let sessions = keys * issued.sessions.values().map(Vec::len).sum::<usize>() as f64;
         for t in &w.two_step.titles {
             for (a, ranges) in &t.accused {
                 add(a.id, Some(t.title), sessions * a.tail, ranges);

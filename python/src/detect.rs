@@ -58,6 +58,12 @@ pub struct PyDetection {
     accused: Vec<AccusedFields>,
     /// Recipients decoded from windows of the leak, with their time ranges.
     timeline: Vec<(u32, Vec<(f64, f64)>)>,
+    /// Fingerprint of the key the answer is under (``detect_file``; ``None`` for frames).
+    #[pyo3(get)]
+    key_fingerprint: Option<String>,
+    /// Keys tried (``detect_file(..., keys=[...])``); every probability is charged for all.
+    #[pyo3(get)]
+    keys_tried: usize,
 }
 
 /// One accusation, for ``Detection.accused``.
@@ -151,8 +157,17 @@ impl PyDetection {
         self
     }
 
+    /// Names the key of a keyring the answer is under.
+    pub fn under_key(mut self, fingerprint: String, keys_tried: usize) -> PyDetection {
+        self.key_fingerprint = Some(fingerprint);
+        self.keys_tried = keys_tried;
+        self
+    }
+
     pub fn new(detection: &filigree::Detection, seconds_analyzed: Option<f64>) -> PyDetection {
         PyDetection {
+            key_fingerprint: None,
+            keys_tried: 1,
             session: None,
             two_step: None,
             mixed_with: detection.mixed_with.clone(),

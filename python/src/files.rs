@@ -194,14 +194,18 @@ pub fn embed_file<'py>(
 /// ``Detection`` with ``seconds_analyzed`` set. With ``ledger`` (the ledger the copies and
 /// sessions were issued in), every issued recipient and session is scored against the leak
 /// and ``Detection.accused`` lists the colluders, each with its false-accusation probability
-/// (at most ``false_accusation``) and time ranges, as ``filigree detect --ledger`` does. The
-/// GIL is released while the file is read.
+/// (at most ``false_accusation``) and time ranges, as ``filigree detect --ledger`` does.
+/// ``keys`` (a list of ``Key``) are tried too, on the same reading of the file: the answer
+/// names the key it is under (``Detection.key_fingerprint``) and every probability is
+/// charged for all keys tried. The GIL is released while the file is read.
 #[pyfunction]
-#[pyo3(signature = (path, key, *, max_seconds=None, ledger=None, false_accusation=1e-9))]
+#[pyo3(signature = (path, key, *, keys=None, max_seconds=None, ledger=None, false_accusation=1e-9))]
+#[allow(clippy::too_many_arguments)]
 pub fn detect_file(
     py: Python<'_>,
     path: PathBuf,
     key: &PyKey,
+    keys: Option<Vec<PyRef<'_, PyKey>>>,
     max_seconds: Option<f64>,
     ledger: Option<PathBuf>,
     false_accusation: f64,
@@ -218,29 +222,48 @@ pub fn detect_file(
             "max_seconds must be a positive number of seconds, got {seconds}"
         )));
     }
-    let key = &key.inner;
+    let mut ring: Vec<filigree::Key> = vec![key.inner.clone()];
+    for extra in keys.iter().flatten() {
+        if !ring
+            .iter()
+            .any(|k| k.fingerprint() == extra.inner.fingerprint())
+        {
+            ring.push(extra.inner.clone());
+        }
+    }
     let (found, entries) = py
         .detach(|| -> filigree::Result<_> {
-            let entries = match &ledger {
-                Some(path) => Some(filigree::ledger::issued_under(path, &key.fingerprint())?),
-                None => None,
-            };
-            let issued = entries
-                .as_deref()
-                .map(|e| filigree::collusion::Issued::from_entries(e, false_accusation));
-            let found = pipeline::detect_file_with(
-                &path,
-                key,
-                max_seconds,
-                issued.as_ref(),
-                &mut |_, _| {},
-            )?;
-            Ok((found, entries.unwrap_or_default()))
+            let mut entries = Vec::new();
+            for key in &ring {
+                entries.push(match &ledger {
+                    Some(path) => Some(filigree::ledger::issued_under(path, &key.fingerprint())?),
+                    None => None,
+                });
+            }
+            let issued: Vec<Option<filigree::collusion::Issued>> = entries
+                .iter()
+                .map(|e| {
+                    e.as_deref()
+                        .map(|e| filigree::collusion::Issued::from_entries(e, false_accusation))
+                })
+                .collect();
+            let keyring: Vec<pipeline::KeyringEntry> = ring
+                .iter()
+                .zip(&issued)
+                .map(|(key, issued)| pipeline::KeyringEntry {
+                    key,
+                    issued: issued.as_ref(),
+                })
+                .collect();
+            let found = pipeline::detect_file_with(&path, &keyring, max_seconds, &mut |_, _| {})?;
+            let entries = entries.swap_remove(found.key_index).unwrap_or_default();
+            Ok((found, entries))
         })
         .map_err(to_py)?;
     Ok(
         PyDetection::new(&found.detection, Some(found.seconds_analyzed))
             .with_two_step(found.two_step.as_ref())
-            .with_collusion(&found, &entries),
+            .with_collusion(&found, &entries)
+            .under_key(ring[found.key_index].fingerprint(), found.keys_tried),
     )
 }
