@@ -35,8 +35,11 @@ pub struct DetectArgs {
     /// Analyse at most this many seconds from the start (default: the whole video).
     #[arg(long, value_parser = positive_seconds)]
     max_seconds: Option<f64>,
-    /// Suspect video, or `-` for a y4m stream on stdin.
-    input: PathBuf,
+    /// Suspect video, or `-` for a y4m stream on stdin. Several files or a folder make a
+    /// batch: one JSON line per file (an `error` field for a file that could not be read),
+    /// exit status 2 only if some file failed.
+    #[arg(required = true)]
+    input: Vec<PathBuf>,
 }
 
 fn positive_seconds(text: &str) -> Result<f64, String> {
@@ -109,23 +112,91 @@ pub fn run(args: &DetectArgs, quiet: bool) -> Result<ExitCode, Failure> {
             issued: issued.as_ref(),
         })
         .collect();
+    let inputs = batch_inputs(&args.input)?;
+    if inputs.len() == 1 && args.input.len() == 1 && !args.input[0].is_dir() {
+        let outcome = detect_one(args, &inputs[0], &keys, &ring, &issued_entries, quiet)?;
+        if args.json {
+            println!("{}", outcome.json);
+        } else {
+            outcome.lines.iter().for_each(|line| println!("{line}"));
+        }
+        return Ok(exit_code(outcome.found));
+    }
+    // A batch: JSON lines, progress over the files, exit 2 only when some file failed.
+    let mut failed = 0;
+    for (i, input) in inputs.iter().enumerate() {
+        if !quiet {
+            eprintln!("[{}/{}] {}", i + 1, inputs.len(), input.display());
+        }
+        let mut json = match detect_one(args, input, &keys, &ring, &issued_entries, true) {
+            Ok(outcome) => outcome.json,
+            Err(Failure(error)) => {
+                failed += 1;
+                serde_json::json!({ "found": false, "error": error })
+            }
+        };
+        json["input"] = input.display().to_string().into();
+        println!("{json}");
+    }
+    if failed > 0 {
+        eprintln!(
+            "filigree: {failed} of {} files could not be read",
+            inputs.len()
+        );
+        return Ok(ExitCode::from(2));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The files a batch reads: files as given, folders' regular files sorted by name.
+fn batch_inputs(given: &[PathBuf]) -> Result<Vec<PathBuf>, Failure> {
+    let mut inputs = Vec::new();
+    for path in given {
+        if !path.is_dir() {
+            inputs.push(path.clone());
+            continue;
+        }
+        let listing = std::fs::read_dir(path)
+            .map_err(|e| Failure(format!("cannot read the folder {}: {e}", path.display())))?;
+        let mut files: Vec<PathBuf> = listing
+            .filter_map(|entry| entry.ok().map(|e| e.path()))
+            .filter(|p| p.is_file())
+            .collect();
+        files.sort();
+        inputs.extend(files);
+    }
+    if inputs.is_empty() {
+        return Err(Failure("no files to read".into()));
+    }
+    Ok(inputs)
+}
+
+/// What detecting one file said: the JSON object, the text lines, and whether anyone was
+/// found.
+struct Outcome {
+    json: serde_json::Value,
+    lines: Vec<String>,
+    found: bool,
+}
+
+fn detect_one(
+    args: &DetectArgs,
+    input: &std::path::Path,
+    keys: &[Key],
+    ring: &[pipeline::KeyringEntry],
+    issued_entries: &[Option<Vec<LedgerEntry>>],
+    quiet: bool,
+) -> Result<Outcome, Failure> {
     let mut progress = FrameProgress::new("analysing", quiet);
-    let result =
-        pipeline::detect_file_with(&args.input, &ring, args.max_seconds, &mut |done, total| {
-            progress.update(done, total)
-        });
+    let result = pipeline::detect_file_with(input, ring, args.max_seconds, &mut |done, total| {
+        progress.update(done, total)
+    });
     progress.finish();
     let found = result?;
     let detection = &found.detection;
     let key = &keys[found.key_index];
-    let issued = issued[found.key_index].as_ref();
-    let labels = Labels(
-        issued_entries
-            .into_iter()
-            .nth(found.key_index)
-            .flatten()
-            .unwrap_or_default(),
-    );
+    let issued = ring[found.key_index].issued;
+    let labels = Labels(issued_entries[found.key_index].clone().unwrap_or_default());
 
     let label = detection.recipient.and_then(|id| labels.of(id, None));
     let two_step = found.two_step.as_ref().map(TwoStepSummary::of);
@@ -161,11 +232,11 @@ pub fn run(args: &DetectArgs, quiet: bool) -> Result<ExitCode, Failure> {
             .count();
     let mixed = detection.recipient.is_some() && recipients_seen > 1 || found.accusations.len() > 1;
 
-    if args.json {
+    let json = {
         let false_positive_probability = detection
             .false_positive_probability
             .or(two_step.as_ref().and_then(|t| t.false_positive_probability));
-        let summary = serde_json::json!({
+        serde_json::json!({
             "found": found_any,
             "mark_present": detection.mark_present() || two_step.as_ref().is_some_and(|t| t.mark_present),
             "recipient": detection.recipient,
@@ -190,10 +261,9 @@ pub fn run(args: &DetectArgs, quiet: bool) -> Result<ExitCode, Failure> {
             "mixed_with": detection.mixed_with,
             "timeline": timeline,
             "accused": accused,
-        });
-        println!("{summary}");
-        return Ok(exit_code(found_any));
-    }
+        })
+    };
+    let mut lines = Vec::new();
     let under_key = if found.keys_tried > 1 {
         format!(
             " under key {} ({} keys tried)",
@@ -204,84 +274,85 @@ pub fn run(args: &DetectArgs, quiet: bool) -> Result<ExitCode, Failure> {
         String::new()
     };
     if let Some(id) = detection.recipient {
-        println!(
+        lines.push(format!(
             "recipient {id}{} found{under_key} (false-positive probability {:.1e}; {} frames, {:.1} s analysed)",
             label.map(|l| format!(" ({l})")).unwrap_or_default(),
             detection.false_positive_probability.unwrap_or(1.0),
             detection.frames_used,
             found.seconds_analyzed
-        );
+        ));
         if mixed {
-            println!("the leak mixes several recipients' copies (averaged or spliced):");
+            lines.push("the leak mixes several recipients' copies (averaged or spliced):".into());
             for &other in &detection.mixed_with {
-                println!(
+                lines.push(format!(
                     "  also decoded: recipient {other}{}",
                     labels.describe(other, None)
-                );
+                ));
             }
             for r in &found.timeline {
-                println!(
+                lines.push(format!(
                     "  recipient {}{} at {}",
                     r.recipient,
                     labels.describe(r.recipient, None),
                     ranges(&r.time_ranges)
-                );
+                ));
             }
         }
     } else if let Some(t) = two_step.as_ref().filter(|t| t.mark_present) {
-        println!(
-            "{}",
-            t.describe(session_label.as_deref(), found.seconds_analyzed)
-        );
+        lines.push(t.describe(session_label.as_deref(), found.seconds_analyzed));
     } else if detection.mark_present() && found.accusations.is_empty() {
-        println!(
+        lines.push(format!(
             "a watermark is present for key {} but no ID could be read ({} frames, {:.1} s analysed; sync z {:.1}): \
              too damaged, or mixed from several copies (give --ledger to score the issued ones)",
             key.fingerprint(),
             detection.frames_used,
             found.seconds_analyzed,
             detection.sync_z
-        );
+        ));
     } else if !found.accusations.is_empty() {
-        println!(
+        lines.push(format!(
             "a watermark is present for key {} ({} frames, {:.1} s analysed; sync z {:.1}): \
              no single ID decodes, the issued copies' scores say whose went into it",
             key.fingerprint(),
             detection.frames_used,
             found.seconds_analyzed,
             detection.sync_z
-        );
+        ));
     } else {
-        println!(
+        lines.push(format!(
             "no watermark found for key {} ({} frames, {:.1} s analysed; best sync z {:.1})",
             key.fingerprint(),
             detection.frames_used,
             found.seconds_analyzed,
             detection.sync_z
-        );
+        ));
     }
     if let Some(issued) = issued {
         let scored =
             issued.recipients.len() + issued.sessions.values().map(Vec::len).sum::<usize>();
-        println!(
+        lines.push(format!(
             "ledger: {scored} issued copies and sessions scored, {} accused (false-accusation bound {:.0e})",
             found.accusations.len(),
             issued.false_accusation
-        );
+        ));
         for a in &found.accusations {
             let who = match a.title {
                 Some(title) => format!("session {:08x} of title {title}", a.id),
                 None => format!("recipient {}", a.id),
             };
-            println!(
+            lines.push(format!(
                 "  accused: {who}{}, false-accusation probability {:.1e}, at {}",
                 labels.describe(a.id, a.title),
                 a.false_accusation_probability,
                 ranges(&a.time_ranges)
-            );
+            ));
         }
     }
-    Ok(exit_code(found_any))
+    Ok(Outcome {
+        json,
+        lines,
+        found: found_any,
+    })
 }
 
 fn exit_code(found: bool) -> ExitCode {

@@ -295,6 +295,57 @@ fn a_keyring_of_50_names_the_matching_key_and_charges_the_bound_for_all() {
 }
 
 #[test]
+fn a_batch_gives_one_json_line_per_file_and_fails_only_for_unreadable_ones() {
+    let f = fixture();
+    let batch = f.dir.path().join("batch");
+    std::fs::create_dir_all(&batch).unwrap();
+    std::fs::copy(&f.marked, batch.join("a-marked.mp4")).unwrap();
+    std::fs::copy(
+        testdata("caminandes_360p24_10s.mp4"),
+        batch.join("b-unmarked.mp4"),
+    )
+    .unwrap();
+    let run = |inputs: &[&str]| {
+        let mut args = vec!["detect", "--quiet", "--key", p(&f.key)];
+        args.extend_from_slice(inputs);
+        let out = filigree(&args);
+        let lines: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        (out.status.code(), lines)
+    };
+    // Found or not, readable files make exit status 0.
+    let (code, lines) = run(&[p(&batch)]);
+    assert_eq!(code, Some(0), "{lines:?}");
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["recipient"], RECIPIENT);
+    assert!(
+        lines[0]["input"]
+            .as_str()
+            .unwrap()
+            .ends_with("a-marked.mp4")
+    );
+    assert_eq!(
+        (&lines[1]["found"], &lines[1]["error"]),
+        (&Value::Bool(false), &Value::Null)
+    );
+    // A corrupt file gets an error line of its own and exit status 2; the others still read.
+    let corrupt = testdata("bad/html-renamed.mp4");
+    let (code, lines) = run(&[p(&corrupt), p(&batch.join("a-marked.mp4"))]);
+    assert_eq!(code, Some(2));
+    assert_eq!(lines.len(), 2);
+    assert!(
+        lines[0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("html-renamed.mp4"),
+        "{lines:?}"
+    );
+    assert_eq!(lines[1]["recipient"], RECIPIENT);
+}
+
+#[test]
 fn max_seconds_limits_the_analysis() {
     let f = fixture();
     let (code, json) = detect_json(&f.key, &f.marked, &["--max-seconds", "2"]);
