@@ -4,10 +4,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use filigree::collusion::{Accusation, DEFAULT_FALSE_ACCUSATION, Issued};
+use filigree::collusion::{Accusation, DEFAULT_FALSE_ACCUSATION};
 use filigree::ledger::LedgerEntry;
+use filigree::pipeline::{self, Keyring};
 use filigree::twostep::SessionDecode;
-use filigree::{Key, TwoStepDetection, ledger, pipeline};
+use filigree::{Key, TwoStepDetection};
 
 use crate::Failure;
 use crate::progress::FrameProgress;
@@ -77,44 +78,21 @@ fn keyring(args: &DetectArgs) -> Result<Vec<Key>, Failure> {
         files.sort();
         paths.extend(files);
     }
-    let mut keys: Vec<Key> = Vec::with_capacity(paths.len());
-    for path in &paths {
-        let key = Key::load(path)?;
-        if !keys.iter().any(|k| k.fingerprint() == key.fingerprint()) {
-            keys.push(key);
-        }
-    }
-    Ok(keys)
+    Ok(paths
+        .iter()
+        .map(|path| Key::load(path))
+        .collect::<Result<_, _>>()?)
 }
 
 pub fn run(args: &DetectArgs, quiet: bool) -> Result<ExitCode, Failure> {
-    let keys = keyring(args)?;
-    let issued_entries: Vec<Option<Vec<LedgerEntry>>> = keys
-        .iter()
-        .map(|key| match &args.ledger {
-            Some(path) => ledger::issued_under(path, &key.fingerprint()).map(Some),
-            None => Ok(None),
-        })
-        .collect::<Result<_, _>>()?;
-    let issued: Vec<Option<Issued>> = issued_entries
-        .iter()
-        .map(|entries| {
-            entries
-                .as_deref()
-                .map(|e| Issued::from_entries(e, args.false_accusation))
-        })
-        .collect();
-    let ring: Vec<pipeline::KeyringEntry> = keys
-        .iter()
-        .zip(&issued)
-        .map(|(key, issued)| pipeline::KeyringEntry {
-            key,
-            issued: issued.as_ref(),
-        })
-        .collect();
+    let ring = Keyring::new(
+        keyring(args)?,
+        args.ledger.as_deref(),
+        args.false_accusation,
+    )?;
     let inputs = batch_inputs(&args.input)?;
     if inputs.len() == 1 && args.input.len() == 1 && !args.input[0].is_dir() {
-        let outcome = detect_one(args, &inputs[0], &keys, &ring, &issued_entries, quiet)?;
+        let outcome = detect_one(args, &inputs[0], &ring, quiet)?;
         if args.json {
             println!("{}", outcome.json);
         } else {
@@ -128,7 +106,7 @@ pub fn run(args: &DetectArgs, quiet: bool) -> Result<ExitCode, Failure> {
         if !quiet {
             eprintln!("[{}/{}] {}", i + 1, inputs.len(), input.display());
         }
-        let mut json = match detect_one(args, input, &keys, &ring, &issued_entries, true) {
+        let mut json = match detect_one(args, input, &ring, true) {
             Ok(outcome) => outcome.json,
             Err(Failure(error)) => {
                 failed += 1;
@@ -182,21 +160,21 @@ struct Outcome {
 fn detect_one(
     args: &DetectArgs,
     input: &std::path::Path,
-    keys: &[Key],
-    ring: &[pipeline::KeyringEntry],
-    issued_entries: &[Option<Vec<LedgerEntry>>],
+    ring: &Keyring,
     quiet: bool,
 ) -> Result<Outcome, Failure> {
     let mut progress = FrameProgress::new("analysing", quiet);
-    let result = pipeline::detect_file_with(input, ring, args.max_seconds, &mut |done, total| {
-        progress.update(done, total)
-    });
+    let entries = ring.entries();
+    let result =
+        pipeline::detect_file_with(input, &entries, args.max_seconds, &mut |done, total| {
+            progress.update(done, total)
+        });
     progress.finish();
     let found = result?;
     let detection = &found.detection;
-    let key = &keys[found.key_index];
-    let issued = ring[found.key_index].issued;
-    let labels = Labels(issued_entries[found.key_index].clone().unwrap_or_default());
+    let key = ring.key(found.key_index);
+    let issued = ring.issued(found.key_index);
+    let labels = Labels(ring.ledger_entries(found.key_index));
 
     let label = detection.recipient.and_then(|id| labels.of(id, None));
     let two_step = found.two_step.as_ref().map(TwoStepSummary::of);
@@ -389,9 +367,9 @@ fn accusation_json(a: &Accusation, labels: &Labels) -> serde_json::Value {
 }
 
 /// Labels of issued copies (`title` `None`) and sessions, the latest entry winning.
-struct Labels(Vec<LedgerEntry>);
+struct Labels<'e>(&'e [LedgerEntry]);
 
-impl Labels {
+impl Labels<'_> {
     fn of(&self, id: u32, title: Option<u16>) -> Option<String> {
         self.0
             .iter()

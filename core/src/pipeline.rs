@@ -22,6 +22,7 @@ use crate::detect::windows::{RecipientWindows, TwoStepDetection, WindowDetection
 use crate::detect::{Detection, Detector};
 use crate::error::{Error, Result};
 use crate::key::Key;
+use crate::ledger::LedgerEntry;
 use crate::mark::embed::EmbedConfig;
 use crate::mark::marker::{CpuMarker, MarkerFactory, MarkingSetup};
 use crate::metrics::{QualityStats, psnr, ssim};
@@ -318,6 +319,71 @@ pub fn detect_file(
 pub struct KeyringEntry<'a> {
     pub key: &'a Key,
     pub issued: Option<&'a Issued>,
+}
+
+/// Keys to detect under, each with what a ledger says was issued under it: what CLI and
+/// Python build once and detect many files with.
+#[derive(Debug)]
+pub struct Keyring {
+    keys: Vec<Key>,
+    /// Per key: its ledger entries (empty without a ledger) and the copies they issued.
+    issued: Vec<(Vec<LedgerEntry>, Option<Issued>)>,
+}
+
+impl Keyring {
+    /// `keys` (repeats by fingerprint dropped), with what `ledger` issued under each, to be
+    /// accused at `false_accusation` (see `collusion`). A damaged ledger is an error.
+    pub fn new(keys: Vec<Key>, ledger: Option<&Path>, false_accusation: f64) -> Result<Keyring> {
+        let mut unique: Vec<Key> = Vec::with_capacity(keys.len());
+        for key in keys {
+            if !unique.iter().any(|k| k.fingerprint() == key.fingerprint()) {
+                unique.push(key);
+            }
+        }
+        let issued = unique
+            .iter()
+            .map(|key| {
+                Ok(match ledger {
+                    Some(path) => {
+                        let entries = crate::ledger::issued_under(path, &key.fingerprint())?;
+                        let issued = Issued::from_entries(&entries, false_accusation);
+                        (entries, Some(issued))
+                    }
+                    None => (Vec::new(), None),
+                })
+            })
+            .collect::<Result<_>>()?;
+        Ok(Keyring {
+            keys: unique,
+            issued,
+        })
+    }
+
+    /// The entries [`detect_file_with`] takes.
+    pub fn entries(&self) -> Vec<KeyringEntry<'_>> {
+        self.keys
+            .iter()
+            .zip(&self.issued)
+            .map(|(key, (_, issued))| KeyringEntry {
+                key,
+                issued: issued.as_ref(),
+            })
+            .collect()
+    }
+
+    pub fn key(&self, index: usize) -> &Key {
+        &self.keys[index]
+    }
+
+    /// The ledger entries under key `index` (empty without a ledger).
+    pub fn ledger_entries(&self, index: usize) -> &[LedgerEntry] {
+        &self.issued[index].0
+    }
+
+    /// What the ledger issued under key `index`, when a ledger was given.
+    pub fn issued(&self, index: usize) -> Option<&Issued> {
+        self.issued[index].1.as_ref()
+    }
 }
 
 /// [`detect_file`] under every key of `keyring` (one accumulation, each key tried on it),

@@ -222,48 +222,20 @@ pub fn detect_file(
             "max_seconds must be a positive number of seconds, got {seconds}"
         )));
     }
-    let mut ring: Vec<filigree::Key> = vec![key.inner.clone()];
-    for extra in keys.iter().flatten() {
-        if !ring
-            .iter()
-            .any(|k| k.fingerprint() == extra.inner.fingerprint())
-        {
-            ring.push(extra.inner.clone());
-        }
-    }
-    let (found, entries) = py
+    let mut ring = vec![key.inner.clone()];
+    ring.extend(keys.iter().flatten().map(|k| k.inner.clone()));
+    let (found, ring) = py
         .detach(|| -> filigree::Result<_> {
-            let mut entries = Vec::new();
-            for key in &ring {
-                entries.push(match &ledger {
-                    Some(path) => Some(filigree::ledger::issued_under(path, &key.fingerprint())?),
-                    None => None,
-                });
-            }
-            let issued: Vec<Option<filigree::collusion::Issued>> = entries
-                .iter()
-                .map(|e| {
-                    e.as_deref()
-                        .map(|e| filigree::collusion::Issued::from_entries(e, false_accusation))
-                })
-                .collect();
-            let keyring: Vec<pipeline::KeyringEntry> = ring
-                .iter()
-                .zip(&issued)
-                .map(|(key, issued)| pipeline::KeyringEntry {
-                    key,
-                    issued: issued.as_ref(),
-                })
-                .collect();
-            let found = pipeline::detect_file_with(&path, &keyring, max_seconds, &mut |_, _| {})?;
-            let entries = entries.swap_remove(found.key_index).unwrap_or_default();
-            Ok((found, entries))
+            let ring = pipeline::Keyring::new(ring, ledger.as_deref(), false_accusation)?;
+            let found =
+                pipeline::detect_file_with(&path, &ring.entries(), max_seconds, &mut |_, _| {})?;
+            Ok((found, ring))
         })
         .map_err(to_py)?;
     Ok(
         PyDetection::new(&found.detection, Some(found.seconds_analyzed))
             .with_two_step(found.two_step.as_ref())
-            .with_collusion(&found, &entries)
-            .under_key(ring[found.key_index].fingerprint(), found.keys_tried),
+            .with_collusion(&found, ring.ledger_entries(found.key_index))
+            .under_key(ring.key(found.key_index).fingerprint(), found.keys_tried),
     )
 }
