@@ -33,7 +33,7 @@ def test_a_package_prepared_on_dask_serves_a_session_copy_that_detects_to_its_se
     key_path = tmp_path / "studio.key"
     key.save(key_path)
     package = tmp_path / "package"
-    plan = dict(title_id=9, position_seconds=0.5, ladder=[240], crf=23, preset="veryfast")
+    plan = dict(title_id=9, position_seconds=0.5, ladder=[360], crf=23, preset="veryfast")
     ranges = filigree.plan_ranges(src, position_seconds=0.5, positions_per_range=25)
     assert [r[0] for r in ranges] == [0, 25, 50, 75]
 
@@ -44,13 +44,13 @@ def test_a_package_prepared_on_dask_serves_a_session_copy_that_detects_to_its_se
                                          positions_per_task=25, **plan)
     assert manifest["title_id"] == 9
     assert manifest["frames"] == 960
-    assert [r["name"] for r in manifest["renditions"]] == ["240p"]
+    assert [r["name"] for r in manifest["renditions"]] == ["360p"]
     assert len(list((package / "ranges").glob("*.json"))) == 4
-    assert len(list((package / "a" / "240p").glob("*.m4s"))) == 80
+    assert len(list((package / "a" / "360p").glob("*.m4s"))) == 80
 
     copy = tmp_path / "session.mp4"
     summary = filigree.session_mp4(package, key, 0x5EED1234, copy)
-    assert summary["rendition"] == "240p"
+    assert summary["rendition"] == "360p"
     leak = tmp_path / "leak.mp4"
     subprocess.run(
         ["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(copy), "-vf", "scale=1280:720",
