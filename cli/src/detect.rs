@@ -5,7 +5,6 @@ use std::process::ExitCode;
 
 use clap::Args;
 use filigree::collusion::{Accusation, DEFAULT_FALSE_ACCUSATION};
-use filigree::ledger::LedgerEntry;
 use filigree::pipeline::{self, Keyring};
 use filigree::twostep::SessionDecode;
 use filigree::{Key, TwoStepDetection};
@@ -174,7 +173,10 @@ fn detect_one(
     let detection = &found.detection;
     let key = ring.key(found.key_index);
     let issued = ring.issued(found.key_index);
-    let labels = Labels(ring.ledger_entries(found.key_index));
+    let labels = Labels {
+        ring,
+        key_index: found.key_index,
+    };
 
     let label = detection.recipient.and_then(|id| labels.of(id, None));
     let two_step = found.two_step.as_ref().map(TwoStepSummary::of);
@@ -366,15 +368,17 @@ fn accusation_json(a: &Accusation, labels: &Labels) -> serde_json::Value {
     json
 }
 
-/// Labels of issued copies (`title` `None`) and sessions, the latest entry winning.
-struct Labels<'e>(&'e [LedgerEntry]);
+/// Labels of the copies (`title` `None`) and sessions issued under the key that matched.
+struct Labels<'r> {
+    ring: &'r Keyring,
+    key_index: usize,
+}
 
 impl Labels<'_> {
     fn of(&self, id: u32, title: Option<u16>) -> Option<String> {
-        self.0
-            .iter()
-            .rfind(|e| e.recipient == id as u64 && e.session.as_ref().map(|s| s.title_id) == title)
-            .and_then(|e| e.label.clone())
+        self.ring
+            .label(self.key_index, id, title)
+            .map(str::to_string)
     }
 
     /// ` (label)`, or nothing.

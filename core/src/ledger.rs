@@ -325,26 +325,39 @@ pub fn verify(path: &Path) -> Result<VerifyReport> {
     Ok(scan.report())
 }
 
-/// Every entry under the key with fingerprint `key_fingerprint`, in ledger order: the copies
-/// and sessions that key issued, which collusion scoring accuses from.
+/// Every entry, in ledger order, after verifying the chain: what lookups and collusion
+/// scoring answer from.
 ///
-/// Verifies the chain on the way and refuses ([`Error::Ledger`]) to answer from a damaged
-/// ledger: a label from an edited ledger could accuse the wrong person.
-pub fn issued_under(path: &Path, key_fingerprint: &str) -> Result<Vec<LedgerEntry>> {
+/// Refuses ([`Error::Ledger`]) to answer from a damaged ledger: a label from an edited ledger
+/// could accuse the wrong person.
+pub fn trusted_entries(path: &Path) -> Result<Vec<LedgerEntry>> {
     let file = open_for_reading(path)?;
-    let mut issued = Vec::new();
-    let scan = scan(path, &file, Check::Chain, |e| {
-        if e.key_fingerprint == key_fingerprint {
-            issued.push(e);
-        }
-    })?;
+    let mut entries = Vec::new();
+    let scan = scan(path, &file, Check::Chain, |e| entries.push(e))?;
     match scan.problem {
         Some(problem) => Err(ledger_error(
             path,
             format!("the ledger is damaged, not trusting it: {problem}"),
         )),
-        None => Ok(issued),
+        None => Ok(entries),
     }
+}
+
+/// Every entry under the key with fingerprint `key_fingerprint`, in ledger order: the copies
+/// and sessions that key issued, which collusion scoring accuses from. Like
+/// [`trusted_entries`], never from a damaged ledger.
+pub fn issued_under(path: &Path, key_fingerprint: &str) -> Result<Vec<LedgerEntry>> {
+    let mut entries = trusted_entries(path)?;
+    entries.retain(|e| e.key_fingerprint == key_fingerprint);
+    Ok(entries)
+}
+
+/// The latest of `entries` that issued `id`: a single-step copy when `title` is `None`, a
+/// session of that two-step title otherwise.
+pub fn latest_issue(entries: &[LedgerEntry], id: u64, title: Option<u16>) -> Option<&LedgerEntry> {
+    entries
+        .iter()
+        .rfind(|e| e.recipient == id && e.session.as_ref().map(|s| s.title_id) == title)
 }
 
 /// The latest single-step entry for `recipient` under the key with fingerprint
@@ -354,9 +367,8 @@ pub fn find_recipient(
     recipient: u64,
     key_fingerprint: &str,
 ) -> Result<Option<LedgerEntry>> {
-    Ok(issued_under(path, key_fingerprint)?
-        .into_iter()
-        .rfind(|e| e.recipient == recipient && e.session.is_none()))
+    let entries = issued_under(path, key_fingerprint)?;
+    Ok(latest_issue(&entries, recipient, None).cloned())
 }
 
 /// The latest entry of two-step session `session` of title `title_id` under the key with
@@ -367,9 +379,8 @@ pub fn find_session(
     session: u32,
     key_fingerprint: &str,
 ) -> Result<Option<LedgerEntry>> {
-    Ok(issued_under(path, key_fingerprint)?.into_iter().rfind(|e| {
-        e.recipient == session as u64 && e.session.as_ref().map(|s| s.title_id) == Some(title_id)
-    }))
+    let entries = issued_under(path, key_fingerprint)?;
+    Ok(latest_issue(&entries, session as u64, Some(title_id)).cloned())
 }
 
 /// SHA-256 of a file's contents, lowercase hex, read in chunks.

@@ -340,19 +340,24 @@ impl Keyring {
                 unique.push(key);
             }
         }
+        // One read (and chain check) of the ledger, split by key.
+        let entries = ledger.map(crate::ledger::trusted_entries).transpose()?;
         let issued = unique
             .iter()
-            .map(|key| {
-                Ok(match ledger {
-                    Some(path) => {
-                        let entries = crate::ledger::issued_under(path, &key.fingerprint())?;
-                        let issued = Issued::from_entries(&entries, false_accusation);
-                        (entries, Some(issued))
-                    }
-                    None => (Vec::new(), None),
-                })
+            .map(|key| match &entries {
+                Some(entries) => {
+                    let fingerprint = key.fingerprint();
+                    let mine: Vec<LedgerEntry> = entries
+                        .iter()
+                        .filter(|e| e.key_fingerprint == fingerprint)
+                        .cloned()
+                        .collect();
+                    let issued = Issued::from_entries(&mine, false_accusation);
+                    (mine, Some(issued))
+                }
+                None => (Vec::new(), None),
             })
-            .collect::<Result<_>>()?;
+            .collect();
         Ok(Keyring {
             keys: unique,
             issued,
@@ -375,9 +380,10 @@ impl Keyring {
         &self.keys[index]
     }
 
-    /// The ledger entries under key `index` (empty without a ledger).
-    pub fn ledger_entries(&self, index: usize) -> &[LedgerEntry] {
-        &self.issued[index].0
+    /// The ledger label of `id` (a copy, or a session of `title`) issued under key `index`.
+    pub fn label(&self, index: usize, id: u32, title: Option<u16>) -> Option<&str> {
+        crate::ledger::latest_issue(&self.issued[index].0, id as u64, title)
+            .and_then(|e| e.label.as_deref())
     }
 
     /// What the ledger issued under key `index`, when a ledger was given.

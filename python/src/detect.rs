@@ -130,7 +130,7 @@ impl PyDetection {
     pub fn with_collusion(
         mut self,
         found: &filigree::pipeline::FileDetection,
-        entries: &[filigree::ledger::LedgerEntry],
+        ring: &filigree::pipeline::Keyring,
     ) -> PyDetection {
         self.accused = found
             .accusations
@@ -138,13 +138,9 @@ impl PyDetection {
             .map(|a| AccusedFields {
                 id: a.id,
                 title_id: a.title,
-                label: entries
-                    .iter()
-                    .rfind(|e| {
-                        e.recipient == a.id as u64
-                            && e.session.as_ref().map(|s| s.title_id) == a.title
-                    })
-                    .and_then(|e| e.label.clone()),
+                label: ring
+                    .label(found.key_index, a.id, a.title)
+                    .map(str::to_string),
                 false_accusation_probability: a.false_accusation_probability,
                 time_ranges: a.time_ranges.clone(),
             })

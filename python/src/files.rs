@@ -235,7 +235,7 @@ pub fn detect_file(
     Ok(
         PyDetection::new(&found.detection, Some(found.seconds_analyzed))
             .with_two_step(found.two_step.as_ref())
-            .with_collusion(&found, ring.ledger_entries(found.key_index))
+            .with_collusion(&found, &ring)
             .under_key(ring.key(found.key_index).fingerprint(), found.keys_tried),
     )
 }
