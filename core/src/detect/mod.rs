@@ -112,9 +112,7 @@ impl StreamShape {
         if !(close(rows, self.plane.0) && close(cols, self.plane.1)) {
             return Err(size_changed((width, height), self.sizes[0]));
         }
-        if !self.sizes.contains(&(width, height)) {
-            self.sizes.push((width, height));
-        }
+        self.note((width, height));
         Ok(self.plane)
     }
 
@@ -122,12 +120,15 @@ impl StreamShape {
         if other.plane != self.plane {
             return Err(size_changed(other.sizes[0], self.sizes[0]));
         }
-        for &size in &other.sizes {
-            if !self.sizes.contains(&size) {
-                self.sizes.push(size);
-            }
-        }
+        other.sizes.iter().for_each(|&size| self.note(size));
         Ok(())
+    }
+
+    /// Records a frame size, once.
+    fn note(&mut self, size: (usize, usize)) {
+        if !self.sizes.contains(&size) {
+            self.sizes.push(size);
+        }
     }
 }
 

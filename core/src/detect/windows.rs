@@ -152,7 +152,6 @@ pub struct WindowReader<'e> {
     /// Ledger accusations per scored window: (accused, start, end seconds).
     window_accused: Vec<(Accused, f64, f64)>,
     windows_scored: u64,
-    chunks: u64,
 }
 
 impl Evidence {
@@ -193,7 +192,6 @@ impl Evidence {
             chunk_starts: Vec::new(),
             window_accused: Vec::new(),
             windows_scored: 0,
-            chunks: 0,
         })
     }
 }
@@ -226,9 +224,9 @@ impl WindowReader<'_> {
         };
         let start = self.frames - count as u64;
         self.recent.push_back((sum, start));
-        self.chunks += 1;
         self.chunk_starts
             .push(start as f64 * self.seconds_per_frame);
+        let chunks = self.chunk_starts.len();
         let longest = WINDOW_CHUNKS[WINDOW_CHUNKS.len() - 1];
         if self.recent.len() > longest {
             self.recent.pop_front();
@@ -250,11 +248,10 @@ impl WindowReader<'_> {
             let first_frame = self.recent[self.recent.len() - length].1;
             let start = first_frame as f64 * self.seconds_per_frame;
             let end = self.frames as f64 * self.seconds_per_frame;
-            let scored = length == longest && self.chunks.is_multiple_of(SCORED_EVERY as u64);
+            let scored = length == longest && chunks.is_multiple_of(SCORED_EVERY);
             let window = window.as_ref().expect("grown").view();
             if let Some(id) = self.read_window(window, start, end, scored) {
-                self.recipient_reads
-                    .push((id, length, self.chunks as usize - 1));
+                self.recipient_reads.push((id, length, chunks - 1));
             }
         }
     }
