@@ -60,21 +60,10 @@ fn probability(text: &str) -> Result<f64, String> {
 fn keyring(args: &DetectArgs) -> Result<Vec<Key>, Failure> {
     let mut paths = args.key.clone();
     if let Some(dir) = &args.keys {
-        let listing = std::fs::read_dir(dir)
-            .map_err(|e| Failure(format!("cannot read the key folder {}: {e}", dir.display())))?;
-        let mut files = Vec::new();
-        for entry in listing {
-            let path = entry
-                .map_err(|e| Failure(format!("cannot read the key folder {}: {e}", dir.display())))?
-                .path();
-            if path.is_file() {
-                files.push(path);
-            }
-        }
+        let files = files_in(dir)?;
         if files.is_empty() {
             return Err(Failure(format!("no key files in {}", dir.display())));
         }
-        files.sort();
         paths.extend(files);
     }
     Ok(paths
@@ -133,19 +122,28 @@ fn batch_inputs(given: &[PathBuf]) -> Result<Vec<PathBuf>, Failure> {
             inputs.push(path.clone());
             continue;
         }
-        let listing = std::fs::read_dir(path)
-            .map_err(|e| Failure(format!("cannot read the folder {}: {e}", path.display())))?;
-        let mut files: Vec<PathBuf> = listing
-            .filter_map(|entry| entry.ok().map(|e| e.path()))
-            .filter(|p| p.is_file())
-            .collect();
-        files.sort();
-        inputs.extend(files);
+        inputs.extend(files_in(path)?);
     }
     if inputs.is_empty() {
         return Err(Failure("no files to read".into()));
     }
     Ok(inputs)
+}
+
+/// The regular files in folder `dir`, sorted by name; an entry that cannot be read is an
+/// error rather than a file silently left out.
+fn files_in(dir: &std::path::Path) -> Result<Vec<PathBuf>, Failure> {
+    let unreadable =
+        |e: std::io::Error| Failure(format!("cannot read the folder {}: {e}", dir.display()));
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(unreadable)? {
+        let path = entry.map_err(unreadable)?.path();
+        if path.is_file() {
+            files.push(path);
+        }
+    }
+    files.sort();
+    Ok(files)
 }
 
 /// What detecting one file said: the JSON object, the text lines, and whether anyone was
