@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 use filigree::collusion::{Accusation, DEFAULT_FALSE_ACCUSATION};
-use filigree::pipeline::{self, Keyring};
+use filigree::pipeline::{self, Keyring, ReadPlan};
 use filigree::twostep::SessionDecode;
 use filigree::{Key, TwoStepDetection};
 
@@ -35,6 +35,20 @@ pub struct DetectArgs {
     /// Analyse at most this many seconds from the start (default: the whole video).
     #[arg(long, value_parser = positive_seconds)]
     max_seconds: Option<f64>,
+    /// Read every frame to the end. By default the evidence is looked at after 4, 8, 16 …
+    /// s and reading stops once one recipient is certain (every probability is charged for
+    /// each look the file allows), and past 32 s only keyframes are decoded.
+    #[arg(long)]
+    full: bool,
+    /// Write an evidence report: a self-contained HTML page here and the same facts as JSON
+    /// beside it (same name, `.json`). For a batch, a folder that gets one report per file.
+    #[arg(long, value_name = "FILE.html")]
+    report: Option<PathBuf>,
+    /// The original master: informed detection registers the leak to it (in time and
+    /// size), subtracts it and detects on the residue, for leaks too short or damaged for a
+    /// blind reading. Reads every frame, at most 120 s of the leak.
+    #[arg(long, value_name = "MASTER")]
+    reference: Option<PathBuf>,
     /// Suspect video, or `-` for a y4m stream on stdin. Several files or a folder make a
     /// batch: one JSON line per file (an `error` field for a file that could not be read),
     /// exit status 2 only if some file failed.
@@ -80,7 +94,7 @@ pub fn run(args: &DetectArgs, quiet: bool) -> Result<ExitCode, Failure> {
     )?;
     let inputs = batch_inputs(&args.input)?;
     if inputs.len() == 1 && args.input.len() == 1 && !args.input[0].is_dir() {
-        let outcome = detect_one(args, &inputs[0], &ring, quiet)?;
+        let outcome = detect_one(args, &inputs[0], &ring, quiet, args.report.as_deref())?;
         if args.json {
             println!("{}", outcome.json);
         } else {
@@ -89,12 +103,24 @@ pub fn run(args: &DetectArgs, quiet: bool) -> Result<ExitCode, Failure> {
         return Ok(exit_code(outcome.found));
     }
     // A batch: JSON lines, progress over the files, exit 2 only when some file failed.
+    if let Some(folder) = &args.report {
+        std::fs::create_dir_all(folder).map_err(|e| {
+            Failure(format!(
+                "cannot create the report folder {}: {e}",
+                folder.display()
+            ))
+        })?;
+    }
     let mut failed = 0;
     for (i, input) in inputs.iter().enumerate() {
         if !quiet {
             eprintln!("[{}/{}] {}", i + 1, inputs.len(), input.display());
         }
-        let mut json = match detect_one(args, input, &ring, true) {
+        let report = args.report.as_ref().map(|folder| {
+            let stem = input.file_stem().unwrap_or_default().to_string_lossy();
+            folder.join(format!("{i:04}-{stem}.html"))
+        });
+        let mut json = match detect_one(args, input, &ring, true, report.as_deref()) {
             Ok(outcome) => outcome.json,
             Err(Failure(error)) => {
                 failed += 1;
@@ -159,13 +185,20 @@ fn detect_one(
     input: &std::path::Path,
     ring: &Keyring,
     quiet: bool,
+    report: Option<&std::path::Path>,
 ) -> Result<Outcome, Failure> {
     let mut progress = FrameProgress::new("analysing", quiet);
     let entries = ring.entries();
-    let result =
-        pipeline::detect_file_with(input, &entries, args.max_seconds, &mut |done, total| {
-            progress.update(done, total)
-        });
+    let plan = ReadPlan {
+        max_seconds: args.max_seconds,
+        fast: !args.full,
+        explain: report.is_some(),
+    };
+    let mut update = |done, total| progress.update(done, total);
+    let result = match &args.reference {
+        Some(master) => pipeline::detect_file_informed(input, master, &entries, &plan, &mut update),
+        None => pipeline::detect_file_with(input, &entries, &plan, &mut update),
+    };
     progress.finish();
     let found = result?;
     let detection = &found.detection;
@@ -222,6 +255,14 @@ fn detect_one(
             "false_positive_probability": false_positive_probability,
             "frames_used": detection.frames_used,
             "seconds_analyzed": found.seconds_analyzed,
+            "stopped_early": found.stopped_early,
+            "looks": found.looks,
+            "frames_screened": found.frames_screened,
+            "informed": found.registration.as_ref().map(|r| serde_json::json!({
+                "frames_registered": r.frames,
+                "mean_similarity": r.mean_similarity,
+                "master_span_seconds": [r.master_span.0, r.master_span.1],
+            })),
             "sync_z": detection.sync_z,
             "sync_p_value": detection.sync_p_value,
             "magnification": detection.magnification,
@@ -254,11 +295,17 @@ fn detect_one(
     if let Some(id) = detection.recipient {
         lines.push(format!(
             "recipient {id}{} found{under_key} (false-positive probability {:.1e}; {} frames, {:.1} s analysed)",
-            label.map(|l| format!(" ({l})")).unwrap_or_default(),
+            label.as_ref().map(|l| format!(" ({l})")).unwrap_or_default(),
             detection.false_positive_probability.unwrap_or(1.0),
             detection.frames_used,
             found.seconds_analyzed
         ));
+        if found.stopped_early {
+            lines.push(format!(
+                "  verdict at the look after {:.0} s: the rest of the file was not read (--full reads it all)",
+                found.seconds_analyzed
+            ));
+        }
         if mixed {
             lines.push("the leak mixes several recipients' copies (averaged or spliced):".into());
             for &other in &detection.mixed_with {
@@ -305,6 +352,12 @@ fn detect_one(
             detection.sync_z
         ));
     }
+    if let Some(r) = &found.registration {
+        lines.push(format!(
+            "informed by the master: {} frames registered to its {:.1}-{:.1} s (mean thumbnail correlation {:.2}), original subtracted",
+            r.frames, r.master_span.0, r.master_span.1, r.mean_similarity
+        ));
+    }
     if let Some(issued) = issued {
         let scored =
             issued.recipients.len() + issued.sessions.values().map(Vec::len).sum::<usize>();
@@ -325,6 +378,27 @@ fn detect_one(
                 ranges(&a.time_ranges)
             ));
         }
+    }
+    let mut json = json;
+    if let Some(path) = report {
+        let command_line: Vec<String> = std::env::args().collect();
+        let case = filigree_report::Case {
+            suspect: input,
+            found: &found,
+            key_fingerprint: &key.fingerprint(),
+            label: label.as_deref().or(session_label.as_deref()),
+            ledger: args.ledger.as_deref(),
+            command_line: &command_line,
+            verdict: &lines[0],
+        };
+        let facts = filigree_report::write(&case, path)?;
+        json["report"] = path.display().to_string().into();
+        json["report_json"] = facts.display().to_string().into();
+        lines.push(format!(
+            "evidence report: {} (facts: {})",
+            path.display(),
+            facts.display()
+        ));
     }
     Ok(Outcome {
         json,

@@ -83,6 +83,11 @@ fn main() -> ExitCode {
             .map(|s| s.to_string())
             .or_else(|| info.payload().downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "unknown".into());
+        if message.starts_with("failed printing to stdout") && message.contains("Broken pipe") {
+            // The reader of our output went away (`filigree detect ... | head -1`): not a
+            // bug; end as tools killed by SIGPIPE do, without a word.
+            std::process::exit(141);
+        }
         eprintln!("filigree: internal error: {message} (please report this)");
         std::process::exit(2);
     }));

@@ -214,7 +214,8 @@ fn a_stream_rip_switching_from_360p_to_720p_mid_file_recovers_the_exact_id() {
     let mut joined = std::fs::read(&low).unwrap();
     joined.extend(std::fs::read(&high).unwrap());
     std::fs::write(&rip, joined).unwrap();
-    let (code, json) = detect_json(&f.key, &rip, &[]);
+    // Read in full: a fast read settles on the first rendition alone.
+    let (code, json) = detect_json(&f.key, &rip, &["--full"]);
     assert_eq!(
         (code, &json["recipient"]),
         (0, &Value::from(RECIPIENT)),
@@ -353,6 +354,47 @@ fn max_seconds_limits_the_analysis() {
     assert_eq!(json["recipient"], RECIPIENT);
     assert_eq!(json["frames_used"], 48);
     assert!((json["seconds_analyzed"].as_f64().unwrap() - 2.0).abs() < 1e-9);
+}
+
+#[test]
+fn a_ten_minute_title_gets_its_verdict_from_its_first_seconds() {
+    let f = fixture();
+    // 60 copies of the marked 10 s clip, stream-copied into one 10-minute title.
+    let list = f.dir.path().join("long.txt");
+    let entry = format!("file '{}'\n", p(&f.marked));
+    std::fs::write(&list, entry.repeat(60)).unwrap();
+    let long = f.dir.path().join("long.mp4");
+    ffmpeg(&[
+        "-f",
+        "concat",
+        "-safe",
+        "0",
+        "-i",
+        p(&list),
+        "-c",
+        "copy",
+        p(&long),
+    ]);
+    let (code, json) = detect_json(&f.key, &long, &[]);
+    println!("10-minute title: {json}");
+    assert_eq!(code, 0);
+    assert_eq!(json["recipient"], RECIPIENT);
+    assert_eq!(json["stopped_early"], true);
+    assert!(json["seconds_analyzed"].as_f64().unwrap() <= 8.0, "{json}");
+    // Looks at 4, 8 … 512 s and the end: the bound is charged for all nine.
+    assert_eq!(json["looks"], 9);
+    assert!(json["false_positive_probability"].as_f64().unwrap() <= 1e-12);
+    // Read in full, the same file is one look to the end.
+    let (code, full) = detect_json(&f.key, &long, &["--full", "--max-seconds", "30"]);
+    assert_eq!((code, &full["recipient"]), (0, &json["recipient"]));
+    assert_eq!(
+        (&full["looks"], &full["stopped_early"]),
+        (&1.into(), &false.into())
+    );
+    assert!(
+        (full["seconds_analyzed"].as_f64().unwrap() - 30.0).abs() < 0.1,
+        "{full}"
+    );
 }
 
 #[test]

@@ -29,6 +29,7 @@ pub mod payload;
 #[cfg(feature = "ffmpeg")]
 pub mod pipeline;
 pub mod plane;
+pub mod rgb;
 pub mod twostep;
 pub mod video;
 
@@ -39,11 +40,15 @@ mod picture;
 mod resample;
 mod scheme;
 
+pub use detect::looks;
 pub use detect::sync::Reflection;
 pub use detect::windows::{
     RecipientWindows, TitleDetection, TwoStepDetection, WindowDetection, WindowRead, WindowReader,
+    WindowStrength,
 };
-pub use detect::{Detection, Detector, Evidence, MARK_PRESENT_SYNC_P, detect_still};
+pub use detect::{
+    Detection, Detector, Evidence, MARK_PRESENT_SYNC_P, SyncPicture, TAG_CHECKS, detect_still,
+};
 pub use error::{Error, Result};
 pub use grid::{MIN_SIDE, TILE, WORKING_SIDE};
 pub use key::Key;

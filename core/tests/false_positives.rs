@@ -5,7 +5,7 @@
 
 mod support;
 
-use filigree::{Detection, EmbedConfig, Evidence, Key};
+use filigree::{Detection, Detector, EmbedConfig, Evidence, Key, looks};
 
 /// A family of distinct, reproducible keys.
 fn trial_key(family: u8, index: u32) -> Key {
@@ -72,19 +72,59 @@ fn wrong_keys_on_a_marked_leak_find_no_watermark_in_1000_trials() {
 }
 
 #[test]
-fn unmarked_clips_find_no_watermark_in_1000_trials() {
-    let mut all = Vec::new();
+fn unmarked_clips_give_no_verdict_in_1000_trials_under_the_early_stopping_rule() {
+    // Each trial is a key run through a whole fast read of the clip's first 8 s: a look at
+    // 4 s and one at the end, stopping at the first conclusive one, every probability
+    // charged for both looks. No trial may name a recipient, and the trial's p-value (the
+    // smallest charged sync p-value over its looks, which the union bound makes valid)
+    // must be calibrated.
+    let mut trials = Vec::new();
     for (family, clip) in [
         (1u8, "tos_360p24_10s.mp4"),
         (2, "caminandes_360p24_10s.mp4"),
     ] {
-        let original = support::decode(&support::testdata(clip), None);
-        let evidence = support::accumulate(&original).evidence();
-        let detections = run_trials(&evidence, family, 500);
-        assert_no_watermark(clip, &detections);
-        all.extend(detections);
+        let original = support::decode(&support::testdata(clip), Some(8 * 24));
+        let seconds = original.frames.len() as f64 / original.fps_f64();
+        let schedule = looks::LookSchedule::for_length(Some(seconds));
+        assert_eq!(schedule.looks(), &[4.0], "{clip}");
+        let charge = schedule.charge() as f64;
+        let mut detector = Detector::new();
+        let mut evidence = Vec::new();
+        let mut due = schedule.looks().iter().peekable();
+        for (i, frame) in original.frames.iter().enumerate() {
+            if due
+                .next_if(|&&t| i as f64 / original.fps_f64() >= t)
+                .is_some()
+            {
+                evidence.push(detector.evidence());
+            }
+            detector.add_luma(frame.y.view(), 8).unwrap();
+        }
+        evidence.push(detector.evidence());
+        for i in 0..500 {
+            let key = trial_key(family, i);
+            let mut trial: Option<Detection> = None;
+            for look in &evidence {
+                let mut d = look.detect(&key);
+                d.sync_p_value = (d.sync_p_value * charge).min(1.0);
+                d.false_positive_probability =
+                    d.false_positive_probability.map(|p| (p * charge).min(1.0));
+                assert!(
+                    d.recipient.is_none() && !looks::conclusive(&d),
+                    "{clip}: trial {i} named a recipient: {d:?}"
+                );
+                if trial
+                    .as_ref()
+                    .is_none_or(|t| d.sync_p_value < t.sync_p_value)
+                {
+                    trial = Some(d);
+                }
+            }
+            trials.push(trial.expect("two looks"));
+        }
     }
-    assert_p_values_are_valid("unmarked clips", &all);
+    assert_no_watermark("unmarked clips, early stopping", &trials);
+    assert_p_values_are_valid("unmarked clips, early stopping", &trials);
 }
 
 #[test]
@@ -133,4 +173,28 @@ fn single_unmarked_frames_find_no_watermark() {
     }
     assert_no_watermark("single frames", &detections);
     assert_p_values_are_valid("single frames", &detections);
+}
+
+#[test]
+fn informed_residues_of_unmarked_leaks_find_no_watermark_in_500_trials() {
+    // Informed detection subtracts the master from the leak: on an unmarked leak the
+    // residue is the codec's and the scaler's noise alone. The sync statistic must stay
+    // calibrated on it (wrong keys here are every key: nothing was marked).
+    let original = support::decode(&support::testdata("caminandes_360p24_10s.mp4"), None);
+    let leak = support::attack(
+        &original,
+        &support::Attack::h264(30)
+            .filter("scale=320:180")
+            .named("0.5x + crf 30"),
+    );
+    let mut detector = Detector::new();
+    for (leaked, master) in leak.frames.iter().zip(&original.frames) {
+        let master = master.y.mapv(f32::from);
+        detector
+            .add_informed(leaked.y.view(), 8, master.view())
+            .unwrap();
+    }
+    let detections = run_trials(&detector.evidence(), 0x1F, 500);
+    assert_no_watermark("informed residues", &detections);
+    assert_p_values_are_valid("informed residues", &detections);
 }

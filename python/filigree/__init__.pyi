@@ -117,6 +117,37 @@ class Detection:
         """A file read as a two-step leak: ``title_id``, ``decode``, ``positions_read``,
         ``seconds_needed``, ``false_positive_probability``, ``mark_false_positive_probability``,
         ``windows_decoded``; ``None`` when not read as one."""
+    @property
+    def mark_present(self) -> bool:
+        """A mark is present under the key (a recipient decoded, or the sync stands out);
+        with no recipient this means "unreadable or mixed", not "no watermark"."""
+    @property
+    def mixed_with(self) -> list[int]:
+        """Further recipients decoded once the stronger ones' marks were cancelled."""
+    @property
+    def accused(self) -> list[dict[str, Any]]:
+        """``detect_file(..., ledger=...)``: accused recipients and sessions, each with its
+        false-accusation probability and time ranges."""
+    @property
+    def timeline(self) -> list[tuple[int, list[tuple[float, float]]]]:
+        """Recipients decoded from windows of the leak, with their time ranges."""
+    @property
+    def key_fingerprint(self) -> str | None:
+        """``detect_file``: fingerprint of the key the answer is under."""
+    @property
+    def keys_tried(self) -> int:
+        """Keys tried; every probability is charged for all of them."""
+    @property
+    def stopped_early(self) -> bool:
+        """``detect_file``: reading stopped at an early look with a certain verdict."""
+    @property
+    def looks(self) -> int:
+        """``detect_file``: looks the read could make (every probability is charged for
+        all); 1 with ``full=True``."""
+    @property
+    def informed(self) -> tuple[int, float, tuple[float, float]] | None:
+        """``detect_file(..., reference=...)``: frames registered to the master, their mean
+        thumbnail correlation, and the master seconds they matched."""
 
 class Embedder:
     """Marks the frames of one stream for one recipient, keeping the stream's state."""
@@ -208,8 +239,22 @@ def embed_file(
     mark (see ``OverlayOptions``; ``{label}`` defaults to ``label``). ``gpu=True`` marks on
     the GPU, or warns (``RuntimeWarning``) and uses the CPU where there is none."""
 
-def detect_file(path: _Path, key: Key, *, max_seconds: float | None = None) -> Detection:
-    """Detects the recipient in the video at ``path`` (its first ``max_seconds`` if given)."""
+def detect_file(
+    path: _Path,
+    key: Key,
+    *,
+    keys: list[Key] | None = None,
+    max_seconds: float | None = None,
+    ledger: _Path | None = None,
+    false_accusation: float = 1e-9,
+    full: bool = False,
+    report: _Path | None = None,
+    reference: _Path | None = None,
+) -> Detection:
+    """Detects the recipient in the video at ``path`` under ``key`` (and ``keys``), its
+    first ``max_seconds`` if given; stops at an early look once certain unless ``full``;
+    with ``ledger`` accuses colluders; ``report`` writes the evidence report (HTML, and its
+    facts as JSON beside it); ``reference`` (the original master) makes it informed."""
 
 def prepare_range(
     src: _Path,

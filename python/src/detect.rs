@@ -2,6 +2,7 @@
 
 use std::sync::Mutex;
 
+use filigree::pipeline::FileDetection;
 use pyo3::prelude::*;
 
 use crate::frames::{Frame, FrameError};
@@ -64,6 +65,17 @@ pub struct PyDetection {
     /// Keys tried (``detect_file(..., keys=[...])``); every probability is charged for all.
     #[pyo3(get)]
     keys_tried: usize,
+    /// ``detect_file``: whether reading stopped at an early look with a certain verdict.
+    #[pyo3(get)]
+    stopped_early: bool,
+    /// ``detect_file``: looks the read could make on the file (every probability is
+    /// charged for all of them); 1 with ``full=True`` and for frames.
+    #[pyo3(get)]
+    looks: usize,
+    /// ``detect_file(..., reference=...)``: (frames registered, mean thumbnail correlation,
+    /// first and last master second matched); ``None`` for a blind reading.
+    #[pyo3(get)]
+    informed: Option<(usize, f64, (f64, f64))>,
 }
 
 /// One accusation, for ``Detection.accused``.
@@ -153,10 +165,16 @@ impl PyDetection {
         self
     }
 
-    /// Names the key of a keyring the answer is under.
-    pub fn under_key(mut self, fingerprint: String, keys_tried: usize) -> PyDetection {
+    /// How a file was read: the key of the keyring the answer is under, and the looks.
+    pub fn read_as(mut self, found: &FileDetection, fingerprint: String) -> PyDetection {
         self.key_fingerprint = Some(fingerprint);
-        self.keys_tried = keys_tried;
+        self.keys_tried = found.keys_tried;
+        self.stopped_early = found.stopped_early;
+        self.looks = found.looks;
+        self.informed = found
+            .registration
+            .as_ref()
+            .map(|r| (r.frames, r.mean_similarity, r.master_span));
         self
     }
 
@@ -164,6 +182,9 @@ impl PyDetection {
         PyDetection {
             key_fingerprint: None,
             keys_tried: 1,
+            stopped_early: false,
+            looks: 1,
+            informed: None,
             session: None,
             two_step: None,
             mixed_with: detection.mixed_with.clone(),

@@ -197,9 +197,18 @@ pub fn embed_file<'py>(
 /// (at most ``false_accusation``) and time ranges, as ``filigree detect --ledger`` does.
 /// ``keys`` (a list of ``Key``) are tried too, on the same reading of the file: the answer
 /// names the key it is under (``Detection.key_fingerprint``) and every probability is
-/// charged for all keys tried. The GIL is released while the file is read.
+/// charged for all keys tried. By default the evidence is looked at after 4, 8, 16 … s and
+/// reading stops once one recipient is certain (``Detection.stopped_early``; every
+/// probability is charged for each look the file allows, ``Detection.looks``), and past 32 s
+/// only keyframes are decoded; ``full=True`` reads every frame to the end. ``report`` (a
+/// path ending ``.html``) writes the evidence report there and its facts as JSON beside it
+/// (same name, ``.json``), as ``filigree detect --report`` does. ``reference`` (the original
+/// master) makes the detection informed: the leak is registered to the master, the master
+/// subtracted and the residue detected (at most 120 s of the leak, every frame), for leaks
+/// too short or damaged for a blind reading (``Detection.informed`` says how it matched). The GIL is
+/// released while the file is read.
 #[pyfunction]
-#[pyo3(signature = (path, key, *, keys=None, max_seconds=None, ledger=None, false_accusation=1e-9))]
+#[pyo3(signature = (path, key, *, keys=None, max_seconds=None, ledger=None, false_accusation=1e-9, full=false, report=None, reference=None))]
 #[allow(clippy::too_many_arguments)]
 pub fn detect_file(
     py: Python<'_>,
@@ -209,6 +218,9 @@ pub fn detect_file(
     max_seconds: Option<f64>,
     ledger: Option<PathBuf>,
     false_accusation: f64,
+    full: bool,
+    report: Option<PathBuf>,
+    reference: Option<PathBuf>,
 ) -> PyResult<PyDetection> {
     if !(false_accusation > 0.0 && false_accusation < 1.0) {
         return Err(Kind::InvalidInput.err(format!(
@@ -227,8 +239,36 @@ pub fn detect_file(
     let (found, ring) = py
         .detach(|| -> filigree::Result<_> {
             let ring = pipeline::Keyring::new(ring, ledger.as_deref(), false_accusation)?;
-            let found =
-                pipeline::detect_file_with(&path, &ring.entries(), max_seconds, &mut |_, _| {})?;
+            let plan = pipeline::ReadPlan {
+                max_seconds,
+                fast: !full,
+                explain: report.is_some(),
+            };
+            let entries = ring.entries();
+            let found = match &reference {
+                Some(master) => {
+                    pipeline::detect_file_informed(&path, master, &entries, &plan, &mut |_, _| {})?
+                }
+                None => pipeline::detect_file_with(&path, &entries, &plan, &mut |_, _| {})?,
+            };
+            if let Some(html) = &report {
+                let key = ring.key(found.key_index).fingerprint();
+                let label = found
+                    .detection
+                    .recipient
+                    .and_then(|id| ring.label(found.key_index, id, None));
+                let command_line = vec![format!("filigree.detect_file({})", path.display())];
+                let case = filigree_report::Case {
+                    suspect: &path,
+                    found: &found,
+                    key_fingerprint: &key,
+                    label,
+                    ledger: ledger.as_deref(),
+                    command_line: &command_line,
+                    verdict: &filigree_report::verdict(&found, label),
+                };
+                filigree_report::write(&case, html)?;
+            }
             Ok((found, ring))
         })
         .map_err(to_py)?;
@@ -236,6 +276,6 @@ pub fn detect_file(
         PyDetection::new(&found.detection, Some(found.seconds_analyzed))
             .with_two_step(found.two_step.as_ref())
             .with_collusion(&found, &ring)
-            .under_key(ring.key(found.key_index).fingerprint(), found.keys_tried),
+            .read_as(&found, ring.key(found.key_index).fingerprint()),
     )
 }

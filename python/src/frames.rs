@@ -1,24 +1,20 @@
-//! numpy frames in and out: the accepted shapes and dtypes, and the R'G'B' <-> Y' conversion
-//! that lets the luma-only library mark and read RGB pictures.
+//! numpy frames in and out: the accepted shapes and dtypes; RGB pictures are marked and read
+//! through core's R'G'B' <-> Y' conversion (`filigree::rgb`).
 //!
 //! Input arrays are copied into owned `ndarray`s while the GIL is held (the copy is also the
 //! new array returned by marking), so the heavy work that follows touches no Python object
 //! and runs with the GIL released. Results go back to numpy without another copy.
 
 use filigree::overlay::Overlay;
+use filigree::rgb::{RGB_LUMA_BIT_DEPTH, add_luma_change, luma_of};
 use filigree::{Detector, Embedder};
-use ndarray::{Array2, Array3, ArrayView3};
+use ndarray::{Array2, Array3};
 use numpy::{
     IntoPyArray, PyArray2, PyArray3, PyArrayMethods, PyUntypedArray, PyUntypedArrayMethods,
 };
 use pyo3::prelude::*;
 
 use crate::errors::{FiligreeError, Kind, to_py};
-
-/// Bit depth of the luma plane made from an RGB frame: Y' in 8-bit units times 256, so the
-/// mark's sub-code-value detail survives until it is added back to R, G and B.
-const RGB_LUMA_BIT_DEPTH: u8 = 16;
-const RGB_LUMA_SCALE: f32 = 256.0;
 
 /// Default bit depth of a `uint16` luma plane.
 const DEFAULT_HIGH_BIT_DEPTH: u8 = 10;
@@ -177,7 +173,7 @@ impl Frame {
 
     /// Marks the frame in place, in the picture [`Frame::track_picture`] found. RGB: the
     /// mark is computed on Y' and the same change is added to R, G and B (see
-    /// [`add_luma_change`]).
+    /// `filigree::rgb::add_luma_change`).
     pub fn mark(&mut self, embedder: &mut Embedder) -> Result<(), FrameError> {
         self.check_range()?;
         match self {
@@ -185,7 +181,7 @@ impl Frame {
                 let before = luma_of(rgb.view());
                 let mut after = before.clone();
                 embedder.mark_picture(after.view_mut(), RGB_LUMA_BIT_DEPTH)?;
-                add_luma_change(rgb, &before, &after);
+                add_luma_change(rgb.view_mut(), &before, &after);
             }
             Frame::Luma8(luma) => embedder.mark_picture(luma.view_mut(), 8)?,
             Frame::Luma16(luma, bit_depth) => embedder.mark_picture(luma.view_mut(), *bit_depth)?,
@@ -212,51 +208,6 @@ impl Frame {
             Frame::Rgb(rgb) => rgb.into_pyarray(py).into_any(),
             Frame::Luma8(luma) => luma.into_pyarray(py).into_any(),
             Frame::Luma16(luma, _) => luma.into_pyarray(py).into_any(),
-        }
-    }
-}
-
-/// Luma weights (Kr, Kg, Kb): BT.709 for HD and larger (height ≥ 720), BT.601 below, the
-/// usual convention for untagged pictures.
-fn luma_weights(height: usize) -> [f32; 3] {
-    if height >= 720 {
-        [0.2126, 0.7152, 0.0722]
-    } else {
-        [0.299, 0.587, 0.114]
-    }
-}
-
-/// Y' = Kr R' + Kg G' + Kb B' of full-range R'G'B', in 8-bit units times [`RGB_LUMA_SCALE`].
-fn luma_of(rgb: ArrayView3<u8>) -> Array2<u16> {
-    let (height, width, _) = rgb.dim();
-    let [kr, kg, kb] = luma_weights(height);
-    let rgb = rgb.as_standard_layout();
-    let samples = rgb.as_slice().expect("standard layout");
-    let luma = samples
-        .chunks_exact(3)
-        .map(|p| {
-            let luma = kr * f32::from(p[0]) + kg * f32::from(p[1]) + kb * f32::from(p[2]);
-            (luma * RGB_LUMA_SCALE + 0.5) as u16
-        })
-        .collect();
-    Array2::from_shape_vec((height, width), luma).expect("one luma sample per pixel")
-}
-
-/// Adds the change in Y' to R', G' and B' alike, rounding and clamping to 0..=255. Since
-/// Kr + Kg + Kb = 1, Y' changes by exactly that amount and Cb, Cr (scaled B' − Y', R' − Y')
-/// do not change, up to the rounding and clamping.
-fn add_luma_change(rgb: &mut Array3<u8>, before: &Array2<u16>, after: &Array2<u16>) {
-    let pixels = rgb
-        .as_slice_mut()
-        .expect("RGB frames are kept in standard layout");
-    let (before, after) = (
-        before.as_slice().expect("owned"),
-        after.as_slice().expect("owned"),
-    );
-    for ((pixel, &before), &after) in pixels.chunks_exact_mut(3).zip(before).zip(after) {
-        let change = (f32::from(after) - f32::from(before)) / RGB_LUMA_SCALE;
-        for channel in pixel {
-            *channel = ((f32::from(*channel) + change).clamp(0.0, 255.0) + 0.5) as u8;
         }
     }
 }

@@ -45,16 +45,40 @@ def test_h264_crf28_reencode_recovers_exact_id_and_ledger_is_written(tmp_path):
          "-preset", "medium", "-an", str(leak)],
         check=True,
     )
+    # A fast read stops at its first conclusive look (4 s), charged for its 3 looks.
     detection = filigree.detect_file(leak, key)
     assert detection.found and detection.recipient == 42
     assert detection.false_positive_probability < 1e-20
-    assert detection.frames_used == 240
-    assert detection.seconds_analyzed == pytest.approx(10.0, abs=0.1)
+    assert detection.stopped_early and detection.looks == 3
+    assert detection.seconds_analyzed == pytest.approx(4.0, abs=0.1)
+    # Read in full, with the evidence report (and its facts as JSON beside it).
+    report = tmp_path / "case-42.html"
+    whole = filigree.detect_file(leak, key, full=True, ledger=ledger, report=report)
+    # Every frame read; the clip's held frames (animation on twos) are screened out.
+    assert whole.recipient == 42 and 120 < whole.frames_used <= 240 and whole.looks == 1
+    assert whole.seconds_analyzed == pytest.approx(10.0, abs=0.1)
+    facts = json.loads(report.with_suffix(".json").read_text())
+    assert facts["verdict"]["recipient"] == 42
+    assert facts["verdict"]["label"] == "critic-42@example.org"
+    assert facts["suspect"]["sha256"] == sha256(leak)
+    assert facts["ledger"]["chain_verified"] and facts["ledger"]["entry"]["recipient"] == 42
+    assert report.read_text().count("<svg") == 3
+    # Informed by the master: a 1 s excerpt at half size, registered to where it came from.
+    excerpt_leak = tmp_path / "excerpt.mp4"
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-ss", "2", "-t", "1", "-i", str(marked), "-vf",
+         "scale=320:180", "-c:v", "libx264", "-crf", "30", "-an", str(excerpt_leak)],
+        check=True,
+    )
+    informed = filigree.detect_file(excerpt_leak, key, reference=CAMINANDES)
+    assert informed.recipient == 42 and informed.false_positive_probability < 1e-9
+    frames, similarity, (first, _) = informed.informed
+    assert frames >= 24 and similarity > 0.95 and first == pytest.approx(2.0, abs=0.1)
 
     assert not filigree.detect_file(leak, filigree.Key.generate()).found
 
     excerpt = filigree.detect_file(leak, key, max_seconds=2.0)
-    assert excerpt.recipient == 42 and excerpt.frames_used == 48
+    assert excerpt.recipient == 42 and 0 < excerpt.frames_used <= 48
     assert excerpt.seconds_analyzed == pytest.approx(2.0, abs=0.05)
 
     # A second copy goes into the same ledger; an existing output is refused.
@@ -90,8 +114,9 @@ def test_a_letterboxed_master_leaked_mirrored_and_rotated_gives_the_id_and_the_g
 
 def test_unmarked_clip_has_no_watermark():
     detection = filigree.detect_file(CAMINANDES, filigree.Key.generate(), max_seconds=3)
-    assert not detection.found and detection.recipient is None
-    assert detection.frames_used == 72
+    assert not detection.found and detection.recipient is None and not detection.mark_present
+    assert detection.seconds_analyzed == pytest.approx(3.0, abs=0.05)
+    assert 0 < detection.frames_used <= 72
 
 
 def test_missing_input_is_os_error(tmp_path):

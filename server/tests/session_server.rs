@@ -220,7 +220,13 @@ fn a_session_played_in_chromium_detects_to_that_session_and_bad_requests_get_4xx
         "28",
         leak.to_str().unwrap(),
     ]);
-    let found = filigree::pipeline::detect_file(&leak, &key, None, &mut |_, _| {}).unwrap();
+    let found = filigree::pipeline::detect_file(
+        &leak,
+        &key,
+        &filigree::pipeline::ReadPlan::fast(None),
+        &mut |_, _| {},
+    )
+    .unwrap();
     let two_step = found.two_step.expect("read as two-step");
     let title = &two_step.titles[0];
     eprintln!(

@@ -2,6 +2,8 @@
 //! how likely it is that unmarked or differently keyed content would have produced the result.
 
 mod lattice;
+pub mod looks;
+pub(crate) mod screen;
 mod statistics;
 pub(crate) mod sync;
 mod whiten;
@@ -33,7 +35,7 @@ const DECODE_CANDIDATES: usize = 8;
 
 /// Most tag checks one detection makes: a decode per candidate peak, and the further
 /// peeling decodes at the one that decoded. The false-positive bound is multiplied by it.
-const TAG_CHECKS: usize = DECODE_CANDIDATES + MAX_PEELED - 1;
+pub const TAG_CHECKS: usize = DECODE_CANDIDATES + MAX_PEELED - 1;
 
 /// Smallest suspect frame the detector accepts.
 const MIN_SUSPECT_SIDE: usize = 32;
@@ -195,6 +197,34 @@ impl Detector {
 
     /// Adds one suspect luma plane. `bit_depth` is 8 for `u8`, 9..=16 for `u16`.
     pub fn add_luma<S: Sample>(&mut self, luma: ArrayView2<S>, bit_depth: u8) -> Result<()> {
+        let plane = self.admit(luma, bit_depth)?;
+        self.accumulate(whiten(&plane));
+        Ok(())
+    }
+
+    /// Adds one suspect luma plane less the original it was made from (informed detection):
+    /// `original` is the master's frame that matches it, on the 8-bit scale, at any size.
+    /// It is brought to the suspect's size first (as the leak's scaler did) and then to the
+    /// accumulation plane as the suspect is, fitted to the suspect in gain and offset (a
+    /// grade, a gamma change), and only the residue, mark and attack noise without the
+    /// picture, is accumulated. The picture is still found on the suspect itself.
+    pub fn add_informed<S: Sample>(
+        &mut self,
+        luma: ArrayView2<S>,
+        bit_depth: u8,
+        original: ArrayView2<f32>,
+    ) -> Result<()> {
+        let (height, width) = luma.dim();
+        let plane = self.admit(luma, bit_depth)?;
+        let (rows, cols) = plane.dim();
+        let original = area_resize(area_resize(original, height, width).view(), rows, cols);
+        self.accumulate(whiten(&residue(&plane, &original)));
+        Ok(())
+    }
+
+    /// Checks a suspect plane, brings it to the stream's accumulation plane and shows it to
+    /// the picture tracker.
+    fn admit<S: Sample>(&mut self, luma: ArrayView2<S>, bit_depth: u8) -> Result<Array2<f32>> {
         let (height, width) = luma.dim();
         check_suspect_side(width, height)?;
         max_code_value::<S>(bit_depth)?;
@@ -204,13 +234,15 @@ impl Detector {
         };
         let plane = self.planes.plane(luma, bit_depth, dims);
         self.pictures.update_plane(plane.view());
-        let whitened = whiten(&plane);
+        Ok(plane)
+    }
+
+    fn accumulate(&mut self, whitened: Array2<f32>) {
         match &mut self.accumulated {
             Some(sum) => *sum += &whitened,
             None => self.accumulated = Some(whitened),
         }
         self.frames += 1;
-        Ok(())
     }
 
     /// Adds everything `other` accumulated, so frames can be accumulated on several threads
@@ -238,6 +270,18 @@ impl Detector {
         self.frames
     }
 
+    /// A copy of everything accumulated (not the scratch buffers), to look at the evidence
+    /// while accumulation goes on.
+    pub fn snapshot(&self) -> Detector {
+        Detector {
+            shape: self.shape.clone(),
+            accumulated: self.accumulated.clone(),
+            pictures: self.pictures.clone(),
+            frames: self.frames,
+            planes: SuspectPlanes::default(),
+        }
+    }
+
     /// Folds the accumulation at every candidate magnification inside every candidate
     /// picture (the expensive, key-free part).
     pub fn evidence(&self) -> Evidence {
@@ -263,6 +307,30 @@ impl Detector {
     pub fn detect(&self, key: &Key) -> Detection {
         self.evidence().detect(key)
     }
+}
+
+/// `suspect` less `original` fitted to it by least squares in gain and offset.
+fn residue(suspect: &Array2<f32>, original: &Array2<f32>) -> Array2<f32> {
+    let n = suspect.len() as f64;
+    let (mut so, mut ss, mut soo, mut sos) = (0.0f64, 0.0f64, 0.0f64, 0.0f64);
+    for (&s, &o) in suspect.iter().zip(original.iter()) {
+        let (s, o) = (f64::from(s), f64::from(o));
+        so += o;
+        ss += s;
+        soo += o * o;
+        sos += o * s;
+    }
+    let variance = soo - so * so / n;
+    let gain = if variance > 0.0 {
+        (sos - so * ss / n) / variance
+    } else {
+        0.0
+    };
+    let offset = (ss - gain * so) / n;
+    let (gain, offset) = (gain as f32, offset as f32);
+    let mut residue = suspect.clone();
+    residue.zip_mut_with(original, |s, &o| *s -= gain * o + offset);
+    residue
 }
 
 fn check_suspect_side(width: usize, height: usize) -> Result<()> {
@@ -379,6 +447,36 @@ impl Evidence {
             reflection: reported.reflection,
             frames_used: self.frames,
         }
+    }
+}
+
+/// What a report shows of the sync under one key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SyncPicture {
+    /// Best peak height (z) of every fold and reflection searched, strongest first.
+    pub candidate_z: Vec<f64>,
+    /// The correlation surface around the strongest peak, in standard deviations; the
+    /// peak at the centre.
+    pub surface: Array2<f32>,
+    /// Hypotheses the sync p-value is charged for (folds x reflections x shifts).
+    pub hypotheses: usize,
+}
+
+/// Shifts each side of the peak a [`SyncPicture`] shows.
+const PICTURE_RADIUS: usize = 16;
+
+impl Evidence {
+    /// The sync search under `key`, laid out for a report; `None` when nothing was
+    /// accumulated.
+    pub fn sync_picture(&self, key: &Key) -> Option<SyncPicture> {
+        let folds = self.folds.as_ref()?;
+        let scheme = KeyedScheme::new(key);
+        let peaks = folds.search(&scheme.layout);
+        Some(SyncPicture {
+            surface: folds.surface_around(&scheme.layout, &peaks[0], PICTURE_RADIUS),
+            candidate_z: peaks.iter().map(|p| p.z).collect(),
+            hypotheses: folds.hypotheses(),
+        })
     }
 }
 

@@ -71,26 +71,41 @@ impl Reflection {
         }
     }
 
-    /// The spectrum of the reflected fold: reflecting a real tile negates its frequencies
-    /// on the reflected axes.
-    fn apply(self, spectrum: &[Complex32]) -> Vec<Complex32> {
-        let n = FOLD;
-        let negate = |k: usize| (n - k) % n;
-        let (flip_rows, flip_cols) = match self {
-            Reflection::None => return spectrum.to_vec(),
+    /// Which axes (rows, columns) the reflection flips.
+    fn flips(self) -> (bool, bool) {
+        match self {
+            Reflection::None => (false, false),
             Reflection::Mirror => (false, true),
             Reflection::Flip => (true, false),
             Reflection::HalfTurn => (true, true),
-        };
+        }
+    }
+
+    /// The spectrum of the reflected fold: reflecting a real tile negates its frequencies
+    /// on the reflected axes (the same permutation reflects a shift).
+    fn apply(self, spectrum: &[Complex32]) -> Vec<Complex32> {
+        let n = FOLD;
+        if self == Reflection::None {
+            return spectrum.to_vec();
+        }
         let mut out = vec![Complex32::default(); n * n];
         for u in 0..n {
-            let su = if flip_rows { negate(u) } else { u };
             for v in 0..n {
-                let sv = if flip_cols { negate(v) } else { v };
+                let (su, sv) = self.index((u, v));
                 out[u * n + v] = spectrum[su * n + sv];
             }
         }
         out
+    }
+
+    /// A (row, column) frequency or shift, negated modulo [`FOLD`] on the reflected axes.
+    fn index(self, (u, v): (usize, usize)) -> (usize, usize) {
+        let negate = |k: usize| (FOLD - k) % FOLD;
+        let (rows, cols) = self.flips();
+        (
+            if rows { negate(u) } else { u },
+            if cols { negate(v) } else { v },
+        )
     }
 }
 
@@ -165,11 +180,22 @@ impl Folds {
         self.folds.len() * Reflection::ALL.len() * FOLD * FOLD
     }
 
+    /// The spectrum of the key's sync tile at fold resolution.
+    fn template(&self, layout: &ChipLayout) -> Vec<Complex32> {
+        self.fft
+            .forward(upsample2(layout.sync_tile().view()).view())
+    }
+
     /// Best peak per fold and reflection, strongest first.
     pub fn search(&self, layout: &ChipLayout) -> Vec<SyncPeak> {
-        let template = self
-            .fft
-            .forward(upsample2(layout.sync_tile().view()).view());
+        let template = self.template(layout);
+        // Correlating a reflected fold with the template is correlating the fold with the
+        // reflected template, its surface permuted by the reflection: so the key's template
+        // is reflected once, not every fold, and the peak's shift reflected back.
+        let reflected: Vec<Vec<Complex32>> = Reflection::ALL
+            .iter()
+            .map(|r| r.apply(&template).iter().map(|t| t.conj()).collect())
+            .collect();
         let mut peaks: Vec<SyncPeak> = self
             .folds
             .iter()
@@ -177,26 +203,26 @@ impl Folds {
             .flat_map(|(i, fold)| {
                 // The correlation surfaces are real, so two reflections share one complex
                 // inverse FFT: the first's spectrum plus i times the second's.
-                let pairs = Reflection::ALL.chunks(2).flat_map(|pair| {
-                    let (a, b) = (pair[0], pair[1]);
-                    let (fa, fb) = (a.apply(&fold.spectrum), b.apply(&fold.spectrum));
-                    let combined: Vec<Complex32> = fa
+                let pairs = [(0, 1), (2, 3)].into_iter().flat_map(|(a, b)| {
+                    let combined: Vec<Complex32> = fold
+                        .spectrum
                         .iter()
-                        .zip(&fb)
-                        .zip(&template)
-                        .map(|((x, y), t)| x * t.conj() + Complex32::i() * (y * t.conj()))
+                        .zip(&reflected[a])
+                        .zip(&reflected[b])
+                        .map(|((f, ta), tb)| f * ta + Complex32::i() * (f * tb))
                         .collect();
-                    let (first, second) = self.fft.inverse_pair(combined);
-                    [(a, first), (b, second)]
+                    let (first, second) = self.fft.inverse_pair_transposed(combined);
+                    [(Reflection::ALL[a], first), (Reflection::ALL[b], second)]
                 });
                 pairs
                     .map(|(reflection, surface)| {
+                        // The surface came back transposed: index = column * FOLD + row.
                         let (index, z) = peak_z(&surface);
                         SyncPeak {
                             fold_index: i,
                             pose: fold.pose,
                             reflection,
-                            shift: (index / FOLD, index % FOLD),
+                            shift: reflection.index((index % FOLD, index / FOLD)),
                             z,
                         }
                     })
@@ -205,6 +231,35 @@ impl Folds {
             .collect();
         peaks.sort_by(|a, b| b.z.total_cmp(&a.z));
         peaks
+    }
+
+    /// The correlation surface of `peak`'s fold and reflection with the key's sync
+    /// template, in standard deviations above its mean, over the shifts within `radius` of
+    /// the peak's (which is at the centre): what a report shows of the sync.
+    pub fn surface_around(
+        &self,
+        layout: &ChipLayout,
+        peak: &SyncPeak,
+        radius: usize,
+    ) -> Array2<f32> {
+        let template = self.template(layout);
+        let reflected = peak.reflection.apply(&self.folds[peak.fold_index].spectrum);
+        let product = reflected
+            .iter()
+            .zip(&template)
+            .map(|(f, t)| f * t.conj())
+            .collect();
+        let surface = self.fft.inverse_real(product);
+        let n = surface.len() as f32;
+        let mean = surface.iter().sum::<f32>() / n;
+        let sd = (surface.iter().map(|v| (v - mean).powi(2)).sum::<f32>() / n).sqrt();
+        let side = 2 * radius + 1;
+        let (pr, pc) = peak.shift;
+        Array2::from_shape_fn((side, side), |(r, c)| {
+            let row = (pr + FOLD + r - radius) % FOLD;
+            let col = (pc + FOLD + c - radius) % FOLD;
+            (surface[row * FOLD + col] - mean) / sd.max(f32::MIN_POSITIVE)
+        })
     }
 
     /// The folded tile at `peak`, spectrally whitened, reflected back and shifted so it
@@ -306,17 +361,19 @@ fn phase_only(f: Complex32) -> Complex32 {
 /// Index of the maximum and its height in standard deviations above the surface mean.
 fn peak_z(surface: &[f32]) -> (usize, f64) {
     let n = surface.len() as f64;
-    let mean = surface.iter().map(|&v| v as f64).sum::<f64>() / n;
+    let (mut sum, mut index, mut max) = (0.0f64, 0, f32::MIN);
+    for (i, &v) in surface.iter().enumerate() {
+        sum += f64::from(v);
+        if v > max {
+            (index, max) = (i, v);
+        }
+    }
+    let mean = sum / n;
     let variance = surface
         .iter()
-        .map(|&v| (v as f64 - mean).powi(2))
+        .map(|&v| (f64::from(v) - mean).powi(2))
         .sum::<f64>()
         / n;
-    let (index, &max) = surface
-        .iter()
-        .enumerate()
-        .max_by(|a, b| a.1.total_cmp(b.1))
-        .expect("non-empty surface");
     let z = if variance > 0.0 {
         (max as f64 - mean) / variance.sqrt()
     } else {
@@ -353,10 +410,15 @@ impl Fft2 {
         data.iter().map(|c| c.re).collect()
     }
 
-    /// Inverse of `X + iY` for the spectra X, Y of two real signals: both signals at once.
-    fn inverse_pair(&self, mut data: Vec<Complex32>) -> (Vec<f32>, Vec<f32>) {
-        self.transform(&mut data, &self.inverse);
-        data.iter().map(|c| (c.re, c.im)).unzip()
+    /// Inverse of `X + iY` for the spectra X, Y of two real signals: both signals at once,
+    /// transposed (sample (r, c) at `c * n + r`; a peak search needs no other order).
+    fn inverse_pair_transposed(&self, mut data: Vec<Complex32>) -> (Vec<f32>, Vec<f32>) {
+        let n = self.n;
+        self.inverse.process(&mut data);
+        let mut transposed = vec![Complex32::default(); n * n];
+        transpose(&data, &mut transposed, n);
+        self.inverse.process(&mut transposed);
+        transposed.iter().map(|c| (c.re, c.im)).unzip()
     }
 
     fn transform(&self, data: &mut [Complex32], fft: &Arc<dyn Fft<f32>>) {

@@ -35,7 +35,7 @@ use crate::detect::whiten::whiten;
 use crate::detect::{Evidence, StreamShape, SuspectPlanes, check_suspect_side};
 use crate::error::Result;
 use crate::key::Key;
-use crate::pattern::downsample2;
+use crate::pattern::{downsample2, upsample2};
 use crate::payload::TAG_BITS;
 use crate::plane::{Sample, max_code_value};
 use crate::scheme::KeyedScheme;
@@ -51,6 +51,9 @@ const WINDOW_CHUNKS: [usize; 4] = [2, 4, 8, 16];
 /// Chunks between windows scored against issued recipients (one a second), and their length
 /// (the longest window).
 const SCORED_EVERY: usize = 4;
+
+/// Length in chunks of the windows whose sync strength is measured, end to end (1 s).
+const MEASURED_CHUNKS: usize = 4;
 
 /// One window that decoded to a variant mark.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -102,6 +105,20 @@ pub struct WindowDetection {
     pub accused: Vec<(Accused, Vec<(f64, f64)>)>,
     /// Windows scored against the issued recipients.
     pub windows_scored: u64,
+    /// The sync's strength in 1 s windows end to end, in leak order: the mark over time.
+    pub strength: Vec<WindowStrength>,
+}
+
+/// How strongly one window of the leak carries the sync at the registration found.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct WindowStrength {
+    pub start_seconds: f64,
+    pub end_seconds: f64,
+    /// Correlation with the key's sync tile in standard deviations: about N(0, 1) where the
+    /// window carries no mark under the key (a single registration, no search).
+    pub sync_z: f64,
+    /// The recipient the window decoded to, if any.
+    pub recipient: Option<u32>,
 }
 
 /// What reading a leak as two-step found.
@@ -152,6 +169,9 @@ pub struct WindowReader<'e> {
     /// Ledger accusations per scored window: (accused, start, end seconds).
     window_accused: Vec<(Accused, f64, f64)>,
     windows_scored: u64,
+    /// The key's sync tile at fold resolution, to measure each window's strength.
+    sync_tile: Array2<f32>,
+    strength: Vec<WindowStrength>,
 }
 
 impl Evidence {
@@ -176,7 +196,6 @@ impl Evidence {
         Some(WindowReader {
             folds,
             peak,
-            scheme,
             session_codes: key.clone(),
             issued,
             shape: self.shape.clone()?,
@@ -192,6 +211,9 @@ impl Evidence {
             chunk_starts: Vec::new(),
             window_accused: Vec::new(),
             windows_scored: 0,
+            sync_tile: upsample2(scheme.layout.sync_tile().view()),
+            strength: Vec::new(),
+            scheme,
         })
     }
 }
@@ -250,22 +272,27 @@ impl WindowReader<'_> {
             let end = self.frames as f64 * self.seconds_per_frame;
             let scored = length == longest && chunks.is_multiple_of(SCORED_EVERY);
             let window = window.as_ref().expect("grown").view();
-            if let Some(id) = self.read_window(window, start, end, scored) {
+            let measured = length == MEASURED_CHUNKS && chunks.is_multiple_of(MEASURED_CHUNKS);
+            let id = self.read_window(window, start, end, scored, measured);
+            if let Some(id) = id {
                 self.recipient_reads.push((id, length, chunks - 1));
             }
         }
     }
 
-    /// Decodes one window (and scores it against the issued recipients when `scored`);
-    /// returns the recipient it decoded to.
+    /// Decodes one window (and scores it against the issued recipients when `scored`, and
+    /// measures its sync when `measured`); returns the recipient it decoded to.
     fn read_window(
         &mut self,
         folded: ArrayView2<f32>,
         start: f64,
         end: f64,
         scored: bool,
+        measured: bool,
     ) -> Option<u32> {
-        let tile = downsample2(self.folds.register(folded, &self.peak).view());
+        let registered = self.folds.register(folded, &self.peak);
+        let sync_z = measured.then(|| sync_z(registered.view(), self.sync_tile.view()));
+        let tile = downsample2(registered.view());
         let soft = self.scheme.layout.soft_bits(tile.view());
         let bits = self.scheme.codec.decode_bits(&soft);
         self.windows_decoded += 1;
@@ -283,10 +310,20 @@ impl WindowReader<'_> {
                 self.window_accused.push((accused, start, end));
             }
         }
-        self.scheme
+        let recipient = self
+            .scheme
             .codec
             .verify(&self.scheme.tag_key, &bits)
-            .map(|id| id as u32)
+            .map(|id| id as u32);
+        if let Some(sync_z) = sync_z {
+            self.strength.push(WindowStrength {
+                start_seconds: start,
+                end_seconds: end,
+                sync_z,
+                recipient,
+            });
+        }
+        recipient
     }
 
     /// Who is where: every chunk goes to the recipient of the shortest windows over it that
@@ -410,8 +447,24 @@ impl WindowReader<'_> {
             recipients,
             accused,
             windows_scored: self.windows_scored,
+            strength: self.strength,
         }
     }
+}
+
+/// Correlation of a registered window with the sync tile at zero shift, in standard
+/// deviations of what a window without the mark would give.
+fn sync_z(registered: ArrayView2<f32>, sync_tile: ArrayView2<f32>) -> f64 {
+    let n = registered.len() as f64;
+    let (dot, energy, template) = registered.iter().zip(sync_tile.iter()).fold(
+        (0.0f64, 0.0f64, 0.0f64),
+        |(d, e, t), (&a, &b)| {
+            let (a, b) = (f64::from(a), f64::from(b));
+            (d + a * b, e + a * a, t + b * b)
+        },
+    );
+    let spread = (energy / n).sqrt() * template.sqrt();
+    if spread > 0.0 { dot / spread } else { 0.0 }
 }
 
 /// Where the leak's reads agree with what `session` was served.

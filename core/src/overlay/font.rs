@@ -17,7 +17,7 @@ use super::composite::Mask;
 use crate::error::{Error, Result};
 
 /// Liberation Sans Bold 2.1.5, unmodified; licence in `fonts/OFL.txt`.
-static FONT_DATA: &[u8] = include_bytes!("fonts/LiberationSans-Bold.ttf");
+pub static FONT_DATA: &[u8] = include_bytes!("fonts/LiberationSans-Bold.ttf");
 
 /// How lines of a multi-line text line up with each other.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

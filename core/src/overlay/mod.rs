@@ -34,6 +34,8 @@ mod template;
 use std::time::SystemTime;
 
 pub use composite::{Matrix, YCbCr};
+/// The overlay's face (Liberation Sans Bold, OFL): evidence reports draw their plots' text in it.
+pub use font::FONT_DATA;
 pub use position::{Position, Rect};
 pub use template::{Field, SessionValues, Template, timecode};
 

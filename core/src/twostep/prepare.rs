@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::key::Key;
 use crate::mark::embed::{EmbedConfig, Embedder};
-use crate::pipeline::{Progress, spawn_reader};
+use crate::pipeline::{Progress, ReadFor, spawn_reader};
 use crate::scheme::Payload;
 use crate::twostep::cmaf;
 use crate::twostep::package::{
@@ -135,7 +135,7 @@ pub fn prepare_range(
             range.start, range.end
         )));
     }
-    let (info, frames, reader) = spawn_reader(master.to_path_buf(), true)?;
+    let (info, frames, reader) = spawn_reader(master.to_path_buf(), ReadFor::Marking)?;
     let fps = info.frame_rate.as_f64();
     if !(fps.is_finite() && fps > 0.0) {
         return Err(fail("the master has no frame rate".into()));

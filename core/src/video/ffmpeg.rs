@@ -244,6 +244,53 @@ fn discard_stream(input: &mut format::context::Input, index: usize) {
     }
 }
 
+/// What a file's container says about itself, for evidence reports.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContainerFacts {
+    /// FFmpeg's name for the container format (`mov,mp4,m4a,3gp,3g2,mj2`, `mpegts`).
+    pub format: String,
+    pub duration_seconds: Option<f64>,
+    pub bit_rate: Option<i64>,
+    /// One line per stream: `video h264 1920x1080`, `audio aac 48000 Hz 2 ch`.
+    pub streams: Vec<String>,
+}
+
+/// Reads the container's description of `path` (no frame is decoded).
+pub fn probe(path: &Path) -> Result<ContainerFacts> {
+    init();
+    let invalid = |reason: String| Error::InvalidVideo {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let url = ffmpeg_url(path).map_err(invalid)?;
+    let input = format::input(&url).map_err(|e| invalid(e.to_string()))?;
+    let streams = input
+        .streams()
+        .map(|stream| {
+            let parameters = stream.parameters();
+            // SAFETY: plain fields of the stream's codec parameters.
+            let raw = unsafe { &*parameters.as_ptr() };
+            let medium = medium_name(parameters.medium());
+            let codec = codec_name(parameters.id());
+            match parameters.medium() {
+                media::Type::Video => format!("{medium} {codec} {}x{}", raw.width, raw.height),
+                media::Type::Audio => format!(
+                    "{medium} {codec} {} Hz {} ch",
+                    raw.sample_rate, raw.ch_layout.nb_channels
+                ),
+                _ => format!("{medium} {codec}"),
+            }
+        })
+        .collect();
+    let duration = input.duration();
+    Ok(ContainerFacts {
+        format: input.format().name().to_string(),
+        duration_seconds: (duration > 0).then(|| duration as f64 / f64::from(ffi::AV_TIME_BASE)),
+        bit_rate: (input.bit_rate() > 0).then(|| input.bit_rate()),
+        streams,
+    })
+}
+
 fn codec_name(id: codec::Id) -> String {
     // SAFETY: avcodec_get_name returns a static string for every id (possibly "unknown_codec").
     unsafe { CStr::from_ptr(ffi::avcodec_get_name(id.into())) }
@@ -304,7 +351,24 @@ pub struct FfmpegReader {
     refuse_interlaced: bool,
     /// See [`FfmpegReader::allow_size_changes`].
     size_changes: bool,
+    /// See [`FfmpegReader::keyframes_only_after`].
+    sampling: Option<KeyframeSampling>,
 }
+
+/// Keyframes only, past the first seconds of a stream (see
+/// [`FfmpegReader::keyframes_only_after`]).
+#[derive(Debug, Clone, Copy)]
+struct KeyframeSampling {
+    /// Seconds from the first packet read in full.
+    after: f64,
+    first_pts: Option<i64>,
+    /// Keyframes among those seconds' packets.
+    keyframes: u32,
+}
+
+/// Keyframes the fully read stretch must hold before the rest is sampled at its keyframes:
+/// fewer (a stream with rare keyframes, or only one) is read in full.
+const MIN_KEYFRAMES_TO_SAMPLE: u32 = 3;
 
 impl std::fmt::Debug for FfmpegReader {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -465,6 +529,7 @@ impl FfmpegReader {
             decode_errors: 0,
             refuse_interlaced: false,
             size_changes: false,
+            sampling: None,
         })
     }
 
@@ -488,6 +553,35 @@ impl FfmpegReader {
     /// reader takes one size.
     pub fn allow_size_changes(&mut self) {
         self.size_changes = true;
+    }
+
+    /// Past the first `seconds` of the stream, decodes keyframes only (the packets of
+    /// other frames are dropped unread), when those seconds held keyframes often enough
+    /// ([`MIN_KEYFRAMES_TO_SAMPLE`]). Keyframes need no other frame, so a long file is
+    /// crossed at demuxing speed: detection's way through a whole film.
+    pub fn keyframes_only_after(&mut self, seconds: f64) {
+        self.sampling = Some(KeyframeSampling {
+            after: seconds,
+            first_pts: None,
+            keyframes: 0,
+        });
+    }
+
+    /// Whether keyframe sampling passes over `packet`.
+    fn sampled_out(&mut self, packet: &ff::Packet) -> bool {
+        let time_base = self.info.time_base.as_f64();
+        let Some(sampling) = &mut self.sampling else {
+            return false;
+        };
+        let Some(pts) = packet.pts().or(packet.dts()) else {
+            return false;
+        };
+        let first = *sampling.first_pts.get_or_insert(pts);
+        if (pts - first) as f64 * time_base <= sampling.after {
+            sampling.keyframes += u32::from(packet.is_key());
+            return false;
+        }
+        sampling.keyframes >= MIN_KEYFRAMES_TO_SAMPLE && !packet.is_key()
     }
 
     /// The file this reader decodes.
@@ -542,7 +636,7 @@ impl FfmpegReader {
         loop {
             match packet.read(&mut self.input) {
                 Ok(()) => {
-                    if packet.stream() != self.stream_index {
+                    if packet.stream() != self.stream_index || self.sampled_out(&packet) {
                         continue;
                     }
                     match self.decoder.send_packet(&packet) {

@@ -229,6 +229,16 @@ impl VideoFrame {
         }
     }
 
+    /// Whether this frame adds nothing to detection's evidence (flat, or a repeat of the one
+    /// before; see [`crate::detect::screen`]).
+    pub fn screen(&self, screen: &mut crate::detect::screen::FrameScreen) -> bool {
+        let depth = self.format.bit_depth();
+        match &self.planes {
+            Planes::Eight(p) => screen.adds_nothing(p[0].view(), depth),
+            Planes::High(p) => screen.adds_nothing(p[0].view(), depth),
+        }
+    }
+
     /// Feeds the luma plane to a detector.
     pub fn add_to(&self, detector: &mut crate::detect::Detector) -> Result<()> {
         let depth = self.format.bit_depth();
