@@ -248,12 +248,13 @@ fn dnxhr_drop_frame_master_to_prores_keeps_its_drop_frame_timecode() {
     let dnxhr = dir.path().join("marked-dnxhr.mov");
     assert_success(
         "embed dnxhd",
-        &embed(&out_path, &dnxhr, &["--codec", "dnxhd"]),
+        &embed(&master, &dnxhr, &["--codec", "dnxhd"]),
     );
     let video = stream(&probe(&dnxhr), "video").unwrap().clone();
     assert_eq!(video["codec_name"], "dnxhd");
     assert_eq!(video["profile"], "DNXHR HQX");
     assert_eq!(video["pix_fmt"], "yuv422p10le");
+    assert_detects(&dnxhr);
 }
 
 #[test]
