@@ -1,13 +1,16 @@
-//! `filigree session`: open a viewer's session on a two-step package, and assemble a
-//! session's copy as one MP4 by stream copy.
+//! `filigree session`: open a viewer's session on a two-step package (or a live session,
+//! rendered per viewer by `filigree serve --live`), and assemble a two-step session's copy
+//! as one MP4 by stream copy.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Subcommand;
 use filigree::Key;
+use filigree::ledger::LiveRender;
+use filigree::overlay::{OverlayConfig, Position};
 use filigree::twostep::Package;
-use filigree::twostep::session::open_session;
+use filigree::twostep::session::{open_live_session, open_session};
 
 use crate::Failure;
 
@@ -33,6 +36,22 @@ pub enum SessionCommand {
         /// How long the token is valid, e.g. 24h, 90m, 7days (default: no expiry).
         #[arg(long, value_parser = humantime_duration)]
         expires_in: Option<u64>,
+        /// A live session: `filigree serve --live` renders it for the viewer as they watch,
+        /// this overlay burned into every frame with the full mark of the session ID.
+        #[arg(long)]
+        live: bool,
+        /// The live session's overlay: {label}, {session}, {recipient}, {date}, {time},
+        /// {timecode}, {frame}; `\n` starts a new line.
+        #[arg(
+            long,
+            requires = "live",
+            default_value = "{label}  {session}  {timecode}"
+        )]
+        overlay: String,
+        /// Where the live overlay goes: top-left, top-right, bottom-left, bottom-right,
+        /// center, tiled or moving.
+        #[arg(long, requires = "live", default_value = "bottom-right")]
+        overlay_position: String,
         /// The package folder.
         package: PathBuf,
     },
@@ -59,6 +78,26 @@ pub fn session_id(text: &str) -> Result<u32, String> {
     }
 }
 
+/// A live session's rendering, checked as `filigree serve` will use it.
+fn live_render(template: &str, position: &str) -> Result<LiveRender, Failure> {
+    if Position::from_name(position).is_none() {
+        let names: Vec<&str> = Position::NAMES.iter().map(|(n, _)| *n).collect();
+        return Err(Failure(format!(
+            "unknown position {position:?} (use {})",
+            names.join(", ")
+        )));
+    }
+    OverlayConfig {
+        template: template.to_string(),
+        ..OverlayConfig::default()
+    }
+    .validate()?;
+    Ok(LiveRender {
+        overlay: template.to_string(),
+        position: position.to_string(),
+    })
+}
+
 fn humantime_duration(text: &str) -> Result<u64, String> {
     text.parse::<humantime::Duration>()
         .map(|d| d.as_secs().max(1))
@@ -74,20 +113,38 @@ pub fn run(command: &SessionCommand) -> Result<ExitCode, Failure> {
             label,
             session,
             expires_in,
+            live,
+            overlay,
+            overlay_position,
             package,
         } => {
             let key = Key::load(key)?;
             let token_key = Key::load(token_key)?;
             let package = Package::open(package)?;
-            let opened = open_session(
-                &package,
-                &key,
-                &token_key,
-                ledger,
-                label.as_deref(),
-                *session,
-                *expires_in,
-            )?;
+            let opened = match live {
+                true => {
+                    let render = live_render(overlay, overlay_position)?;
+                    open_live_session(
+                        &package,
+                        &key,
+                        &token_key,
+                        ledger,
+                        label.as_deref(),
+                        *session,
+                        *expires_in,
+                        render,
+                    )?
+                }
+                false => open_session(
+                    &package,
+                    &key,
+                    &token_key,
+                    ledger,
+                    label.as_deref(),
+                    *session,
+                    *expires_in,
+                )?,
+            };
             let summary = serde_json::json!({
                 "session": format!("{:08x}", opened.claims.session),
                 "title_id": opened.claims.title_id,
@@ -96,6 +153,7 @@ pub fn run(command: &SessionCommand) -> Result<ExitCode, Failure> {
                 "token": opened.token,
                 "player": format!("/play/{}", opened.token),
                 "ledger_seq": opened.entry.seq,
+                "live": live,
             });
             println!("{summary}");
         }

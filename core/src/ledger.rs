@@ -23,8 +23,9 @@
 //! - `seq` and `recipient` are plain decimal integers; `label` is `null` when absent.
 //! - A two-step session's entry (its `recipient` is the 32-bit session ID) has a `session`
 //!   object after `output_sha256`: `{"title_id":7,"expires":"2026-12-02T10:00:00Z"}`
-//!   (`expires` `null` when the session does not expire). Entries without one encode
-//!   exactly as before, so older ledgers verify unchanged.
+//!   (`expires` `null` when the session does not expire). A live session's object ends
+//!   with `"live":{"overlay":"…","position":"…"}`. Entries without these encode exactly as
+//!   before, so older ledgers verify unchanged.
 //! - Strings are escaped as `serde_json` writes them: `"` as `\"`, `\` as `\\`, control
 //!   characters U+0000–U+001F as `\b \f \n \r \t` or `\u00xx` (lowercase hex); everything else,
 //!   non-ASCII included, as literal UTF-8. (Labels may not contain control characters, so in
@@ -128,15 +129,30 @@ pub struct LedgerEntry {
     pub hash: String,
 }
 
-/// What a two-step session's entry adds: which title it streams, and until when. For these
-/// entries `recipient` is the session ID, `input_sha256` the package's master and
-/// `output_sha256` the SHA-256 of the variant sequence served (one `a`/`b` per position).
+/// What a session's entry adds: which title it streams, and until when. For these entries
+/// `recipient` is the session ID and `input_sha256` the package's master. A two-step
+/// session's `output_sha256` is the SHA-256 of the variant sequence served (one `a`/`b` per
+/// position); a live session's is that of its [`LiveRender`] as JSON.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SessionEntry {
     pub title_id: u16,
     /// UTC, RFC 3339 with whole seconds.
     pub expires: Option<String>,
+    /// Set for a live session: rendered for this viewer as they watch, every frame with the
+    /// visible overlay and the full single-step mark of the session ID (no A/B variants).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub live: Option<LiveRender>,
+}
+
+/// How a live session is rendered: its burned-in overlay.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LiveRender {
+    /// The overlay template (`{label}`, `{session}`, `{timecode}` …).
+    pub overlay: String,
+    /// Where it is drawn (`bottom-right`, `moving` …).
+    pub position: String,
 }
 
 /// The fields covered by `hash`, in canonical order.
@@ -155,6 +171,22 @@ struct Canonical<'a> {
 }
 
 impl LedgerEntry {
+    /// The two-step title whose A/B variants this entry's session was served; `None` for an
+    /// entry whose video carries the single-step mark of `recipient` (a file marked by
+    /// `embed`, or a live session).
+    pub fn two_step_title(&self) -> Option<u16> {
+        self.session
+            .as_ref()
+            .filter(|s| s.live.is_none())
+            .map(|s| s.title_id)
+    }
+
+    /// The live session's title and rendering, for a live session's entry.
+    pub fn live(&self) -> Option<(u16, &LiveRender)> {
+        let session = self.session.as_ref()?;
+        Some((session.title_id, session.live.as_ref()?))
+    }
+
     /// The hash this entry's values call for: lowercase hex SHA-256 of the canonical encoding
     /// described in the module docs. Equals `self.hash` for an unaltered entry.
     pub fn compute_hash(&self) -> String {
@@ -193,6 +225,10 @@ impl LedgerEntry {
         check_sha256("prev_hash", &self.prev_hash)?;
         if let Some(expires) = self.session.as_ref().and_then(|s| s.expires.as_deref()) {
             check_time("session expiry", expires)?;
+        }
+        if let Some(live) = self.session.as_ref().and_then(|s| s.live.as_ref()) {
+            check_label(&live.overlay)?;
+            check_label(&live.position)?;
         }
         check_sha256("hash", &self.hash)
     }
@@ -352,12 +388,12 @@ pub fn issued_under(path: &Path, key_fingerprint: &str) -> Result<Vec<LedgerEntr
     Ok(entries)
 }
 
-/// The latest of `entries` that issued `id`: a single-step copy when `title` is `None`, a
-/// session of that two-step title otherwise.
+/// The latest of `entries` that issued `id`: a single-step mark (a copy or a live session)
+/// when `title` is `None`, a session of that two-step title otherwise.
 pub fn latest_issue(entries: &[LedgerEntry], id: u64, title: Option<u16>) -> Option<&LedgerEntry> {
     entries
         .iter()
-        .rfind(|e| e.recipient == id && e.session.as_ref().map(|s| s.title_id) == title)
+        .rfind(|e| e.recipient == id && e.two_step_title() == title)
 }
 
 /// The latest single-step entry for `recipient` under the key with fingerprint
@@ -371,8 +407,8 @@ pub fn find_recipient(
     Ok(latest_issue(&entries, recipient, None).cloned())
 }
 
-/// The latest entry of two-step session `session` of title `title_id` under the key with
-/// fingerprint `key_fingerprint`; like [`issued_under`], never from a damaged ledger.
+/// The latest entry of session `session` of title `title_id` (two-step or live) under the
+/// key with fingerprint `key_fingerprint`; like [`issued_under`], never from a damaged ledger.
 pub fn find_session(
     path: &Path,
     title_id: u16,
@@ -380,7 +416,9 @@ pub fn find_session(
     key_fingerprint: &str,
 ) -> Result<Option<LedgerEntry>> {
     let entries = issued_under(path, key_fingerprint)?;
-    Ok(latest_issue(&entries, session as u64, Some(title_id)).cloned())
+    Ok(entries.into_iter().rfind(|e| {
+        e.recipient == session as u64 && e.session.as_ref().is_some_and(|s| s.title_id == title_id)
+    }))
 }
 
 /// SHA-256 of a file's contents, lowercase hex, read in chunks.

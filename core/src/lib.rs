@@ -22,6 +22,8 @@ pub mod collusion;
 pub mod error;
 pub mod key;
 pub mod ledger;
+#[cfg(feature = "ffmpeg")]
+pub mod live;
 pub mod mark;
 pub mod metrics;
 pub mod overlay;

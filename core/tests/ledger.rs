@@ -664,6 +664,7 @@ fn a_two_step_session_entry_is_hashed_with_its_session_and_found_apart_from_reci
     let session = ledger::SessionEntry {
         title_id: 7,
         expires: Some("2026-12-02T10:00:00Z".into()),
+        live: None,
     };
     let entry = ledger::append(
         &path,
@@ -695,6 +696,7 @@ fn a_two_step_session_entry_is_hashed_with_its_session_and_found_apart_from_reci
     let bad_expiry = ledger::SessionEntry {
         title_id: 7,
         expires: Some("tomorrow".into()),
+        live: None,
     };
     let refused = ledger::append(
         &path,

@@ -385,7 +385,7 @@ impl GpuMarker {
     pub fn factory(gpu: &Gpu) -> impl Fn(MarkingSetup) -> Result<Box<dyn FrameMarker>> + '_ {
         move |setup: MarkingSetup| {
             let info = setup.info;
-            let marker = GpuMarker::new(
+            let mut marker = GpuMarker::new(
                 gpu,
                 setup.key,
                 setup.recipient,
@@ -394,6 +394,7 @@ impl GpuMarker {
                 (info.width, info.height),
                 setup.overlay,
             )?;
+            marker.frame_index = setup.first_frame;
             Ok(Box::new(marker) as Box<dyn FrameMarker>)
         }
     }

@@ -13,18 +13,26 @@
 //! memory stays bounded by the connections in flight. Access is logged as JSON lines with
 //! the session ID in place of the token. SIGTERM or SIGINT stops accepting connections and
 //! lets the requests in flight finish.
+//!
+//! With `live` set, sessions opened as live sessions (`filigree session new --live`) are
+//! rendered for their viewer as they watch instead ([`live`]): the marking key then stays in
+//! the process, which renders every frame's mark. `/load` reports the live load.
 
+pub mod live;
 mod log;
 mod routes;
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use filigree::Key;
 use filigree::twostep::{Package, SessionCode};
 use tokio::net::TcpListener;
 
+pub use live::LiveConfig;
 pub use routes::router;
 
 /// What the server serves and with which secrets.
@@ -40,6 +48,8 @@ pub struct Config {
     /// `node_modules/hls.js/dist/hls.min.js`).
     pub web: PathBuf,
     pub listen: SocketAddr,
+    /// Render live sessions (needs `ledger`: their overlay and label are recorded there).
+    pub live: Option<LiveConfig>,
 }
 
 /// Shared by every request.
@@ -49,12 +59,15 @@ pub struct AppState {
     token_key: Key,
     ledger: Option<PathBuf>,
     web: PathBuf,
-    log: log::AccessLog,
+    log: Arc<log::AccessLog>,
+    live: Option<live::Live>,
+    /// What the ledger says each session is, looked up once per session.
+    kinds: Mutex<HashMap<u32, routes::SessionKind>>,
 }
 
 /// The state for `config`: opens the package, checks the key against it and finds the
 /// player's files. Errors are one line for the user.
-pub fn state(config: &Config) -> Result<Arc<AppState>, String> {
+pub fn state(config: &mut Config) -> Result<Arc<AppState>, String> {
     let package = Package::open(&config.package).map_err(|e| e.to_string())?;
     let code = package
         .session_code(&config.key)
@@ -71,20 +84,29 @@ pub fn state(config: &Config) -> Result<Arc<AppState>, String> {
             ));
         }
     }
+    let live = match config.live.take() {
+        Some(_) if config.ledger.is_none() => {
+            return Err("live sessions need --ledger (their overlay and label are there)".into());
+        }
+        Some(live) => Some(live::Live::start(live, &package, &config.key)?),
+        None => None,
+    };
     Ok(Arc::new(AppState {
         package,
         code,
         token_key: config.token_key.clone(),
         ledger: config.ledger.clone(),
         web: config.web.clone(),
-        log: log::AccessLog::stdout(),
+        log: Arc::new(log::AccessLog::stdout()),
+        live,
+        kinds: Mutex::new(HashMap::new()),
     }))
 }
 
 /// Serves until SIGTERM or SIGINT, then drains the requests in flight. Prints the bound
 /// address (`listening on http://...`) on stderr once it accepts connections.
-pub fn run(config: Config) -> Result<(), String> {
-    let state = state(&config)?;
+pub fn run(mut config: Config) -> Result<(), String> {
+    let state = state(&mut config)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -97,11 +119,30 @@ pub fn run(config: Config) -> Result<(), String> {
             .local_addr()
             .map_err(|e| format!("cannot read the bound address: {e}"))?;
         eprintln!("filigree: listening on http://{address}");
-        axum::serve(listener, router(state))
+        if let Some(live) = &state.live {
+            eprintln!("filigree: {}", live.describe());
+            tokio::spawn(end_idle_sessions(state.clone()));
+        }
+        let served = axum::serve(listener, router(state.clone()))
             .with_graceful_shutdown(shutdown_signal())
             .await
-            .map_err(|e| format!("server failed: {e}"))
+            .map_err(|e| format!("server failed: {e}"));
+        if let Some(live) = &state.live {
+            live.end_all(&state.log);
+        }
+        served
     })
+}
+
+/// Ends idle live sessions, checking every second.
+pub async fn end_idle_sessions(state: Arc<AppState>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tick.tick().await;
+        if let Some(live) = &state.live {
+            live.end_idle(&state.log);
+        }
+    }
 }
 
 /// Resolves on the first SIGTERM or SIGINT.

@@ -1,5 +1,5 @@
-//! The access log: one JSON object per request on stdout, with the session ID in place
-//! of the token (a token is a bearer credential: it stays out of logs).
+//! The access log: one JSON object per request (and per server event) on stdout, with the
+//! session ID in place of the token (a token is a bearer credential: it stays out of logs).
 
 use std::io::Write;
 use std::sync::Mutex;
@@ -27,20 +27,36 @@ impl AccessLog {
     }
 
     pub fn write(&self, entry: &Entry) {
-        let time = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0.0, |d| d.as_secs_f64());
         let line = serde_json::json!({
-            "time": time,
+            "time": now(),
             "method": entry.method,
             "path": entry.path,
             "session": entry.session.map(|s| format!("{s:08x}")),
             "status": entry.status,
             "micros": entry.micros,
         });
+        self.line(&line);
+    }
+
+    /// A server event (a live session started or ended, the encoder it renders with) as one
+    /// JSON line: `fields` with the time added. Like requests, never with a token or key.
+    pub fn event(&self, mut fields: serde_json::Value) {
+        if let Some(object) = fields.as_object_mut() {
+            object.insert("time".into(), serde_json::json!(now()));
+        }
+        self.line(&fields);
+    }
+
+    fn line(&self, line: &serde_json::Value) {
         // A full or closed stdout must not take the server down: the line is dropped.
         if let Ok(mut out) = self.out.lock() {
             let _ = writeln!(out, "{line}");
         }
     }
+}
+
+fn now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
 }

@@ -1,20 +1,24 @@
-//! Request routing: the player's files, the session's playlists and segments.
+//! Request routing: the player's files, the session's playlists and segments (two-step
+//! or live), the live load.
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use filigree::ledger::LiveRender;
+use filigree::twostep::Rendition;
 use filigree::twostep::package::segment_name;
 use filigree::twostep::session::{SessionClaims, unix_now, verify};
 use tower::ServiceExt;
 use tower_http::services::ServeFile;
 
 use crate::AppState;
+use crate::live::{Live, Refusal};
 use crate::log::Entry;
 
 /// The player's files: URL name and path inside the web folder.
@@ -27,6 +31,22 @@ pub const PLAYER_FILES: [(&str, &str); 4] = [
 
 const PLAYLIST: &str = "application/vnd.apple.mpegurl";
 
+/// How long a ledger lookup that found no entry stands before it is tried again (the
+/// session may be opened after its first request).
+const UNKNOWN_SESSION_RECHECK: Duration = Duration::from_secs(10);
+
+/// What the ledger says a session is.
+#[derive(Clone)]
+pub enum SessionKind {
+    TwoStep,
+    Live {
+        label: Option<String>,
+        render: LiveRender,
+    },
+    /// No entry (or no ledger): served as two-step, looked up again after a while.
+    Unknown(Instant),
+}
+
 /// The server's routes over `state`.
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new().fallback(handle).with_state(state)
@@ -36,11 +56,13 @@ async fn handle(State(state): State<Arc<AppState>>, request: Request) -> Respons
     let started = Instant::now();
     let method = request.method().clone();
     let path = request.uri().path().to_string();
-    let (response, session, logged_path) = if method == Method::GET || method == Method::HEAD {
-        route(&state, &path, request).await
-    } else {
-        (status(StatusCode::METHOD_NOT_ALLOWED), None, redact(&path))
-    };
+    let ends_session = method == Method::POST && path.ends_with("/end");
+    let (response, session, logged_path) =
+        if method == Method::GET || method == Method::HEAD || ends_session {
+            route(&state, &path, request).await
+        } else {
+            (status(StatusCode::METHOD_NOT_ALLOWED), None, redact(&path))
+        };
     let mut response = response;
     let headers = response.headers_mut();
     headers.insert(
@@ -70,6 +92,7 @@ async fn route(state: &AppState, path: &str, request: Request) -> (Response, Opt
             None,
             path.to_string(),
         ),
+        ["load"] => (load(state), None, path.to_string()),
         ["player", name] => {
             let file = PLAYER_FILES
                 .iter()
@@ -115,6 +138,44 @@ fn claims(state: &AppState, token: &str) -> Result<SessionClaims, String> {
     }
 }
 
+/// What the ledger says session `claims.session` is (cached per session).
+fn session_kind(state: &AppState, claims: &SessionClaims) -> SessionKind {
+    let Some(ledger) = &state.ledger else {
+        return SessionKind::TwoStep;
+    };
+    if let Some(kind) = state
+        .kinds
+        .lock()
+        .ok()
+        .and_then(|k| k.get(&claims.session).cloned())
+    {
+        match kind {
+            SessionKind::Unknown(at) if at.elapsed() >= UNKNOWN_SESSION_RECHECK => {}
+            kind => return kind,
+        }
+    }
+    let fingerprint = &state.package.manifest().key_fingerprint;
+    let kind = match filigree::ledger::find_session(
+        ledger,
+        claims.title_id,
+        claims.session,
+        fingerprint,
+    ) {
+        Ok(Some(entry)) => match entry.live() {
+            Some((_, render)) => SessionKind::Live {
+                render: render.clone(),
+                label: entry.label.clone(),
+            },
+            None => SessionKind::TwoStep,
+        },
+        Ok(None) | Err(_) => SessionKind::Unknown(Instant::now()),
+    };
+    if let Ok(mut kinds) = state.kinds.lock() {
+        kinds.insert(claims.session, kind.clone());
+    }
+    kind
+}
+
 /// What a session's URL under `/s/{token}/` names.
 async fn session_resource(
     state: &AppState,
@@ -122,29 +183,26 @@ async fn session_resource(
     rest: &[&str],
     request: Request,
 ) -> Response {
+    let ends = request.method() == Method::POST;
+    match session_kind(state, claims) {
+        SessionKind::Live { label, render } => {
+            return match &state.live {
+                Some(live) => {
+                    live_resource(state, live, claims, label, &render, rest, request).await
+                }
+                None => not_here("this server renders no live sessions"),
+            };
+        }
+        _ if ends => return status(StatusCode::NOT_FOUND),
+        _ => {}
+    }
     let package = &state.package;
     match rest {
-        ["session.json"] => session_json(state, claims),
+        ["session.json"] => session_json(state, claims, false),
         ["master.m3u8"] => {
             playlist(package.master_playlist(|r| format!("{}.m3u8", r.name), "audio.m3u8"))
         }
-        ["audio.m3u8"] => {
-            let segment = |i| format!("audio/{}", segment_name(i));
-            match package.audio_playlist("audio/init.mp4", segment) {
-                Some(text) => playlist(text),
-                None => status(StatusCode::NOT_FOUND),
-            }
-        }
-        ["audio", file] => {
-            let path = match *file {
-                "init.mp4" if package.manifest().audio.is_some() => Some(package.audio_init_path()),
-                _ => position_of(file).and_then(|i| package.audio_segment_path(i)),
-            };
-            match path {
-                Some(path) => cache(serve_file(path, request).await, "private, max-age=86400"),
-                None => status(StatusCode::NOT_FOUND),
-            }
-        }
+        ["audio.m3u8"] | ["audio", _] => audio_resource(state, rest, request).await,
         [name] if name.ends_with(".m3u8") => {
             let rendition = name.trim_end_matches(".m3u8");
             match package.rendition(rendition) {
@@ -164,6 +222,147 @@ async fn session_resource(
         }
         _ => status(StatusCode::NOT_FOUND),
     }
+}
+
+/// The package's audio rendition, which two-step and live sessions share.
+async fn audio_resource(state: &AppState, rest: &[&str], request: Request) -> Response {
+    let package = &state.package;
+    match rest {
+        ["audio.m3u8"] => {
+            let segment = |i| format!("audio/{}", segment_name(i));
+            match package.audio_playlist("audio/init.mp4", segment) {
+                Some(text) => playlist(text),
+                None => status(StatusCode::NOT_FOUND),
+            }
+        }
+        ["audio", file] => {
+            let path = match *file {
+                "init.mp4" if package.manifest().audio.is_some() => Some(package.audio_init_path()),
+                _ => position_of(file).and_then(|i| package.audio_segment_path(i)),
+            };
+            match path {
+                Some(path) => cache(serve_file(path, request).await, "private, max-age=86400"),
+                None => status(StatusCode::NOT_FOUND),
+            }
+        }
+        _ => status(StatusCode::NOT_FOUND),
+    }
+}
+
+/// What a live session's URL names: its stream, rendered as it is asked for, and its end.
+async fn live_resource(
+    state: &AppState,
+    live: &Live,
+    claims: &SessionClaims,
+    label: Option<String>,
+    render: &LiveRender,
+    rest: &[&str],
+    request: Request,
+) -> Response {
+    let id = claims.session;
+    if request.method() == Method::POST {
+        return match rest {
+            ["end"] => {
+                live.end(id, "ended by the player", &state.log);
+                StatusCode::NO_CONTENT.into_response()
+            }
+            _ => status(StatusCode::NOT_FOUND),
+        };
+    }
+    let segment = match rest {
+        ["session.json"] => return session_json(state, claims, true),
+        ["audio.m3u8"] | ["audio", _] => return audio_resource(state, rest, request).await,
+        ["master.m3u8"] | ["live.m3u8"] | ["live", "init.mp4"] => None,
+        ["live", file] => match position_of(file).filter(|&s| s < live.timing().segments()) {
+            Some(segment) => Some(segment),
+            None => return status(StatusCode::NOT_FOUND),
+        },
+        _ => return status(StatusCode::NOT_FOUND),
+    };
+    // Everything else plays the stream: the session's renderer runs (or is refused).
+    let session = match live.session(id, label, render, &state.log) {
+        Ok(session) => session,
+        Err(refusal) => return refused(refusal),
+    };
+    match (rest, segment) {
+        (["master.m3u8"], _) => match session.stream().await {
+            Ok((_, (width, height), codecs, bytes)) => {
+                let timing = live.timing();
+                let average = (bytes as f64 * 8.0 / timing.seconds(0).max(1e-3)) as u64;
+                let rendition = Rendition {
+                    name: "live".into(),
+                    width,
+                    height,
+                    // One segment's rate, with room for busier scenes.
+                    peak_bandwidth: 2 * average,
+                    average_bandwidth: average,
+                    codecs,
+                };
+                let streams = [("live.m3u8".to_string(), &rendition)];
+                no_store(playlist(
+                    state.package.master_playlist_of(&streams, "audio.m3u8"),
+                ))
+            }
+            Err(refusal) => refused(refusal),
+        },
+        (["live.m3u8"], _) => no_store(playlist(
+            live.timing().media_playlist("live/init.mp4", |i| {
+                format!("live/{}", filigree::live::segment_name(i))
+            }),
+        )),
+        (["live", "init.mp4"], _) => match session.stream().await {
+            Ok((path, ..)) => no_store(serve_file(path, request).await),
+            Err(refusal) => refused(refusal),
+        },
+        (_, Some(segment)) => match session.segment(segment).await {
+            Ok(path) => no_store(serve_file(path, request).await),
+            Err(refusal) => refused(refusal),
+        },
+        _ => status(StatusCode::NOT_FOUND),
+    }
+}
+
+/// The answer to a live request that cannot be served.
+fn refused(refusal: Refusal) -> Response {
+    let (code, retry, text) = match refusal {
+        Refusal::Busy(after) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Some(after),
+            format!("every live renderer is busy: try again in {after} s\n"),
+        ),
+        Refusal::Slow => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Some(2),
+            "the segment is not rendered yet: try again\n".to_string(),
+        ),
+        Refusal::Failed => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            None,
+            "the live render of this session failed\n".to_string(),
+        ),
+        Refusal::NotFound => (StatusCode::NOT_FOUND, None, "Not Found\n".to_string()),
+    };
+    let mut response = (code, text).into_response();
+    if let Some(after) = retry {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(after));
+    }
+    response
+}
+
+/// The server's load: the live sessions against capacity (`null` without live mode).
+fn load(state: &AppState) -> Response {
+    let body = serde_json::json!({
+        "live": state.live.as_ref().map(Live::load),
+    });
+    no_store(
+        (
+            [(header::CONTENT_TYPE, "application/json")],
+            body.to_string(),
+        )
+            .into_response(),
+    )
 }
 
 /// The package file behind `<rendition>/<file>` for this session: the initialisation
@@ -190,8 +389,9 @@ fn position_of(file: &str) -> Option<u32> {
     digits.parse().ok()
 }
 
-/// The session's public details, for the player's overlay.
-fn session_json(state: &AppState, claims: &SessionClaims) -> Response {
+/// The session's public details, for the player's overlay (a live session's overlay is in
+/// the video itself).
+fn session_json(state: &AppState, claims: &SessionClaims, live: bool) -> Response {
     let fingerprint = &state.package.manifest().key_fingerprint;
     let entry = state.ledger.as_ref().and_then(|ledger| {
         filigree::ledger::find_session(ledger, claims.title_id, claims.session, fingerprint)
@@ -203,6 +403,7 @@ fn session_json(state: &AppState, claims: &SessionClaims) -> Response {
         "title_id": claims.title_id,
         "label": entry.as_ref().and_then(|e| e.label.clone()),
         "expires": entry.and_then(|e| e.session).and_then(|s| s.expires),
+        "live": live,
     });
     let mut response = (
         [(header::CONTENT_TYPE, "application/json")],
@@ -240,6 +441,14 @@ fn cache(mut response: Response, policy: &'static str) -> Response {
 
 fn status(code: StatusCode) -> Response {
     (code, format!("{}\n", code.canonical_reason().unwrap_or(""))).into_response()
+}
+
+fn no_store(response: Response) -> Response {
+    cache(response, "private, no-store")
+}
+
+fn not_here(why: &str) -> Response {
+    (StatusCode::NOT_FOUND, format!("not found: {why}\n")).into_response()
 }
 
 fn forbidden(why: &str) -> Response {

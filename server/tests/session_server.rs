@@ -75,8 +75,8 @@ fn get_status(address: SocketAddr, path: &str) -> u16 {
 }
 
 /// Starts the server on a free loopback port, on its own runtime thread.
-fn start(config: filigree_server::Config) -> SocketAddr {
-    let state = filigree_server::state(&config).unwrap();
+fn start(mut config: filigree_server::Config) -> SocketAddr {
+    let state = filigree_server::state(&mut config).unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let runtime = tokio::runtime::Runtime::new().unwrap();
@@ -174,6 +174,7 @@ fn a_session_played_in_chromium_detects_to_that_session_and_bad_requests_get_4xx
         ledger: Some(ledger.clone()),
         web: repo().join("server/web"),
         listen: "127.0.0.1:0".parse().unwrap(),
+        live: None,
     });
     let token = &opened.token;
     let status = |path: &str| get_status(address, path);

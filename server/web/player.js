@@ -5,6 +5,10 @@
 // session's own HLS stream (/s/{token}/master.m3u8) with hls.js, and draws a visible
 // overlay (recipient label, session id, UTC clock) over the picture. The forensic
 // watermark is already in the video the server sends; the overlay is the visible deterrent.
+// A live session (session.json says "live") is rendered for this viewer as they watch, its
+// overlay burned into the picture: the page draws none, waits politely when every live
+// renderer is busy (503 with Retry-After), and tells the server when the viewer leaves so
+// that the renderer is freed at once.
 //
 // State for automated tests is kept on window.filigreePlayer.
 (function () {
@@ -27,6 +31,10 @@
     ended: false, // the video fired 'ended'
     error: null, // a message, once playback failed for good
     session: null, // the parsed session.json
+    busy: null, // seconds until the next try, while every live renderer is busy
+    stalls: 0, // times playback stopped to wait for data after it had started
+    stalledSeconds: 0, // time spent waiting in those stalls
+    startedAt: null, // ms since navigation when the first frame played
     currentTime: function () {
       return video.currentTime;
     },
@@ -162,6 +170,57 @@
     state.ended = true;
   });
 
+  // Stalls after the start: the stream fell behind playback.
+  var stalledSince = null;
+  video.addEventListener('playing', function () {
+    if (state.startedAt === null) state.startedAt = performance.now();
+    if (stalledSince !== null) {
+      state.stalledSeconds += (performance.now() - stalledSince) / 1000;
+      stalledSince = null;
+    }
+  });
+  video.addEventListener('waiting', function () {
+    if (state.startedAt === null || state.ended || video.seeking) return;
+    state.stalls += 1;
+    stalledSince = performance.now();
+  });
+
+  // A live session asks for its stream first: every renderer may be busy.
+  function startLive() {
+    fetch(base + 'master.m3u8', { cache: 'no-store', credentials: 'same-origin' })
+      .then(function (r) {
+        if (r.status === 503) {
+          var after = parseInt(r.headers.get('Retry-After') || '10', 10);
+          if (!(after > 0)) after = 10;
+          state.busy = after;
+          message.textContent =
+            'Every live screening room is busy. Trying again in ' + after + ' s…';
+          message.hidden = false;
+          setTimeout(startLive, after * 1000);
+          return r.text().catch(function () {});
+        }
+        if (r.status !== 200) throw new Error('HTTP ' + r.status);
+        return r.text().then(function () {
+          state.busy = null;
+          message.hidden = true;
+          startPlayback();
+        });
+      })
+      .catch(function (e) {
+        fail(INVALID_LINK, String(e && e.message ? e.message : e));
+      });
+  }
+
+  function startPlayback() {
+    if (typeof Hls !== 'undefined' && Hls.isSupported()) {
+      startHls();
+    } else if (video.canPlayType('application/vnd.apple.mpegurl')) {
+      startNative();
+    } else {
+      fail('This browser cannot play the stream.', 'no MSE and no native HLS');
+    }
+  }
+
   function start() {
     if (!token) {
       fail(INVALID_LINK, 'no token in URL');
@@ -175,13 +234,16 @@
       .then(function (s) {
         if (!s || typeof s.session !== 'string') throw new Error('malformed session.json');
         state.session = s;
-        showSession(s);
-        if (typeof Hls !== 'undefined' && Hls.isSupported()) {
-          startHls();
-        } else if (video.canPlayType('application/vnd.apple.mpegurl')) {
-          startNative();
+        if (s.live) {
+          overlay.hidden = true; // burned into the picture
+          // The renderer is freed as soon as the viewer leaves (idle ones are dropped too).
+          window.addEventListener('pagehide', function () {
+            if (navigator.sendBeacon) navigator.sendBeacon(base + 'end');
+          });
+          startLive();
         } else {
-          fail('This browser cannot play the stream.', 'no MSE and no native HLS');
+          showSession(s);
+          startPlayback();
         }
       })
       .catch(function (e) {

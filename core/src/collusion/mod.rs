@@ -55,8 +55,8 @@ impl Issued {
             let Ok(id) = u32::try_from(entry.recipient) else {
                 continue;
             };
-            match &entry.session {
-                Some(session) => sessions.entry(session.title_id).or_default().push(id),
+            match entry.two_step_title() {
+                Some(title) => sessions.entry(title).or_default().push(id),
                 None => recipients.push(id),
             }
         }

@@ -31,10 +31,19 @@ pub struct MarkingSetup<'a> {
     pub info: &'a StreamInfo,
     /// The visible overlay, burned in before the mark.
     pub overlay: Option<Overlay>,
+    /// The stream's index of the first frame pushed (0 from the start; a live render that
+    /// starts mid-title gives its first frame's index, which the overlay's `{timecode}`,
+    /// `{frame}` and moving path follow).
+    pub first_frame: u64,
 }
 
 /// Builds the marker for a stream (see [`CpuMarker::create`]).
 pub type MarkerFactory<'a> = &'a dyn Fn(MarkingSetup) -> Result<Box<dyn FrameMarker>>;
+
+/// A [`MarkerFactory`] that threads can own and share (live renders build a marker per
+/// seek, on their own threads).
+pub type SharedMarkerFactory =
+    std::sync::Arc<dyn Fn(MarkingSetup) -> Result<Box<dyn FrameMarker>> + Send + Sync>;
 
 /// Marks frames on the calling thread: [`Overlay::apply`], then [`Embedder::mark`].
 pub struct CpuMarker {
@@ -61,7 +70,9 @@ impl CpuMarker {
             setup.info.height,
             &setup.config,
         )?;
-        Ok(Box::new(CpuMarker::new(embedder, setup.overlay)))
+        let mut marker = CpuMarker::new(embedder, setup.overlay);
+        marker.frame_index = setup.first_frame;
+        Ok(Box::new(marker))
     }
 }
 

@@ -136,6 +136,7 @@ pub fn embed_file_with(
         config: job.config,
         info: &info,
         overlay: new_overlay()?,
+        first_frame: 0,
     })?;
     let (frames_out, writer_queue) = sync_channel::<ToWriter>(QUEUE_DEPTH);
     let copy_from = (input != Path::new(STDIO)).then(|| input.to_path_buf());

@@ -225,13 +225,24 @@ impl Package {
         media_uri: impl Fn(&Rendition) -> String,
         audio_uri: &str,
     ) -> String {
-        let audio = self.manifest.audio.as_ref();
-        let variants = self
+        let streams: Vec<(String, &Rendition)> = self
             .manifest
             .renditions
             .iter()
-            .map(|r| m3u8_rs::VariantStream {
-                uri: media_uri(r),
+            .map(|r| (media_uri(r), r))
+            .collect();
+        self.master_playlist_of(&streams, audio_uri)
+    }
+
+    /// A master playlist of `streams` (each a media playlist's URI and what it holds: a
+    /// package rendition, or a live session's stream), with the package's audio rendition
+    /// at `audio_uri` when it has one.
+    pub fn master_playlist_of(&self, streams: &[(String, &Rendition)], audio_uri: &str) -> String {
+        let audio = self.manifest.audio.as_ref();
+        let variants = streams
+            .iter()
+            .map(|(uri, r)| m3u8_rs::VariantStream {
+                uri: uri.clone(),
                 bandwidth: r.peak_bandwidth + audio.map_or(0, |a| a.bandwidth),
                 average_bandwidth: Some(r.average_bandwidth + audio.map_or(0, |a| a.bandwidth)),
                 codecs: Some(match audio {
@@ -320,7 +331,11 @@ const AUDIO_GROUP: &str = "audio";
 
 /// A VOD media playlist: `init_uri` as its `EXT-X-MAP`, segment `i` at `segment_uri(i)`
 /// lasting `durations[i]` seconds.
-fn vod_playlist(init_uri: &str, durations: &[f64], segment_uri: impl Fn(u32) -> String) -> String {
+pub(crate) fn vod_playlist(
+    init_uri: &str,
+    durations: &[f64],
+    segment_uri: impl Fn(u32) -> String,
+) -> String {
     let segments = durations
         .iter()
         .enumerate()
@@ -348,7 +363,7 @@ fn vod_playlist(init_uri: &str, durations: &[f64], segment_uri: impl Fn(u32) -> 
 }
 
 /// A playlist rendered to text (m3u8-rs writes to any `Write`).
-fn write_playlist(write: impl FnOnce(&mut Vec<u8>) -> std::io::Result<()>) -> String {
+pub(crate) fn write_playlist(write: impl FnOnce(&mut Vec<u8>) -> std::io::Result<()>) -> String {
     let mut out = Vec::new();
     write(&mut out).expect("writing to memory");
     String::from_utf8(out).expect("playlists are UTF-8")

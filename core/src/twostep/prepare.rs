@@ -688,7 +688,7 @@ pub fn session_copy(
 }
 
 /// Writes `data` to a temporary beside `path` and renames it into place.
-fn write_atomically(path: &Path, data: &[u8]) -> Result<()> {
+pub(crate) fn write_atomically(path: &Path, data: &[u8]) -> Result<()> {
     let io = |source| Error::Io {
         path: PathBuf::from(path),
         source,

@@ -177,6 +177,48 @@ pub fn open_session(
     session: Option<u32>,
     valid_for: Option<u64>,
 ) -> crate::Result<OpenedSession> {
+    open(
+        package, key, token_key, ledger, label, session, valid_for, None,
+    )
+}
+
+/// [`open_session`] for a live session: rendered for the viewer as they watch
+/// (`filigree serve --live`), every frame with `render`'s overlay and the full single-step
+/// mark of the session ID. The entry's `output_sha256` is the SHA-256 of `render` as JSON.
+#[allow(clippy::too_many_arguments)]
+pub fn open_live_session(
+    package: &crate::twostep::Package,
+    key: &Key,
+    token_key: &Key,
+    ledger: &std::path::Path,
+    label: Option<&str>,
+    session: Option<u32>,
+    valid_for: Option<u64>,
+    render: crate::ledger::LiveRender,
+) -> crate::Result<OpenedSession> {
+    open(
+        package,
+        key,
+        token_key,
+        ledger,
+        label,
+        session,
+        valid_for,
+        Some(render),
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+fn open(
+    package: &crate::twostep::Package,
+    key: &Key,
+    token_key: &Key,
+    ledger: &std::path::Path,
+    label: Option<&str>,
+    session: Option<u32>,
+    valid_for: Option<u64>,
+    live: Option<crate::ledger::LiveRender>,
+) -> crate::Result<OpenedSession> {
     use sha2::Digest;
     if token_key == key {
         return Err(crate::Error::Package {
@@ -192,9 +234,19 @@ pub fn open_session(
             let mut bytes = [0u8; 4];
             getrandom::fill(&mut bytes).map_err(|e| crate::Error::Random(e.to_string()))?;
             let id = u32::from_le_bytes(bytes);
+            // A live session's ID is marked as a single-step recipient: it must not be
+            // one already issued as a file copy either.
             let taken = ledger.exists()
-                && crate::ledger::find_session(ledger, manifest.title_id, id, &key.fingerprint())?
-                    .is_some();
+                && (crate::ledger::find_session(
+                    ledger,
+                    manifest.title_id,
+                    id,
+                    &key.fingerprint(),
+                )?
+                .is_some()
+                    || (live.is_some()
+                        && crate::ledger::find_recipient(ledger, id as u64, &key.fingerprint())?
+                            .is_some()));
             if !taken {
                 break id;
             }
@@ -206,17 +258,22 @@ pub fn open_session(
         title_id: manifest.title_id,
         expires,
     };
-    let pattern: String = (0..manifest.positions())
-        .map(|p| code.variant(session, p).folder())
-        .collect();
+    // What the entry commits to: the variant sequence served, or the live rendering.
+    let served: String = match &live {
+        Some(render) => serde_json::to_string(render).expect("strings serialise"),
+        None => (0..manifest.positions())
+            .map(|p| code.variant(session, p).folder())
+            .collect(),
+    };
     let entry_session = crate::ledger::SessionEntry {
         title_id: manifest.title_id,
         expires: expires.map(|e| {
             humantime::format_rfc3339_seconds(UNIX_EPOCH + std::time::Duration::from_secs(e))
                 .to_string()
         }),
+        live,
     };
-    let pattern_sha256: String = Sha256::digest(pattern.as_bytes())
+    let pattern_sha256: String = Sha256::digest(served.as_bytes())
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();

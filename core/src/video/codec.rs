@@ -20,21 +20,24 @@ pub enum Codec {
     SvtAv1,
     /// VP9 through libvpx.
     Vp9,
+    /// H.264 on an NVIDIA GPU's encoder (NVENC), where FFmpeg and the driver have it.
+    Nvenc,
 }
 
 impl Codec {
-    pub const ALL: [Codec; 6] = [
+    pub const ALL: [Codec; 7] = [
         Codec::X264,
         Codec::X265,
         Codec::ProRes,
         Codec::DnxHr,
         Codec::SvtAv1,
         Codec::Vp9,
+        Codec::Nvenc,
     ];
 
     /// Accepts FFmpeg's encoder name or the format's name (case-insensitive): `libx264`,
     /// `x264`, `h264`; `libx265`, `x265`, `hevc`, `h265`; `prores_ks`, `prores`; `dnxhd`,
-    /// `dnxhr`; `libsvtav1`, `svtav1`, `av1`; `libvpx-vp9`, `vp9`.
+    /// `dnxhr`; `libsvtav1`, `svtav1`, `av1`; `libvpx-vp9`, `vp9`; `h264_nvenc`, `nvenc`.
     pub fn from_name(name: &str) -> Option<Codec> {
         Some(match name.to_ascii_lowercase().as_str() {
             "libx264" | "x264" | "h264" => Codec::X264,
@@ -43,6 +46,7 @@ impl Codec {
             "dnxhd" | "dnxhr" => Codec::DnxHr,
             "libsvtav1" | "svtav1" | "av1" => Codec::SvtAv1,
             "libvpx-vp9" | "vp9" => Codec::Vp9,
+            "h264_nvenc" | "nvenc" => Codec::Nvenc,
             _ => return None,
         })
     }
@@ -56,6 +60,7 @@ impl Codec {
             Codec::DnxHr => "dnxhd",
             Codec::SvtAv1 => "libsvtav1",
             Codec::Vp9 => "libvpx-vp9",
+            Codec::Nvenc => "h264_nvenc",
         }
     }
 
@@ -65,10 +70,11 @@ impl Codec {
     }
 
     /// The CRF used when none is given: visually lossless for each encoder. `None` for
-    /// ProRes and DNxHR, whose profile fixes the rate.
+    /// ProRes and DNxHR, whose profile fixes the rate. (NVENC's constant-quality `cq`
+    /// stands in for a CRF.)
     pub fn default_crf(self) -> Option<u8> {
         match self {
-            Codec::X264 => Some(17),
+            Codec::X264 | Codec::Nvenc => Some(17),
             Codec::X265 => Some(19),
             Codec::SvtAv1 => Some(22),
             Codec::Vp9 => Some(20),
@@ -79,7 +85,7 @@ impl Codec {
     /// Highest CRF the encoder accepts (`None`: it has no CRF).
     pub fn max_crf(self) -> Option<u8> {
         match self {
-            Codec::X264 | Codec::X265 => Some(51),
+            Codec::X264 | Codec::X265 | Codec::Nvenc => Some(51),
             Codec::SvtAv1 | Codec::Vp9 => Some(63),
             Codec::ProRes | Codec::DnxHr => None,
         }
@@ -92,6 +98,7 @@ impl Codec {
             Codec::X264 | Codec::X265 => Some("medium"),
             Codec::SvtAv1 => Some("8"),
             Codec::Vp9 => Some("4"),
+            Codec::Nvenc => Some("p4"),
             Codec::ProRes | Codec::DnxHr => None,
         }
     }
@@ -166,7 +173,15 @@ impl EncodeOptions {
     pub(crate) fn encoder_options(&self, format: PixelFormat) -> Vec<(&'static str, String)> {
         let mut options = Vec::new();
         if let Some(crf) = self.effective_crf() {
-            options.push(("crf", crf.to_string()));
+            match self.codec {
+                // NVENC's constant quality: variable rate with no target bit rate.
+                Codec::Nvenc => {
+                    options.push(("rc", "vbr".into()));
+                    options.push(("cq", crf.to_string()));
+                    options.push(("b", "0".into()));
+                }
+                _ => options.push(("crf", crf.to_string())),
+            }
         }
         if let Some(preset) = self.effective_preset() {
             options.push((self.codec.preset_option(), preset.to_string()));

@@ -353,6 +353,11 @@ pub struct FfmpegReader {
     size_changes: bool,
     /// See [`FfmpegReader::keyframes_only_after`].
     sampling: Option<KeyframeSampling>,
+    /// The stream's first time stamp (its `start_time`, in the stream's time base).
+    start_pts: i64,
+    /// After a seek ([`FfmpegReader::seek_to_frame`]): frames before this time stamp are
+    /// decoded (they lead up to it from a keyframe) and dropped.
+    skip_before: Option<i64>,
 }
 
 /// Keyframes only, past the first seconds of a stream (see
@@ -432,6 +437,10 @@ impl FfmpegReader {
             .into_iter()
             .find(|r| is_valid_rate(*r));
         let frames_hint = u64::try_from(stream.frames()).ok().filter(|&n| n > 0);
+        let start_pts = match stream.start_time() {
+            ffi::AV_NOPTS_VALUE => 0,
+            start => start,
+        };
         let timecode = start_timecode(&input, stream_index);
         let parameters = stream.parameters();
         // SAFETY: plain field of the stream's codec parameters.
@@ -530,7 +539,39 @@ impl FfmpegReader {
             refuse_interlaced: false,
             size_changes: false,
             sampling: None,
+            start_pts,
+            skip_before: None,
         })
+    }
+
+    /// Positions the reader so that the next frame is frame `index` of the stream (counted
+    /// from its start at its frame rate): seeks to the keyframe at or before it and drops the
+    /// frames decoded on the way. Frame-accurate for constant-frame-rate streams whose frames
+    /// carry time stamps, as masters and mezzanines do.
+    pub fn seek_to_frame(&mut self, index: u64) -> Result<()> {
+        let time_base = self.info.time_base;
+        let rate = self.info.frame_rate;
+        // The frame's time stamp in the stream's time base.
+        let offset = index as i128 * rate.den as i128 * time_base.den as i128
+            / (rate.num as i128 * time_base.num as i128).max(1);
+        let target = self
+            .start_pts
+            .saturating_add(offset.min(i64::MAX as i128) as i64);
+        // avformat_seek_file with no stream index takes microseconds.
+        let micros = (target as i128 * time_base.num as i128 * 1_000_000
+            / (time_base.den as i128).max(1))
+        .clamp(i64::MIN as i128, i64::MAX as i128) as i64;
+        self.input
+            .seek(micros, ..micros)
+            .map_err(|e| self.invalid(format!("cannot seek to frame {index}: {e}")))?;
+        self.decoder.flush();
+        self.state = ReadState::Reading;
+        // Half a frame of slack for time stamps rounded by the container.
+        let half_frame = (rate.den as i128 * time_base.den as i128
+            / (2 * rate.num as i128 * time_base.num as i128).max(1))
+            as i64;
+        self.skip_before = Some(target - half_frame);
+        Ok(())
     }
 
     /// From now on, fails with [`Error::Interlaced`] on interlaced video: at once when the
@@ -795,6 +836,21 @@ impl FrameSource for FfmpegReader {
     }
 
     fn next_frame(&mut self) -> Result<Option<VideoFrame>> {
+        while let Some(first) = self.skip_before {
+            if !self.decode_next()? {
+                break;
+            }
+            match self.decoded.timestamp() {
+                Some(pts) if pts < first => continue,
+                Some(_) => {
+                    self.skip_before = None;
+                    return self.deliver().map(Some);
+                }
+                None => {
+                    return Err(self.invalid("cannot seek: its frames carry no time stamps".into()));
+                }
+            }
+        }
         if !self.decode_next()? {
             if self.frames_read == 0 && !self.reported_no_frames {
                 self.reported_no_frames = true;
@@ -804,6 +860,13 @@ impl FrameSource for FfmpegReader {
             }
             return Ok(None);
         }
+        self.deliver().map(Some)
+    }
+}
+
+impl FfmpegReader {
+    /// The decoded frame as a [`VideoFrame`], counted.
+    fn deliver(&mut self) -> Result<VideoFrame> {
         if self.refuse_interlaced && self.decoded.is_interlaced() {
             let order = match self.decoded.is_top_first() {
                 true => FieldOrder::TopFieldFirst,
@@ -816,7 +879,7 @@ impl FrameSource for FfmpegReader {
         }
         let frame = self.convert()?;
         self.frames_read = self.frames_read.saturating_add(1);
-        Ok(Some(frame))
+        Ok(frame)
     }
 }
 
@@ -990,6 +1053,37 @@ fn plan_encoding(
         }),
     }?;
     Ok((video_codec, format))
+}
+
+/// Whether `codec` can encode 8-bit 4:2:0 here: FFmpeg has the encoder and it opens (a
+/// hardware encoder also needs its device and driver, which only opening it tells).
+pub fn encoder_opens(codec: Codec) -> bool {
+    let options = EncodeOptions {
+        codec,
+        pix_fmt: Some(PixelFormat::Yuv420p),
+        ..EncodeOptions::default()
+    };
+    let Ok((video_codec, format)) =
+        plan_encoding(Path::new("probe.mp4"), PixelFormat::Yuv420p, &options)
+    else {
+        return false;
+    };
+    let Ok(mut video) = codec::context::Context::new_with_codec(video_codec)
+        .encoder()
+        .video()
+    else {
+        return false;
+    };
+    video.set_width(256);
+    video.set_height(144);
+    video.set_format(ffmpeg_pixel(format));
+    video.set_time_base(ff::Rational::new(1, 25));
+    video.set_frame_rate(Some(ff::Rational::new(25, 1)));
+    let mut opts = ff::Dictionary::new();
+    for (name, value) in options.encoder_options(format) {
+        opts.set(name, &value);
+    }
+    video.open_with(opts).is_ok()
 }
 
 /// The format of `candidates` that loses least of `source` (FFmpeg's own choice).
@@ -1182,15 +1276,21 @@ impl FfmpegWriter {
         let mut settings = options.encoder_options(out_format);
         if let Some(interval) = shape.keyframe_interval {
             video.set_gop(interval.min(u32::MAX as u64) as u32);
-            if options.codec != Codec::X264 {
-                return Err(fail(format!(
-                    "fixed-GOP segments are made with libx264 only, not {encoder_name}"
-                )));
+            match options.codec {
+                Codec::X264 => settings.push((
+                    "x264-params",
+                    format!("keyint={interval}:min-keyint={interval}:scenecut=0:open-gop=0"),
+                )),
+                Codec::Nvenc => {
+                    settings.push(("no-scenecut", "1".into()));
+                    settings.push(("strict_gop", "1".into()));
+                }
+                _ => {
+                    return Err(fail(format!(
+                        "fixed-GOP segments are made with libx264 or h264_nvenc only, not {encoder_name}"
+                    )));
+                }
             }
-            settings.push((
-                "x264-params",
-                format!("keyint={interval}:min-keyint={interval}:scenecut=0:open-gop=0"),
-            ));
             settings.push(("forced-idr", "1".into()));
         }
         for (name, value) in &settings {

@@ -15,7 +15,11 @@
 // --seconds (without it: until the end, and at most 120 s, after which it fails).
 // --screenshot FILE takes a picture of the page about 2 s into playback.
 //
-// Prints one JSON line: {"segments":N,"played_seconds":X,"ended":bool,"levels":[...]}.
+// Prints one JSON line: {"segments":N,"played_seconds":X,"ended":bool,"levels":[...],
+// "first_frame_seconds":S,"stalls":K,"stalled_seconds":W,"live":bool}: seconds from the
+// page request to the first frame played, and the stalls after it (playback waiting for
+// data). The page is closed before the browser, so a live session's player ends its
+// session as a leaving viewer's does.
 // Exits 1 with one line on stderr when the player reports an error, no segment was
 // fetched, or playback never advanced.
 //
@@ -138,7 +142,10 @@ async function main() {
       );
     });
 
+    const requested = Date.now();
     const nav = await page.goto(opts.url, { waitUntil: 'load' });
+    // performance.now() in the page counts from its navigation start.
+    const navigatedAt = await page.evaluate(() => performance.timeOrigin);
     if (!nav || nav.status() !== 200) {
       throw new Error(`player page answered HTTP ${nav ? nav.status() : '(none)'}`);
     }
@@ -153,7 +160,17 @@ async function main() {
       st = await page.evaluate(() => {
         const f = window.filigreePlayer;
         if (!f) return null;
-        return { ready: f.ready, ended: f.ended, error: f.error, t: f.currentTime(), levels: f.levels() };
+        return {
+          ready: f.ready,
+          ended: f.ended,
+          error: f.error,
+          t: f.currentTime(),
+          levels: f.levels(),
+          startedAt: f.startedAt,
+          stalls: f.stalls,
+          stalledSeconds: f.stalledSeconds,
+          live: Boolean(f.session && f.session.live),
+        };
       });
       if (st) {
         if (st.error) break;
@@ -175,12 +192,21 @@ async function main() {
     fs.writeFileSync(path.join(opts.outdir, 'playlists.json'), JSON.stringify(playlists, null, 2) + '\n');
     fs.writeFileSync(path.join(opts.outdir, 'console.log'), consoleLines.join('\n') + (consoleLines.length ? '\n' : ''));
 
+    const firstFrame =
+      st && st.startedAt !== null ? (navigatedAt + st.startedAt - requested) / 1000 : null;
     const summary = {
       segments: segments.length,
       played_seconds: Math.round(maxTime * 1000) / 1000,
       ended: Boolean(st && st.ended),
       levels: st ? st.levels : [],
+      first_frame_seconds: firstFrame === null ? null : Math.round(firstFrame * 1000) / 1000,
+      stalls: st ? st.stalls : 0,
+      stalled_seconds: st ? Math.round(st.stalledSeconds * 1000) / 1000 : 0,
+      live: Boolean(st && st.live),
     };
+    // Leave the page as a viewer does (a live player ends its session on 'pagehide').
+    await page.close({ runBeforeUnload: true });
+    await sleep(300);
     process.stdout.write(JSON.stringify(summary) + '\n');
 
     if (!st) throw new Error('the page never set window.filigreePlayer');
