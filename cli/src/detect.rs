@@ -251,6 +251,10 @@ fn detect_one(
             "found": found_any,
             "mark_present": detection.mark_present() || two_step.as_ref().is_some_and(|t| t.mark_present),
             "recipient": detection.recipient,
+            "live_session": detection
+                .recipient
+                .filter(|&id| ring.is_live_session(found.key_index, id))
+                .map(|id| format!("{id:08x}")),
             "label": label.as_ref().or(session_label.as_ref()),
             "false_positive_probability": false_positive_probability,
             "frames_used": detection.frames_used,
@@ -294,7 +298,8 @@ fn detect_one(
     };
     if let Some(id) = detection.recipient {
         lines.push(format!(
-            "recipient {id}{} found{under_key} (false-positive probability {:.1e}; {} frames, {:.1} s analysed)",
+            "{}{} found{under_key} (false-positive probability {:.1e}; {} frames, {:.1} s analysed)",
+            labels.who(id),
             label.as_ref().map(|l| format!(" ({l})")).unwrap_or_default(),
             detection.false_positive_probability.unwrap_or(1.0),
             detection.frames_used,
@@ -369,7 +374,7 @@ fn detect_one(
         for a in &found.accusations {
             let who = match a.title {
                 Some(title) => format!("session {:08x} of title {title}", a.id),
-                None => format!("recipient {}", a.id),
+                None => labels.who(a.id),
             };
             lines.push(format!(
                 "  accused: {who}{}, false-accusation probability {:.1e}, at {}",
@@ -435,7 +440,12 @@ fn accusation_json(a: &Accusation, labels: &Labels) -> serde_json::Value {
             json["session"] = format!("{:08x}", a.id).into();
             json["title_id"] = title.into();
         }
-        None => json["recipient"] = a.id.into(),
+        None => {
+            json["recipient"] = a.id.into();
+            if labels.ring.is_live_session(labels.key_index, a.id) {
+                json["live_session"] = format!("{:08x}", a.id).into();
+            }
+        }
     }
     json
 }
@@ -451,6 +461,15 @@ impl Labels<'_> {
         self.ring
             .label(self.key_index, id, title)
             .map(str::to_string)
+    }
+
+    /// How a decoded or accused single-step ID is named: a live session by its hex ID.
+    fn who(&self, id: u32) -> String {
+        if self.ring.is_live_session(self.key_index, id) {
+            format!("live session {id:08x}")
+        } else {
+            format!("recipient {id}")
+        }
     }
 
     /// ` (label)`, or nothing.

@@ -399,8 +399,23 @@ fn a_live_session_plays_ahead_of_real_time_and_its_capture_names_the_viewer() {
         json["false_positive_probability"].as_f64().unwrap() <= 1e-9,
         "{json}"
     );
-    // The overlay's text, read back by OCR from frames across the capture.
     let session_hex = format!("{first:08x}");
+    assert_eq!(json["live_session"], session_hex, "{json}");
+    let out = filigree(&[
+        "detect",
+        "--quiet",
+        "--key",
+        p(&key),
+        "--ledger",
+        p(&ledger),
+        p(&leak),
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(&format!("live session {session_hex} (critic-7) found")),
+        "{text}"
+    );
+    // The overlay's text, read back by OCR from frames across the capture.
     let times = [2.0, 5.0, 8.0, 11.0, 14.0, 17.0];
     let reads: Vec<Vec<String>> = times.iter().map(|&t| ocr_overlay(&leak, t, d)).collect();
     eprintln!("OCR: {reads:?}");

@@ -199,6 +199,10 @@
           setTimeout(startLive, after * 1000);
           return r.text().catch(function () {});
         }
+        if (r.status === 403) {
+          fail(INVALID_LINK, 'HTTP 403');
+          return;
+        }
         if (r.status !== 200) throw new Error('HTTP ' + r.status);
         return r.text().then(function () {
           state.busy = null;
@@ -207,7 +211,7 @@
         });
       })
       .catch(function (e) {
-        fail(INVALID_LINK, String(e && e.message ? e.message : e));
+        fail('Playback failed. Please reload the page.', String(e && e.message ? e.message : e));
       });
   }
 

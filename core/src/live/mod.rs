@@ -197,8 +197,12 @@ impl Renderer {
         })?;
         let mut reader = FfmpegReader::open(&spec.master)?;
         reader.refuse_interlaced()?;
+        let master = reader.info();
+        let size = output_size((master.width, master.height), spec.height);
+        // Marked and overlaid at the rendition's size: a 360p session from a 1080p master
+        // costs 360p of marking, and is marked as a 360p screener would be.
+        reader.deliver_at(size);
         let info = reader.info().clone();
-        let size = output_size((info.width, info.height), spec.height);
         let marker = Renderer::new_marker(&spec, &make_marker, &info, 0)?;
         let mut renderer = Renderer {
             spec,

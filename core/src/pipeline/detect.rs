@@ -211,6 +211,13 @@ impl Keyring {
             .and_then(|e| e.label.as_deref())
     }
 
+    /// Whether recipient `id` under key `index` is a live session (`session new --live`):
+    /// marked like a single-step copy, but named by the session's hex ID.
+    pub fn is_live_session(&self, index: usize, id: u32) -> bool {
+        crate::ledger::latest_issue(&self.issued[index].0, id as u64, None)
+            .is_some_and(|e| e.live().is_some())
+    }
+
     /// What the ledger issued under key `index`, when a ledger was given.
     pub fn issued(&self, index: usize) -> Option<&Issued> {
         self.issued[index].1.as_ref()

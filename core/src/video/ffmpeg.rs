@@ -353,6 +353,9 @@ pub struct FfmpegReader {
     size_changes: bool,
     /// See [`FfmpegReader::keyframes_only_after`].
     sampling: Option<KeyframeSampling>,
+    /// The stream's own frame size; `info` states the delivered size (see
+    /// [`FfmpegReader::deliver_at`]).
+    stream_size: (usize, usize),
     /// The stream's first time stamp (its `start_time`, in the stream's time base).
     start_pts: i64,
     /// After a seek ([`FfmpegReader::seek_to_frame`]): frames before this time stamp are
@@ -526,6 +529,7 @@ impl FfmpegReader {
         };
         Ok(FfmpegReader {
             path: path.to_path_buf(),
+            stream_size: (info.width, info.height),
             info,
             input,
             stream_index,
@@ -594,6 +598,14 @@ impl FfmpegReader {
     /// reader takes one size.
     pub fn allow_size_changes(&mut self) {
         self.size_changes = true;
+    }
+
+    /// Delivers every frame scaled to `size` (swscale, bicubic), and states that size in
+    /// [`FfmpegReader::info`]: what a live render of a smaller rendition marks, so that
+    /// its marking and overlay cost the rendition's pixels, not the master's.
+    pub fn deliver_at(&mut self, size: (usize, usize)) {
+        self.info.width = size.0;
+        self.info.height = size.1;
     }
 
     /// Past the first `seconds` of the stream, decodes keyframes only (the packets of
@@ -721,12 +733,17 @@ impl FfmpegReader {
         let src = &self.decoded;
         let size = (src.width() as usize, src.height() as usize);
         if !self.size_changes {
-            Error::check_frame_size(size, (self.info.width, self.info.height))?;
+            Error::check_frame_size(size, self.stream_size)?;
         }
-        let (width, height) = size;
+        // Delivered at the stated size, unless frames may change size (then each keeps its own).
+        let (width, height) = match self.size_changes {
+            true => size,
+            false => (self.info.width, self.info.height),
+        };
         let pts = src.timestamp();
         let format = self.info.format;
-        let direct = native_format(src.format()).map(|(f, _)| f) == Some(format);
+        let direct =
+            native_format(src.format()).map(|(f, _)| f) == Some(format) && (width, height) == size;
         let planes = if direct {
             copy_planes(src, format, width, height)
         } else {
@@ -735,14 +752,16 @@ impl FfmpegReader {
             let reuse = self.scaler.as_ref().is_some_and(|s| {
                 let input = s.context.input();
                 input.format == src_format
-                    && input.width == width as u32
-                    && input.height == height as u32
+                    && input.width == size.0 as u32
+                    && input.height == size.1 as u32
+                    && s.context.output().width == width as u32
+                    && s.context.output().height == height as u32
             });
             if !reuse {
                 let context = scaling::Context::get(
                     src_format,
-                    width as u32,
-                    height as u32,
+                    size.0 as u32,
+                    size.1 as u32,
                     target,
                     width as u32,
                     height as u32,
