@@ -232,8 +232,17 @@ impl Live {
             Some(speed) => format!(" (measured: one session renders at {speed:.1}x real time)"),
             None => String::new(),
         };
+        // A machine too slow for one session in real time refuses them all; say so once
+        // here rather than only in every viewer's 503.
+        let refused = if self.capacity == 0 {
+            ": every live session will be refused (a lower --live-height, a GPU or \
+             --live-capacity changes that)"
+        } else {
+            ""
+        };
         format!(
-            "live sessions at {size}, {} encoding, marked on the {}; capacity {} at once{measured}",
+            "live sessions at {size}, {} encoding, marked on the {}; capacity {} at \
+             once{measured}{refused}",
             self.encode.codec.encoder_name(),
             self.marked_on,
             self.capacity
