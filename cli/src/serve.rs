@@ -47,8 +47,9 @@ pub struct ServeArgs {
     /// A live session nothing was fetched from for this long is dropped.
     #[arg(long, default_value = "30s", value_parser = duration, requires = "live")]
     live_idle: Duration,
-    /// Folder for live sessions' segments (emptied at start-up; default: one in the
-    /// system's temporary folder, named after the port).
+    /// Folder for live sessions' segments and the master's recorded hash (stale session
+    /// folders swept at start-up; default: one in the system's temporary folder, named
+    /// after the port).
     #[arg(long, requires = "live")]
     live_work: Option<PathBuf>,
     /// Live encoder: auto (h264_nvenc where it opens, else libx264), libx264 or h264_nvenc.

@@ -135,15 +135,14 @@ impl Live {
     /// (measuring one session's speed unless it is given).
     pub fn start(config: LiveConfig, package: &Package, key: &Key) -> Result<Live, String> {
         let manifest = package.manifest();
-        let sha = filigree::ledger::sha256_file(&config.master).map_err(|e| e.to_string())?;
-        if sha != manifest.source_sha256 {
+        sweep(&config.work)?;
+        if master_sha256(&config.master, &config.work)? != manifest.source_sha256 {
             return Err(format!(
                 "{} is not the master {} was prepared from",
                 config.master.display(),
                 package.root().display()
             ));
         }
-        sweep(&config.work)?;
         let timing = LiveTiming::new(
             filigree::video::Rational::new(manifest.frame_rate_num, manifest.frame_rate_den),
             manifest.frames,
@@ -528,6 +527,48 @@ impl Session {
     }
 }
 
+/// The record of the master's SHA-256 in the work folder (kept by `sweep`).
+const MASTER_RECORD: &str = "master-sha256.json";
+
+/// The master's SHA-256: read from the work folder's record when that names this very file
+/// (same path, length and modification time, as make and rsync judge a file unchanged),
+/// else hashed and recorded. A feature master is a hundred gigabytes or more: hashing it
+/// at every start-up would take minutes.
+fn master_sha256(master: &Path, work: &Path) -> Result<String, String> {
+    let unreadable =
+        |e: std::io::Error| format!("cannot read the master {}: {e}", master.display());
+    let meta = std::fs::metadata(master).map_err(unreadable)?;
+    let modified = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_nanos().to_string());
+    let path = std::fs::canonicalize(master).map_err(unreadable)?;
+    let stamp = serde_json::json!({
+        "path": path.to_string_lossy(),
+        "bytes": meta.len(),
+        "modified_ns": modified,
+    });
+    let record = work.join(MASTER_RECORD);
+    if let Some(sha) = std::fs::read(&record)
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
+        .filter(|recorded| modified.is_some() && recorded["file"] == stamp)
+        .and_then(|recorded| recorded["sha256"].as_str().map(str::to_owned))
+    {
+        return Ok(sha);
+    }
+    let sha = filigree::ledger::sha256_file(master).map_err(|e| e.to_string())?;
+    // Written beside and renamed: a killed server leaves the old record or the new one. A
+    // record that cannot be written only costs the next start-up the hash again.
+    let temporary = work.join(format!("{MASTER_RECORD}.tmp"));
+    let text = serde_json::json!({ "file": stamp, "sha256": sha }).to_string();
+    if std::fs::write(&temporary, text).is_ok() {
+        let _ = std::fs::rename(&temporary, &record);
+    }
+    Ok(sha)
+}
+
 /// Creates the work folder, or empties one a killed server left behind (only the
 /// session folders this server makes, `<8 hex>-<n>` and `capacity-check`).
 fn sweep(work: &Path) -> Result<(), String> {
@@ -548,4 +589,37 @@ fn sweep(work: &Path) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_master_is_hashed_once_until_the_file_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let master = dir.path().join("master.mov");
+        std::fs::write(&master, b"a master").unwrap();
+        let work = dir.path().join("work");
+        sweep(&work).unwrap();
+        let sha = master_sha256(&master, &work).unwrap();
+        assert_eq!(sha, filigree::ledger::sha256_file(&master).unwrap());
+
+        // The next start-up reads the record (kept by the sweep): a planted hash is what
+        // comes back, so the file was not hashed again.
+        let record = work.join(MASTER_RECORD);
+        let planted = "0".repeat(64);
+        let text = std::fs::read_to_string(&record).unwrap();
+        std::fs::write(&record, text.replace(&sha, &planted)).unwrap();
+        sweep(&work).unwrap();
+        assert_eq!(master_sha256(&master, &work).unwrap(), planted);
+
+        // Another file at that path, or a damaged record: hashed again.
+        std::fs::write(&master, b"another master").unwrap();
+        let other = filigree::ledger::sha256_file(&master).unwrap();
+        assert_eq!(master_sha256(&master, &work).unwrap(), other);
+        std::fs::write(&record, b"{").unwrap();
+        assert_eq!(master_sha256(&master, &work).unwrap(), other);
+        assert!(!work.join(format!("{MASTER_RECORD}.tmp")).exists());
+    }
 }
