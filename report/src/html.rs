@@ -87,7 +87,10 @@ pub fn page(facts: &Value, found: &FileDetection, stills: &[Still]) -> String {
             f("/bound/sync_p_value"),
         ),
         ("Rule", f("/bound/rule")),
-        ("Geometry: magnification", f("/geometry/magnification")),
+        (
+            "Geometry: magnification (the tile's, inside the picture found)",
+            f("/geometry/magnification"),
+        ),
         ("Geometry: aspect", f("/geometry/aspect")),
         (
             "Geometry: rotation (degrees)",
