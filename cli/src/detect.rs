@@ -273,6 +273,7 @@ fn detect_one(
             "aspect": detection.aspect,
             "rotation_degrees": detection.rotation_degrees,
             "reflection": detection.reflection.name(),
+            "picture": detection.picture,
             "key_fingerprint": key.fingerprint(),
             "keys_tried": found.keys_tried,
             "width": found.info.width,

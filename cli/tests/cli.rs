@@ -81,8 +81,15 @@ fn detect_json(key: &Path, input: &Path, extra: &[&str]) -> (i32, Value) {
     (code, json)
 }
 
-/// Attack the marked file with ffmpeg (`-vf` chain, libx264/libx265 at a CRF) and detect.
-fn attack_and_detect(name: &str, input_args: &[&str], vf: Option<&str>, codec: &str, crf: u32) {
+/// Attack the marked file with ffmpeg (`-vf` chain, libx264/libx265 at a CRF), detect, and
+/// return the detection's JSON.
+fn attack_and_detect(
+    name: &str,
+    input_args: &[&str],
+    vf: Option<&str>,
+    codec: &str,
+    crf: u32,
+) -> Value {
     let f = fixture();
     let attacked = f.dir.path().join(format!("{name}.mp4"));
     let mut args: Vec<String> = input_args.iter().map(|s| s.to_string()).collect();
@@ -113,6 +120,7 @@ fn attack_and_detect(name: &str, input_args: &[&str], vf: Option<&str>, codec: &
     assert!(fp <= 1e-9, "{name}: fp {fp}");
     assert!(json["frames_used"].as_u64().unwrap() > 0);
     assert!(json["seconds_analyzed"].as_f64().unwrap() > 0.0);
+    json
 }
 
 #[test]
@@ -139,7 +147,9 @@ fn geometric_attacks_recover_the_exact_id() {
         "libx264",
         26,
     );
-    attack_and_detect(
+    // The geometry is stated against the picture found, and says which: here the picture
+    // scaled to 75 % and boxed in black, found inside its bars at its own scale.
+    let boxed = attack_and_detect(
         "letterbox",
         &[],
         Some(
@@ -148,6 +158,18 @@ fn geometric_attacks_recover_the_exact_id() {
         "libx264",
         26,
     );
+    let picture = &boxed["picture"];
+    for (side, expected) in [
+        ("left", 0.125),
+        ("top", 0.125),
+        ("width", 0.75),
+        ("height", 0.75),
+    ] {
+        let found = picture[side].as_f64().unwrap_or(f64::NAN);
+        assert!((found - expected).abs() < 0.02, "picture {side}: {boxed}");
+    }
+    let magnification = boxed["magnification"].as_f64().unwrap();
+    assert!((magnification - 1.0).abs() < 0.02, "{boxed}");
     attack_and_detect(
         "chain",
         &[],

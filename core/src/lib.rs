@@ -43,7 +43,7 @@ mod resample;
 mod scheme;
 
 pub use detect::looks;
-pub use detect::sync::Reflection;
+pub use detect::sync::{PictureFound, Reflection};
 pub use detect::windows::{
     RecipientWindows, TitleDetection, TwoStepDetection, WindowDetection, WindowRead, WindowReader,
     WindowStrength,

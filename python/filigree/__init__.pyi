@@ -96,7 +96,7 @@ class Detection:
         """Probability of a synchronisation peak this high on unmarked content."""
     @property
     def magnification(self) -> float:
-        """How much larger the pattern appeared than in an uncropped picture."""
+        """How much larger the pattern appeared than in an uncropped ``picture``."""
     @property
     def aspect(self) -> float:
         """The columns' scale relative to the rows' (1 unless squeezed or stretched)."""
@@ -106,6 +106,10 @@ class Detection:
     @property
     def reflection(self) -> str:
         """``"none"``, ``"mirror"``, ``"flip"`` or ``"half turn"``."""
+    @property
+    def picture(self) -> tuple[float, float, float, float] | None:
+        """The picture the geometry is measured against: ``(left, top, width, height)``
+        as fractions of the frame."""
     @property
     def seconds_analyzed(self) -> float | None:
         """Seconds of video analysed (``detect_file`` only)."""

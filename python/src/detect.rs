@@ -44,6 +44,11 @@ pub struct PyDetection {
     /// "none", "mirror", "flip" or "half turn".
     #[pyo3(get)]
     reflection: &'static str,
+    /// The picture the geometry is measured against, ``(left, top, width, height)`` as
+    /// fractions of the frame (inside the bars found, or a still surround); ``None``
+    /// without frames.
+    #[pyo3(get)]
+    picture: Option<(f32, f32, f32, f32)>,
     /// Seconds of video analysed (``detect_file`` only; ``None`` for frames).
     #[pyo3(get)]
     seconds_analyzed: Option<f64>,
@@ -199,6 +204,9 @@ impl PyDetection {
             aspect: detection.aspect,
             rotation_degrees: detection.rotation_degrees,
             reflection: detection.reflection.name(),
+            picture: detection
+                .picture
+                .map(|p| (p.left, p.top, p.width, p.height)),
             seconds_analyzed,
         }
     }

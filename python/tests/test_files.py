@@ -110,6 +110,10 @@ def test_a_letterboxed_master_leaked_mirrored_and_rotated_gives_the_id_and_the_g
     assert detection.reflection == "mirror"
     assert abs(abs(detection.rotation_degrees) - 3.0) < 0.3
     assert abs(detection.aspect - 1.0) < 0.01
+    # What the geometry is measured against: a rectangle inside the frame.
+    left, top, width, height = detection.picture
+    assert 0 <= left and 0 <= top and 0 < width and 0 < height
+    assert left + width <= 1.0001 and top + height <= 1.0001
 
 
 def test_unmarked_clip_has_no_watermark():

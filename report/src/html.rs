@@ -15,6 +15,11 @@ fn cell(value: &Value) -> String {
             Some(f) if f != 0.0 && (f.abs() < 1e-3 || f.abs() >= 1e9) && n.is_f64() => {
                 format!("{f:.2e}")
             }
+            // Six decimals at most (the JSON beside the page keeps every digit).
+            Some(f) if n.is_f64() => {
+                let text = format!("{f:.6}");
+                text.trim_end_matches('0').trim_end_matches('.').to_string()
+            }
             _ => n.to_string(),
         },
         other => html_escape(&other.to_string()),
@@ -97,6 +102,11 @@ pub fn page(facts: &Value, found: &FileDetection, stills: &[Still]) -> String {
             f("/geometry/rotation_degrees"),
         ),
         ("Geometry: reflection", f("/geometry/reflection")),
+        // The picture the geometry is measured against, as fractions of the frame.
+        ("Picture found: left", f("/geometry/picture/left")),
+        ("Picture found: top", f("/geometry/picture/top")),
+        ("Picture found: width", f("/geometry/picture/width")),
+        ("Picture found: height", f("/geometry/picture/height")),
     ]);
     let ledger = match f("/ledger") {
         Value::Null => "<p>No ledger was given.</p>".to_string(),

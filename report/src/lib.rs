@@ -146,6 +146,7 @@ pub fn facts(case: &Case) -> Result<Value> {
             "aspect": detection.aspect,
             "rotation_degrees": detection.rotation_degrees,
             "reflection": detection.reflection.name(),
+            "picture": detection.picture,
         },
         "windows": found.explained.as_ref().map(|e| e.strength.iter().map(|w| json!({
             "start_seconds": w.start_seconds,

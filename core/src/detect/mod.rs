@@ -23,7 +23,7 @@ use crate::plane::{Sample, code_value_scale, max_code_value};
 use crate::resample::area_resize;
 use crate::scheme::KeyedScheme;
 use statistics::max_tail;
-use sync::{Folds, Reflection, SyncPeak};
+use sync::{Folds, PictureFound, Reflection, SyncPeak};
 use whiten::whiten;
 
 /// Shorter side of the plane suspect frames are brought to before whitening: two samples
@@ -54,7 +54,8 @@ pub struct Detection {
     pub sync_z: f64,
     /// Probability of a sync peak at least this high on unmarked content (all hypotheses).
     pub sync_p_value: f64,
-    /// How much larger the tile appeared than in an uncropped picture (1/(1 - crop)).
+    /// How much larger the tile appeared than in an uncropped picture (1/(1 - crop)), the
+    /// picture being `picture`.
     pub magnification: f32,
     /// The columns' scale relative to the rows' (1 unless the leak was squeezed or
     /// stretched in one axis).
@@ -63,6 +64,8 @@ pub struct Detection {
     pub rotation_degrees: f32,
     /// Whether the leak was mirrored or flipped.
     pub reflection: Reflection,
+    /// The picture the geometry above is measured against; `None` without frames.
+    pub picture: Option<PictureFound>,
     pub frames_used: usize,
     /// Further recipients whose IDs decoded once the stronger ones' marks were cancelled
     /// (`collusion::peel`): the leak mixes their copies with `recipient`'s. Each passed its
@@ -403,6 +406,7 @@ impl Evidence {
                 aspect: 1.0,
                 rotation_degrees: 0.0,
                 reflection: Reflection::None,
+                picture: None,
                 frames_used: 0,
                 mixed_with: Vec::new(),
                 accused: Vec::new(),
@@ -445,6 +449,7 @@ impl Evidence {
             aspect: reported.pose.aspect,
             rotation_degrees: reported.pose.rotation.to_degrees(),
             reflection: reported.reflection,
+            picture: Some(folds.picture(&reported)),
             frames_used: self.frames,
         }
     }

@@ -125,6 +125,19 @@ struct Fold {
 pub struct Folds {
     folds: Vec<Fold>,
     fft: Fft2,
+    /// The accumulated plane's (rows, cols).
+    plane: (usize, usize),
+}
+
+/// The picture a sync peak was found in, as fractions of the leak's frame: magnification,
+/// aspect and rotation are measured against it (inside bars the detector found, or inside a
+/// still surround), not against the frame.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct PictureFound {
+    pub left: f32,
+    pub top: f32,
+    pub width: f32,
+    pub height: f32,
 }
 
 /// The best alignment found for one fold in one reflection.
@@ -172,7 +185,11 @@ impl Folds {
                 })
             })
             .collect();
-        Folds { folds, fft }
+        Folds {
+            folds,
+            fft,
+            plane: accumulated.dim(),
+        }
     }
 
     /// Number of (picture, magnification, reflection, shift) hypotheses a search tries.
@@ -260,6 +277,18 @@ impl Folds {
             let col = (pc + FOLD + c - radius) % FOLD;
             (surface[row * FOLD + col] - mean) / sd.max(f32::MIN_POSITIVE)
         })
+    }
+
+    /// The candidate picture `peak` was found in, as fractions of the accumulated plane.
+    pub fn picture(&self, peak: &SyncPeak) -> PictureFound {
+        let content = self.folds[peak.fold_index].content;
+        let (rows, cols) = (self.plane.0 as f32, self.plane.1 as f32);
+        PictureFound {
+            left: content.left as f32 / cols,
+            top: content.top as f32 / rows,
+            width: content.width() as f32 / cols,
+            height: content.height() as f32 / rows,
+        }
     }
 
     /// The folded tile at `peak`, spectrally whitened, reflected back and shifted so it
