@@ -537,28 +537,32 @@ const MASTER_RECORD: &str = "master-sha256.json";
 fn master_sha256(master: &Path, work: &Path) -> Result<String, String> {
     let unreadable =
         |e: std::io::Error| format!("cannot read the master {}: {e}", master.display());
+    let hash = || filigree::ledger::sha256_file(master).map_err(|e| e.to_string());
     let meta = std::fs::metadata(master).map_err(unreadable)?;
-    let modified = meta
+    // Without a modification time there is nothing to judge a record by: hash every time.
+    let Some(modified) = meta
         .modified()
         .ok()
         .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-        .map(|d| d.as_nanos().to_string());
+    else {
+        return hash();
+    };
     let path = std::fs::canonicalize(master).map_err(unreadable)?;
     let stamp = serde_json::json!({
         "path": path.to_string_lossy(),
         "bytes": meta.len(),
-        "modified_ns": modified,
+        "modified_ns": modified.as_nanos().to_string(),
     });
     let record = work.join(MASTER_RECORD);
     if let Some(sha) = std::fs::read(&record)
         .ok()
         .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
-        .filter(|recorded| modified.is_some() && recorded["file"] == stamp)
+        .filter(|recorded| recorded["file"] == stamp)
         .and_then(|recorded| recorded["sha256"].as_str().map(str::to_owned))
     {
         return Ok(sha);
     }
-    let sha = filigree::ledger::sha256_file(master).map_err(|e| e.to_string())?;
+    let sha = hash()?;
     // Written beside and renamed: a killed server leaves the old record or the new one. A
     // record that cannot be written only costs the next start-up the hash again.
     let temporary = work.join(format!("{MASTER_RECORD}.tmp"));
