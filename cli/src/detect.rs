@@ -274,6 +274,7 @@ fn detect_one(
             "rotation_degrees": detection.rotation_degrees,
             "reflection": detection.reflection.name(),
             "picture": detection.picture,
+            "tracked": detection.tracked,
             "key_fingerprint": key.fingerprint(),
             "keys_tried": found.keys_tried,
             "width": found.info.width,

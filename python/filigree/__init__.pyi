@@ -104,6 +104,10 @@ class Detection:
     def rotation_degrees(self) -> float:
         """Rotation of the leak's picture, degrees counter-clockwise."""
     @property
+    def tracked(self) -> bool:
+        """Whether the picture's outline was tracked frame by frame (a handheld camera)
+        and the mark read in the picture's own coordinates."""
+    @property
     def reflection(self) -> str:
         """``"none"``, ``"mirror"``, ``"flip"`` or ``"half turn"``."""
     @property

@@ -41,6 +41,10 @@ pub struct PyDetection {
     /// Rotation of the leak's picture, degrees counter-clockwise.
     #[pyo3(get)]
     rotation_degrees: f32,
+    /// Whether the picture's outline was tracked frame by frame (a handheld camera) and
+    /// the mark read in the picture's own coordinates.
+    #[pyo3(get)]
+    tracked: bool,
     /// "none", "mirror", "flip" or "half turn".
     #[pyo3(get)]
     reflection: &'static str,
@@ -203,6 +207,7 @@ impl PyDetection {
             magnification: detection.magnification,
             aspect: detection.aspect,
             rotation_degrees: detection.rotation_degrees,
+            tracked: detection.tracked,
             reflection: detection.reflection.name(),
             picture: detection
                 .picture

@@ -147,6 +147,7 @@ pub fn facts(case: &Case) -> Result<Value> {
             "rotation_degrees": detection.rotation_degrees,
             "reflection": detection.reflection.name(),
             "picture": detection.picture,
+            "tracked": detection.tracked,
         },
         "windows": found.explained.as_ref().map(|e| e.strength.iter().map(|w| json!({
             "start_seconds": w.start_seconds,

@@ -57,12 +57,6 @@ pub struct Pose {
 }
 
 impl Pose {
-    pub const IDENTITY: Pose = Pose {
-        scale: 1.0,
-        aspect: 1.0,
-        rotation: 0.0,
-    };
-
     /// Within two coarse steps of `other` in scale, aspect and rotation.
     fn is_near(&self, other: &Pose) -> bool {
         (self.scale / other.scale).ln().abs() < 2.0 * COARSE_STEP

@@ -4,6 +4,7 @@
 mod lattice;
 pub mod looks;
 pub(crate) mod screen;
+mod stabilise;
 mod statistics;
 pub(crate) mod sync;
 mod whiten;
@@ -22,6 +23,7 @@ use crate::picture::{ContentRect, PictureTracker};
 use crate::plane::{Sample, code_value_scale, max_code_value};
 use crate::resample::area_resize;
 use crate::scheme::KeyedScheme;
+use stabilise::Stabiliser;
 use statistics::max_tail;
 use sync::{Folds, PictureFound, Reflection, SyncPeak};
 use whiten::whiten;
@@ -66,6 +68,10 @@ pub struct Detection {
     pub reflection: Reflection,
     /// The picture the geometry above is measured against; `None` without frames.
     pub picture: Option<PictureFound>,
+    /// Whether the mark was read in the picture's own coordinates, its outline tracked
+    /// frame by frame (a handheld camera: see `stabilise`); `picture` is then the mean
+    /// outline's bounding box, and the geometry is measured against the outline.
+    pub tracked: bool,
     pub frames_used: usize,
     /// Further recipients whose IDs decoded once the stronger ones' marks were cancelled
     /// (`collusion::peel`): the leak mixes their copies with `recipient`'s. Each passed its
@@ -162,6 +168,8 @@ pub struct Detector {
     shape: Option<StreamShape>,
     accumulated: Option<Array2<f32>>,
     pictures: PictureTracker,
+    /// The same frames on the picture's own canvas, when its outline moves.
+    stabiliser: Stabiliser,
     frames: usize,
     planes: SuspectPlanes,
 }
@@ -172,6 +180,7 @@ impl Default for Detector {
             shape: None,
             accumulated: None,
             pictures: PictureTracker::with_motion(),
+            stabiliser: Stabiliser::default(),
             frames: 0,
             planes: SuspectPlanes::default(),
         }
@@ -226,7 +235,7 @@ impl Detector {
     }
 
     /// Checks a suspect plane, brings it to the stream's accumulation plane and shows it to
-    /// the picture tracker.
+    /// the picture tracker and the stabiliser.
     fn admit<S: Sample>(&mut self, luma: ArrayView2<S>, bit_depth: u8) -> Result<Array2<f32>> {
         let (height, width) = luma.dim();
         check_suspect_side(width, height)?;
@@ -237,6 +246,8 @@ impl Detector {
         };
         let plane = self.planes.plane(luma, bit_depth, dims);
         self.pictures.update_plane(plane.view());
+        self.stabiliser
+            .add(plane.view(), self.planes.scratch.view());
         Ok(plane)
     }
 
@@ -265,6 +276,7 @@ impl Detector {
             }
         }
         self.pictures.merge(&other.pictures);
+        self.stabiliser.merge(&other.stabiliser);
         self.frames += other.frames;
         Ok(())
     }
@@ -280,6 +292,7 @@ impl Detector {
             shape: self.shape.clone(),
             accumulated: self.accumulated.clone(),
             pictures: self.pictures.clone(),
+            stabiliser: self.stabiliser.clone(),
             frames: self.frames,
             planes: SuspectPlanes::default(),
         }
@@ -296,10 +309,26 @@ impl Detector {
             .map(|(sum, content)| {
                 let mut pictures = vec![content];
                 pictures.extend(self.pictures.moving_picture());
-                Folds::new(sum.view(), &pictures)
+                Folds::new(sum.view(), &pictures, 1.0)
             });
+        let plane = self.shape.as_ref().map_or((1, 1), |s| s.plane);
+        let tracked = self.stabiliser.canvas(self.frames, plane).map(|canvas| {
+            let (rows, cols) = canvas.sum.dim();
+            let [left, top, width, height] = canvas.bounds;
+            let folds = Folds::new(canvas.sum, &[ContentRect::full(cols, rows)], canvas.aspect);
+            (
+                folds,
+                PictureFound {
+                    left,
+                    top,
+                    width,
+                    height,
+                },
+            )
+        });
         Evidence {
             folds,
+            tracked,
             frames: self.frames,
             shape: self.shape.clone(),
             content,
@@ -378,6 +407,8 @@ impl SuspectPlanes {
 /// A suspect stream reduced to folded tiles, ready to be tested against keys.
 pub struct Evidence {
     folds: Option<Folds>,
+    /// The picture's own canvas (a handheld leak) and its mean outline in the frame.
+    tracked: Option<(Folds, PictureFound)>,
     frames: usize,
     shape: Option<StreamShape>,
     content: Option<ContentRect>,
@@ -396,7 +427,7 @@ impl Evidence {
     /// Detects under `key` and scores the `issued` recipients over the whole leak, keeping
     /// those with tails of at most `accuse_below`.
     pub fn detect_with(&self, key: &Key, issued: &IssuedCodewords, accuse_below: f64) -> Detection {
-        let Some(folds) = &self.folds else {
+        let Some(search) = self.search(key) else {
             return Detection {
                 recipient: None,
                 false_positive_probability: None,
@@ -407,16 +438,20 @@ impl Evidence {
                 rotation_degrees: 0.0,
                 reflection: Reflection::None,
                 picture: None,
+                tracked: false,
                 frames_used: 0,
                 mixed_with: Vec::new(),
                 accused: Vec::new(),
             };
         };
-        let scheme = KeyedScheme::new(key);
-        let peaks = folds.search(&scheme.layout);
-        let hypotheses = folds.hypotheses() as f64;
+        let Search {
+            scheme,
+            peaks,
+            hypotheses,
+        } = &search;
+        let hypotheses = *hypotheses as f64;
         let decoded = peaks.iter().take(DECODE_CANDIDATES).find_map(|peak| {
-            let soft = soft_chips(folds, peak, &scheme);
+            let soft = self.soft_chips(peak, scheme);
             let peeled = peel(&scheme.codec, &scheme.tag_key, &soft);
             (!peeled.ids.is_empty()).then_some((peeled.ids, peak, soft))
         });
@@ -425,34 +460,92 @@ impl Evidence {
                 // Unmarked content passes the keyed tag with probability 2^-32 per decode,
                 // independently of the sync peak (see `payload`).
                 let tag = TAG_CHECKS as f64 * (-(TAG_BITS as f64)).exp2();
-                let sync = max_tail(peak.z, hypotheses);
+                let sync = max_tail(peak.peak.z, hypotheses);
                 (ids, Some((sync * tag).min(1.0)), *peak, soft)
             }
             None => (
                 Vec::new(),
                 None,
                 peaks[0],
-                soft_chips(folds, &peaks[0], &scheme),
+                self.soft_chips(&peaks[0], scheme),
             ),
         };
         // An innocent's codeword is independent of the leak, so the registration scored
         // (the one that decoded, else the strongest) costs no extra test.
         let accused = issued.accuse(scheme.codec, &soft, accuse_below);
+        let (folds, picture) = self.registration(&reported);
+        let peak = reported.peak;
         Detection {
             recipient: ids.first().copied(),
             mixed_with: ids.get(1..).unwrap_or_default().to_vec(),
             accused,
             false_positive_probability,
-            sync_z: reported.z,
-            sync_p_value: max_tail(reported.z, hypotheses),
-            magnification: reported.pose.scale,
-            aspect: reported.pose.aspect,
-            rotation_degrees: reported.pose.rotation.to_degrees(),
-            reflection: reported.reflection,
-            picture: Some(folds.picture(&reported)),
+            sync_z: peak.z,
+            sync_p_value: max_tail(peak.z, hypotheses),
+            magnification: peak.pose.scale,
+            aspect: peak.pose.aspect,
+            rotation_degrees: peak.pose.rotation.to_degrees(),
+            reflection: peak.reflection,
+            picture: Some(picture.unwrap_or_else(|| folds.picture(&peak))),
+            tracked: reported.tracked,
             frames_used: self.frames,
         }
     }
+
+    /// The sync search under `key` over every registration: the leak's frame (steady
+    /// geometry) and, for a moving picture, its own canvas. Their peaks compete, and the
+    /// sync p-value is charged for the hypotheses of both; `None` without frames.
+    fn search(&self, key: &Key) -> Option<Search> {
+        let folds = self.folds.as_ref()?;
+        let scheme = KeyedScheme::new(key);
+        let of = |folds: &Folds, tracked: bool| {
+            let peaks = folds.search(&scheme.layout);
+            peaks
+                .into_iter()
+                .map(move |peak| Candidate { peak, tracked })
+        };
+        let mut peaks: Vec<Candidate> = of(folds, false).collect();
+        let mut hypotheses = folds.hypotheses();
+        if let Some((canvas, _)) = &self.tracked {
+            peaks.extend(of(canvas, true));
+            hypotheses += canvas.hypotheses();
+        }
+        peaks.sort_by(|a, b| b.peak.z.total_cmp(&a.peak.z));
+        Some(Search {
+            scheme,
+            peaks,
+            hypotheses,
+        })
+    }
+
+    /// The folds a candidate was found in, and the picture to report for it when that is
+    /// not the folds' own (the tracked outline).
+    fn registration(&self, candidate: &Candidate) -> (&Folds, Option<PictureFound>) {
+        match (&self.tracked, candidate.tracked) {
+            (Some((canvas, outline)), true) => (canvas, Some(*outline)),
+            _ => (self.folds.as_ref().expect("a search had folds"), None),
+        }
+    }
+
+    /// The soft chip values of the accumulation registered at `candidate`.
+    fn soft_chips(&self, candidate: &Candidate, scheme: &KeyedScheme) -> Vec<f32> {
+        soft_chips(self.registration(candidate).0, &candidate.peak, scheme)
+    }
+}
+
+/// A sync peak, and whether it is on the tracked canvas.
+#[derive(Debug, Clone, Copy)]
+struct Candidate {
+    peak: SyncPeak,
+    tracked: bool,
+}
+
+/// Every registration's peaks under one key, strongest first.
+struct Search {
+    scheme: KeyedScheme,
+    peaks: Vec<Candidate>,
+    /// Hypotheses of all registrations together.
+    hypotheses: usize,
 }
 
 /// What a report shows of the sync under one key.
@@ -474,13 +567,13 @@ impl Evidence {
     /// The sync search under `key`, laid out for a report; `None` when nothing was
     /// accumulated.
     pub fn sync_picture(&self, key: &Key) -> Option<SyncPicture> {
-        let folds = self.folds.as_ref()?;
-        let scheme = KeyedScheme::new(key);
-        let peaks = folds.search(&scheme.layout);
+        let search = self.search(key)?;
+        let best = &search.peaks[0];
+        let folds = self.registration(best).0;
         Some(SyncPicture {
-            surface: folds.surface_around(&scheme.layout, &peaks[0], PICTURE_RADIUS),
-            candidate_z: peaks.iter().map(|p| p.z).collect(),
-            hypotheses: folds.hypotheses(),
+            surface: folds.surface_around(&search.scheme.layout, &best.peak, PICTURE_RADIUS),
+            candidate_z: search.peaks.iter().map(|p| p.peak.z).collect(),
+            hypotheses: search.hypotheses,
         })
     }
 }

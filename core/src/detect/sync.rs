@@ -153,9 +153,11 @@ pub struct SyncPeak {
 }
 
 impl Folds {
-    /// Folds `accumulated` inside each of `pictures` at every candidate magnification, and
-    /// at the poses the tile lattice suggests (rotation, aspect change; see `lattice`).
-    pub fn new(accumulated: ArrayView2<f32>, pictures: &[ContentRect]) -> Folds {
+    /// Folds `accumulated` inside each of `pictures` at every candidate magnification (with
+    /// the columns' step `aspect` times the rows': 1 unless the plane stretches the
+    /// picture), and at the poses the tile lattice suggests (rotation, aspect change; see
+    /// `lattice`).
+    pub fn new(accumulated: ArrayView2<f32>, pictures: &[ContentRect], aspect: f32) -> Folds {
         let fft = Fft2::new(FOLD);
         let mut magnifications = Vec::new();
         let mut m = MIN_MAGNIFICATION;
@@ -169,7 +171,8 @@ impl Folds {
                 let spacing = unit_spacing(content);
                 let axis_aligned = magnifications.iter().map(|&scale| Pose {
                     scale,
-                    ..Pose::IDENTITY
+                    aspect,
+                    rotation: 0.0,
                 });
                 let lattice = estimate_poses(accumulated, content, spacing, LATTICE_POSES);
                 let poses: Vec<Pose> = axis_aligned.chain(lattice).collect();
