@@ -161,6 +161,45 @@ fn unmarked_masters_and_geometric_leaks_find_no_watermark_in_1000_trials() {
 }
 
 #[test]
+fn unmarked_handheld_recordings_find_no_watermark_in_500_trials() {
+    // The canvas of a moving picture (see `detect::stabilise`) is a second registration
+    // searched beside the frame: on unmarked footage filmed by a shaking phone it is searched
+    // (the outline moves) and must stay calibrated with it.
+    let dir = tempfile::tempdir().unwrap();
+    let master = dir.path().join("master.mp4");
+    support::handheld_leak(&[
+        "master".as_ref(),
+        master.as_os_str(),
+        "--seconds".as_ref(),
+        "10".as_ref(),
+    ]);
+    let mut all = Vec::new();
+    for (family, shake, hz, seed) in [(0x21u8, "0.02", "1.5", "1"), (0x22, "0.04", "1", "2")] {
+        let leak = dir.path().join(format!("leak-{family}.mp4"));
+        support::handheld_leak(&[
+            "leak".as_ref(),
+            master.as_os_str(),
+            leak.as_os_str(),
+            "--shake".as_ref(),
+            shake.as_ref(),
+            "--hz".as_ref(),
+            hz.as_ref(),
+            "--seed".as_ref(),
+            seed.as_ref(),
+        ]);
+        let evidence = support::accumulate(&support::decode(&leak, None)).evidence();
+        let tracked = evidence
+            .tracked_frames()
+            .expect("the moving outline is tracked");
+        assert!(tracked > 250, "{tracked} of 300 frames tracked");
+        let detections = run_trials(&evidence, family, 250);
+        assert_no_watermark("handheld recordings", &detections);
+        all.extend(detections);
+    }
+    assert_p_values_are_valid("handheld recordings", &all);
+}
+
+#[test]
 fn single_unmarked_frames_find_no_watermark() {
     // Frames are the other kind of trial: every fifth frame of both clips, one key each.
     let key = Key::from_bytes(*b"filigree single frame trials key");

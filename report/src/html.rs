@@ -103,7 +103,10 @@ pub fn page(facts: &Value, found: &FileDetection, stills: &[Still]) -> String {
         ),
         ("Geometry: reflection", f("/geometry/reflection")),
         // A handheld leak: the picture's outline was tracked frame by frame.
-        ("Geometry: picture tracked per frame", f("/geometry/tracked")),
+        (
+            "Geometry: picture tracked per frame",
+            f("/geometry/tracked"),
+        ),
         // The picture the geometry is measured against, as fractions of the frame.
         ("Picture found: left", f("/geometry/picture/left")),
         ("Picture found: top", f("/geometry/picture/top")),

@@ -315,16 +315,16 @@ impl Detector {
         let tracked = self.stabiliser.canvas(self.frames, plane).map(|canvas| {
             let (rows, cols) = canvas.sum.dim();
             let [left, top, width, height] = canvas.bounds;
-            let folds = Folds::new(canvas.sum, &[ContentRect::full(cols, rows)], canvas.aspect);
-            (
-                folds,
-                PictureFound {
+            Tracked {
+                folds: Folds::new(canvas.sum, &[ContentRect::full(cols, rows)], canvas.aspect),
+                outline: PictureFound {
                     left,
                     top,
                     width,
                     height,
                 },
-            )
+                frames: canvas.frames,
+            }
         });
         Evidence {
             folds,
@@ -404,11 +404,20 @@ impl SuspectPlanes {
     }
 }
 
+/// The folds of a moving picture's canvas (see `stabilise`).
+struct Tracked {
+    folds: Folds,
+    /// The mean outline in the frame.
+    outline: PictureFound,
+    /// Frames resampled onto the canvas.
+    frames: usize,
+}
+
 /// A suspect stream reduced to folded tiles, ready to be tested against keys.
 pub struct Evidence {
     folds: Option<Folds>,
-    /// The picture's own canvas (a handheld leak) and its mean outline in the frame.
-    tracked: Option<(Folds, PictureFound)>,
+    /// The picture's own canvas, for a handheld leak.
+    tracked: Option<Tracked>,
     frames: usize,
     shape: Option<StreamShape>,
     content: Option<ContentRect>,
@@ -418,6 +427,12 @@ impl Evidence {
     /// Picture area (inside any letterbox or pillarbox bars) in accumulation-plane pixels.
     pub fn content(&self) -> Option<ContentRect> {
         self.content
+    }
+
+    /// Frames accumulated on the picture's own canvas, when its outline moved and the
+    /// canvas is searched beside the frame (a handheld leak); `None` otherwise.
+    pub fn tracked_frames(&self) -> Option<usize> {
+        self.tracked.as_ref().map(|t| t.frames)
     }
 
     pub fn detect(&self, key: &Key) -> Detection {
@@ -506,9 +521,9 @@ impl Evidence {
         };
         let mut peaks: Vec<Candidate> = of(folds, false).collect();
         let mut hypotheses = folds.hypotheses();
-        if let Some((canvas, _)) = &self.tracked {
-            peaks.extend(of(canvas, true));
-            hypotheses += canvas.hypotheses();
+        if let Some(tracked) = &self.tracked {
+            peaks.extend(of(&tracked.folds, true));
+            hypotheses += tracked.folds.hypotheses();
         }
         peaks.sort_by(|a, b| b.peak.z.total_cmp(&a.peak.z));
         Some(Search {
@@ -522,7 +537,7 @@ impl Evidence {
     /// not the folds' own (the tracked outline).
     fn registration(&self, candidate: &Candidate) -> (&Folds, Option<PictureFound>) {
         match (&self.tracked, candidate.tracked) {
-            (Some((canvas, outline)), true) => (canvas, Some(*outline)),
+            (Some(tracked), true) => (&tracked.folds, Some(tracked.outline)),
             _ => (self.folds.as_ref().expect("a search had folds"), None),
         }
     }

@@ -156,27 +156,13 @@ impl Outline {
         ((d(tl, tr) + d(bl, br)) / 2.0, (d(tl, bl) + d(tr, br)) / 2.0)
     }
 
-    /// Where canvas point (u, v) in [0, 1]^2 lies in the plane: the projective map of the
-    /// unit square onto the corners (perspective), plus each edge's bow blended inwards
-    /// (a Coons patch; a lens bows edges and the picture with them).
-    fn map(&self, homography: &Homography, u: f32, v: f32) -> (f32, f32) {
-        let (x, y) = homography.apply(u, v);
-        let bow_y = |edge: &Edge, v_edge: f32| {
-            let (ex, ey) = homography.apply(u, v_edge);
-            edge.at(ex) - ey
-        };
-        let bow_x = |edge: &Edge, u_edge: f32| {
-            let (ex, ey) = homography.apply(u_edge, v);
-            edge.at(ey) - ex
-        };
-        (
-            x + (1.0 - u) * bow_x(&self.left, 0.0) + u * bow_x(&self.right, 1.0),
-            y + (1.0 - v) * bow_y(&self.top, 0.0) + v * bow_y(&self.bottom, 1.0),
-        )
-    }
-
     /// `frame` (8-bit code values, any size; `plane_dims` the plane the outline was found
     /// in) resampled from this outline onto the [`CANVAS`].
+    ///
+    /// Canvas point (u, v) in [0, 1]^2 lies at the projective map of the unit square onto
+    /// the corners (perspective), plus each edge's bow blended inwards (a Coons patch: a
+    /// lens bows the edges and the picture with them). The top and bottom bows depend on u
+    /// only and the sides' on v only, so they are computed once per column and row.
     pub fn resample(&self, frame: ArrayView2<f32>, plane_dims: (usize, usize)) -> Array2<f32> {
         let (rows, cols) = CANVAS;
         let (frame_rows, frame_cols) = frame.dim();
@@ -184,14 +170,33 @@ impl Outline {
         let scale_x = frame_cols as f32 / plane_dims.1 as f32;
         let homography = Homography::onto(self.corners);
         let span = 1.0 - 2.0 * INSET;
+        let at = |i: usize, n: usize| INSET + span * (i as f32 + 0.5) / n as f32;
+        let bow_y = |edge: &Edge, u: f32, v: f32| {
+            let (x, y) = homography.apply(u, v);
+            edge.at(x) - y
+        };
+        let bow_x = |edge: &Edge, u: f32, v: f32| {
+            let (x, y) = homography.apply(u, v);
+            edge.at(y) - x
+        };
+        let column_bows: Vec<(f32, f32, f32)> = (0..cols)
+            .map(|c| {
+                let u = at(c, cols);
+                (u, bow_y(&self.top, u, 0.0), bow_y(&self.bottom, u, 1.0))
+            })
+            .collect();
         let mut canvas = Array2::zeros((rows, cols));
-        for ((r, c), sample) in canvas.indexed_iter_mut() {
-            let u = INSET + span * (c as f32 + 0.5) / cols as f32;
-            let v = INSET + span * (r as f32 + 0.5) / rows as f32;
-            let (x, y) = self.map(&homography, u, v);
-            // Plane pixel centres to frame pixel centres (the plane is an area resize).
-            let (fx, fy) = ((x + 0.5) * scale_x - 0.5, (y + 0.5) * scale_y - 0.5);
-            *sample = bilinear(&frame, fy, fx).unwrap_or(0.0);
+        for (r, mut line) in canvas.outer_iter_mut().enumerate() {
+            let v = at(r, rows);
+            let (left, right) = (bow_x(&self.left, 0.0, v), bow_x(&self.right, 1.0, v));
+            for (sample, &(u, top, bottom)) in line.iter_mut().zip(&column_bows) {
+                let (x, y) = homography.apply(u, v);
+                let x = x + (1.0 - u) * left + u * right;
+                let y = y + (1.0 - v) * top + v * bottom;
+                // Plane pixel centres to frame pixel centres (the plane is an area resize).
+                let (fx, fy) = ((x + 0.5) * scale_x - 0.5, (y + 0.5) * scale_y - 0.5);
+                *sample = bilinear(&frame, fy, fx).unwrap_or(0.0);
+            }
         }
         canvas
     }
@@ -583,6 +588,7 @@ impl Stabiliser {
                 // Fold column steps over row steps: the canvas stretches a picture of
                 // this aspect to its own.
                 aspect: ((cols as f64 / rows as f64) / self.outlines.aspect()) as f32,
+                frames: self.tracked,
                 bounds: self.outlines.bounds(plane_dims),
             }
         })
@@ -593,6 +599,8 @@ impl Stabiliser {
 pub struct TrackedCanvas<'s> {
     pub sum: ArrayView2<'s, f32>,
     pub aspect: f32,
+    /// Frames resampled onto it.
+    pub frames: usize,
     pub bounds: [f32; 4],
 }
 

@@ -31,6 +31,15 @@ pub fn testdata(name: &str) -> PathBuf {
         .join(name)
 }
 
+/// Runs `scripts/handheld-leak` (the scope master and the phone-at-a-screen leak it makes
+/// with FFmpeg) with `args`.
+pub fn handheld_leak(args: &[&std::ffi::OsStr]) {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/handheld-leak");
+    let mut cmd = Command::new(script);
+    cmd.args(args).stdin(Stdio::null());
+    run_tool(&mut cmd, "scripts/handheld-leak");
+}
+
 /// One yuv420p frame. Chroma planes are `((h + 1) / 2, (w + 1) / 2)`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Frame {
