@@ -314,15 +314,9 @@ impl Detector {
         let plane = self.shape.as_ref().map_or((1, 1), |s| s.plane);
         let tracked = self.stabiliser.canvas(self.frames, plane).map(|canvas| {
             let (rows, cols) = canvas.sum.dim();
-            let [left, top, width, height] = canvas.bounds;
             Tracked {
                 folds: Folds::new(canvas.sum, &[ContentRect::full(cols, rows)], canvas.aspect),
-                outline: PictureFound {
-                    left,
-                    top,
-                    width,
-                    height,
-                },
+                outline: canvas.bounds,
                 frames: canvas.frames,
             }
         });

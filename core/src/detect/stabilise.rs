@@ -19,6 +19,7 @@
 
 use ndarray::{Array2, ArrayView2};
 
+use crate::detect::sync::PictureFound;
 use crate::detect::whiten::whiten;
 use crate::resample::bilinear;
 
@@ -282,38 +283,28 @@ fn fit_edge(plane: ArrayView2<f32>, side: Side, from: usize, to: usize) -> Optio
 /// from the frame's `side` towards its centre: (position along the edge, sub-pixel position
 /// of the step across it).
 fn step_points(plane: ArrayView2<f32>, side: Side, from: usize, to: usize) -> Vec<(f32, f32)> {
-    let (rows, cols) = plane.dim();
-    let across = match side {
-        Side::Top | Side::Bottom => rows,
-        Side::Left | Side::Right => cols,
+    // Lines along the edge are the plane's columns for the top and bottom: transposed, every
+    // side is read the same way, along rows; the bottom and right ones from their end.
+    let lines = match side {
+        Side::Top | Side::Bottom => plane.t(),
+        Side::Left | Side::Right => plane,
     };
-    let half = across / 2;
-    let mut profile = vec![0.0f32; half];
+    let from_end = matches!(side, Side::Bottom | Side::Right);
+    let (along, across) = lines.dim();
+    let mut profile = vec![0.0f32; across / 2];
     let mut points = Vec::new();
     for line in (from..to).step_by(2) {
         // The line and its two neighbours averaged, read from the side inwards.
+        let neighbours = [line.saturating_sub(1), line, (line + 1).min(along - 1)];
         for (i, p) in profile.iter_mut().enumerate() {
-            let at = match side {
-                Side::Top | Side::Left => i,
-                Side::Bottom | Side::Right => across - 1 - i,
-            };
-            let sample = |l: usize| match side {
-                Side::Top | Side::Bottom => plane[[at, l]],
-                Side::Left | Side::Right => plane[[l, at]],
-            };
-            let along = match side {
-                Side::Top | Side::Bottom => cols,
-                Side::Left | Side::Right => rows,
-            };
-            *p =
-                (sample(line.saturating_sub(1)) + sample(line) + sample((line + 1).min(along - 1)))
-                    / 3.0;
+            let at = if from_end { across - 1 - i } else { i };
+            *p = neighbours.iter().map(|&l| lines[[l, at]]).sum::<f32>() / 3.0;
         }
-        let steps = strongest_steps(&profile);
-        for position in steps {
-            let across_at = match side {
-                Side::Top | Side::Left => position,
-                Side::Bottom | Side::Right => (across - 1) as f32 - position,
+        for position in strongest_steps(&profile) {
+            let across_at = if from_end {
+                (across - 1) as f32 - position
+            } else {
+                position
             };
             points.push((line as f32, across_at));
         }
@@ -509,9 +500,8 @@ impl OutlineStats {
         (self.log_aspect / self.count.max(1) as f64).exp()
     }
 
-    /// The mean outline's bounding box, as fractions (left, top, width, height) of a plane
-    /// of `dims`.
-    fn bounds(&self, (rows, cols): (usize, usize)) -> [f32; 4] {
+    /// The mean outline's bounding box, as fractions of a plane of `dims`.
+    fn bounds(&self, (rows, cols): (usize, usize)) -> PictureFound {
         let n = self.count.max(1) as f64;
         let mean = |i: usize| self.sum[i] / n;
         let (xs, ys) = (
@@ -521,12 +511,12 @@ impl OutlineStats {
         let min = |v: [f64; 4]| v.into_iter().fold(f64::INFINITY, f64::min);
         let max = |v: [f64; 4]| v.into_iter().fold(f64::NEG_INFINITY, f64::max);
         let (left, top) = (min(xs).max(0.0), min(ys).max(0.0));
-        [
-            (left / cols as f64) as f32,
-            (top / rows as f64) as f32,
-            ((max(xs).min(cols as f64) - left) / cols as f64) as f32,
-            ((max(ys).min(rows as f64) - top) / rows as f64) as f32,
-        ]
+        PictureFound {
+            left: (left / cols as f64) as f32,
+            top: (top / rows as f64) as f32,
+            width: ((max(xs).min(cols as f64) - left) / cols as f64) as f32,
+            height: ((max(ys).min(rows as f64) - top) / rows as f64) as f32,
+        }
     }
 }
 
@@ -575,8 +565,8 @@ impl Stabiliser {
 
     /// The canvas accumulation, when the picture moved and enough of the `frames` seen
     /// were tracked for it to be worth searching; with the fold aspect that makes the
-    /// picture's working pixels square on it, and the mean outline (left, top, width,
-    /// height as fractions of a plane of `plane_dims`).
+    /// picture's working pixels square on it, and the mean outline's bounding box in a
+    /// plane of `plane_dims`.
     pub fn canvas(&self, frames: usize, plane_dims: (usize, usize)) -> Option<TrackedCanvas<'_>> {
         let canvas = self.canvas.as_ref()?;
         let enough = self.tracked >= MIN_TRACKED
@@ -602,7 +592,7 @@ pub struct TrackedCanvas<'s> {
     pub aspect: f32,
     /// Frames resampled onto it.
     pub frames: usize,
-    pub bounds: [f32; 4],
+    pub bounds: PictureFound,
 }
 
 #[cfg(test)]
