@@ -25,6 +25,7 @@ pub mod ledger;
 #[cfg(feature = "ffmpeg")]
 pub mod live;
 pub mod mark;
+pub mod marker;
 pub mod metrics;
 pub mod overlay;
 pub mod payload;
@@ -33,6 +34,7 @@ pub mod pipeline;
 pub mod plane;
 pub mod rgb;
 pub mod twostep;
+pub mod variant;
 pub mod video;
 
 mod detect;
@@ -58,5 +60,5 @@ pub use mark::embed::{BASE_AMPLITUDE, EmbedConfig, Embedder, MAX_STRENGTH, MarkP
 pub use picture::ContentRect;
 pub use plane::Sample;
 pub use scheme::Payload;
-// The marking stage and the mask's tuning, at the paths the GPU crate and benches use.
-pub use mark::{marker, mask};
+// The mask's tuning, at the path the GPU crate and benches use.
+pub use mark::mask;

@@ -4,7 +4,7 @@
 use crate::key::{Key, Purpose};
 use crate::pattern::ChipLayout;
 use crate::payload::PayloadCodec;
-use crate::twostep::VariantMark;
+use crate::variant::VariantMark;
 
 /// Recipient IDs are 32 bits in format v1; the codec and layout already handle 64.
 pub const RECIPIENT_ID_BITS: usize = 32;

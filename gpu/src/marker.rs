@@ -613,7 +613,7 @@ impl FrameMarker for GpuMarker {
                 expected_height: self.layout.height,
             });
         }
-        if frame.track_picture(&mut self.embedder)? {
+        if self.embedder.track_frame(&frame)? {
             // New picture, new tables: let the frames marked on the old ones finish first.
             while let Some(marked) = self.complete_oldest()? {
                 done(marked)?;

@@ -135,7 +135,7 @@ fn compare(a: &[VideoFrame], b: &[VideoFrame]) -> (u32, usize, usize) {
 fn detect(frames: &[VideoFrame], key: &Key) -> Detection {
     let mut detector = Detector::new();
     for frame in frames {
-        frame.add_to(&mut detector).unwrap();
+        detector.add_frame(frame).unwrap();
     }
     detector.detect(key)
 }

@@ -13,8 +13,8 @@
 use std::collections::BTreeMap;
 
 use crate::collusion::tail::NullScore;
-use crate::twostep::Variant;
-use crate::twostep::code::{PositionCode, SessionCode};
+use crate::variant::Variant;
+use crate::variant::code::{PositionCode, SessionCode};
 
 /// One Tardos position read as a single variant.
 #[derive(Debug, Clone, Copy)]

@@ -23,6 +23,7 @@ use crate::picture::{ContentRect, PictureTracker};
 use crate::plane::{Sample, code_value_scale, max_code_value};
 use crate::resample::area_resize;
 use crate::scheme::KeyedScheme;
+use crate::video::{VideoFrame, with_luma};
 use stabilise::Stabiliser;
 use statistics::max_tail;
 use sync::{Folds, PictureFound, Reflection, SyncPeak};
@@ -205,6 +206,11 @@ impl Detector {
     /// stream rip that switched renditions.
     pub fn frame_sizes(&self) -> &[(usize, usize)] {
         self.shape.as_ref().map_or(&[], |s| &s.sizes)
+    }
+
+    /// Adds one suspect frame's luma plane ([`Detector::add_luma`]).
+    pub fn add_frame(&mut self, frame: &VideoFrame) -> Result<()> {
+        with_luma!(frame, |luma, depth| self.add_luma(luma, depth))
     }
 
     /// Adds one suspect luma plane. `bit_depth` is 8 for `u8`, 9..=16 for `u16`.

@@ -6,6 +6,7 @@
 use ndarray::ArrayView2;
 
 use crate::plane::{Sample, code_value_scale};
+use crate::video::{VideoFrame, with_luma};
 
 /// Samples looked at per side: a grid coarse enough to cost nothing, fine enough that any
 /// real change between frames moves some of it.
@@ -29,6 +30,11 @@ pub struct FrameScreen {
 impl FrameScreen {
     pub fn new() -> FrameScreen {
         FrameScreen::default()
+    }
+
+    /// Whether `frame` adds nothing (and is counted): [`FrameScreen::adds_nothing`].
+    pub fn frame_adds_nothing(&mut self, frame: &VideoFrame) -> bool {
+        with_luma!(frame, |luma, depth| self.adds_nothing(luma, depth))
     }
 
     /// Whether the frame whose luma is `luma` adds nothing (and is counted).

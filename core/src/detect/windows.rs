@@ -39,7 +39,8 @@ use crate::pattern::{downsample2, upsample2};
 use crate::payload::TAG_BITS;
 use crate::plane::{Sample, max_code_value};
 use crate::scheme::KeyedScheme;
-use crate::twostep::{PositionRead, SessionCode, SessionDecode, Variant, VariantMark};
+use crate::variant::{PositionRead, SessionCode, SessionDecode, Variant, VariantMark};
+use crate::video::{VideoFrame, with_luma};
 
 /// Chunks per second of leak: windows start and end on chunk boundaries.
 const CHUNKS_PER_SECOND: f64 = 4.0;
@@ -219,7 +220,12 @@ impl Evidence {
 }
 
 impl WindowReader<'_> {
-    /// Adds the next frame of the leak (the same size as the accumulated ones).
+    /// Adds the next frame of the leak ([`WindowReader::add_luma`]).
+    pub fn add_frame(&mut self, frame: &VideoFrame) -> Result<()> {
+        with_luma!(frame, |luma, depth| self.add_luma(luma, depth))
+    }
+
+    /// Adds the next frame's luma plane (the same size as the accumulated ones).
     pub fn add_luma<S: Sample>(&mut self, luma: ArrayView2<S>, bit_depth: u8) -> Result<()> {
         let (height, width) = luma.dim();
         check_suspect_side(width, height)?;

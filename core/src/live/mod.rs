@@ -19,11 +19,11 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, Result};
 use crate::key::Key;
 use crate::mark::embed::EmbedConfig;
-use crate::mark::marker::{FrameMarker, MarkingSetup, SharedMarkerFactory};
+use crate::marker::{FrameMarker, MarkingSetup, SharedMarkerFactory};
 use crate::overlay::{Overlay, OverlayConfig, SessionInfo};
-use crate::twostep::cmaf;
 use crate::twostep::package::vod_playlist;
 use crate::twostep::prepare::write_atomically;
+use crate::video::cmaf;
 use crate::video::ffmpeg::{Codec, EncodeOptions, FfmpegReader, FfmpegWriter, OutputShape};
 use crate::video::{FrameSink, FrameSource, PixelFormat, Rational, StreamInfo, VideoFrame};
 

@@ -11,6 +11,7 @@ use crate::picture::{ContentRect, PictureTracker};
 use crate::plane::{Sample, code_value_scale, max_code_value};
 use crate::resample::linear_taps;
 use crate::scheme::{KeyedScheme, Payload};
+use crate::video::{VideoFrame, with_luma};
 
 /// Mark amplitude (8-bit code values, RMS before masking) at strength 1. Chosen so the default
 /// gives luma PSNR around 44 dB on the test clips (see `tests/fidelity.rs`).
@@ -111,6 +112,24 @@ impl Embedder {
     pub fn mark<S: Sample>(&mut self, luma: ArrayViewMut2<S>, bit_depth: u8) -> Result<()> {
         self.track_picture(luma.view(), bit_depth)?;
         self.mark_picture(luma, bit_depth)
+    }
+
+    /// Marks a frame's luma plane in place ([`Embedder::mark`]).
+    pub fn mark_frame(&mut self, frame: &mut VideoFrame) -> Result<()> {
+        self.track_frame(frame)?;
+        self.mark_frame_picture(frame)
+    }
+
+    /// Shows a frame's luma plane to the picture tracker ([`Embedder::track_picture`]);
+    /// true when the picture changed.
+    pub fn track_frame(&mut self, frame: &VideoFrame) -> Result<bool> {
+        with_luma!(frame, |luma, depth| self.track_picture(luma, depth))
+    }
+
+    /// Marks a frame's luma plane in the picture tracked so far
+    /// ([`Embedder::mark_picture`]).
+    pub fn mark_frame_picture(&mut self, frame: &mut VideoFrame) -> Result<()> {
+        with_luma!(mut frame, |luma, depth| self.mark_picture(luma, depth))
     }
 
     /// Marks one luma plane in the picture [`Embedder::track_picture`] found, without

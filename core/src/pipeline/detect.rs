@@ -6,7 +6,6 @@ use std::path::Path;
 use std::sync::mpsc::{SyncSender, sync_channel};
 use std::thread;
 
-use super::{Progress, ReadFor, STDIO, frame_rate, spawn_reader};
 use crate::collusion::chips::IssuedCodewords;
 use crate::collusion::{Accusation, Issued, merge_ranges};
 use crate::detect::looks::{self, LookSchedule};
@@ -18,6 +17,7 @@ use crate::detect::{Detection, Detector, Evidence, SyncPicture};
 use crate::error::{Error, Result};
 use crate::key::Key;
 use crate::ledger::LedgerEntry;
+use crate::video::readahead::{Progress, ReadFor, STDIO, spawn_reader};
 use crate::video::{StreamInfo, VideoFrame};
 
 /// Detection threads: the per-frame work (resize, whiten) scales with cores until the decoder
@@ -57,9 +57,21 @@ pub struct FileDetection {
     pub keys_tried: usize,
     /// With [`ReadPlan::explain`]: what an evidence report shows.
     pub explained: Option<Explained>,
-    /// Informed detection ([`super::detect_file_informed`]): how the leak was registered
-    /// to its master.
-    pub registration: Option<super::informed::Registration>,
+    /// Informed detection (`detect_file_informed`): how the leak was registered to its
+    /// master.
+    pub registration: Option<Registration>,
+}
+
+/// How a leak was registered to its master.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Registration {
+    /// Leak frames registered (all those read).
+    pub frames: usize,
+    /// Mean thumbnail correlation of each leak frame with its master frame (1 = identical
+    /// pictures up to gain and offset).
+    pub mean_similarity: f64,
+    /// First and last master time (seconds) the leak's frames were matched to.
+    pub master_span: (f64, f64),
 }
 
 /// What an evidence report shows beyond the verdict, under the key of the answer.
@@ -114,7 +126,9 @@ impl ReadPlan {
         if !self.fast {
             return LookSchedule::none();
         }
-        let stated = info.frames_hint.map(|n| n as f64 / frame_rate(info));
+        let stated = info
+            .frames_hint
+            .map(|n| n as f64 / info.frames_per_second());
         let length = match (stated, self.max_seconds) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -279,7 +293,7 @@ pub fn detect_file_with(
             let reader = evidence
                 .window_reader(
                     key,
-                    frame_rate(&info),
+                    info.frames_per_second(),
                     issued.zip(Some(&codewords[key_index])),
                 )
                 .expect("frames were accumulated");
@@ -352,7 +366,7 @@ fn read_windows(
             Ok(frame) => (clock.tick(&frame) <= until).then_some(Ok(frame)),
             Err(e) => Some(Err(e)),
         })
-        .try_for_each(|frame| frame?.read_windows(&mut reader));
+        .try_for_each(|frame| reader.add_frame(&frame?));
     handle.join().expect("reader thread does not panic");
     read?;
     Ok(reader.finish())
@@ -548,7 +562,7 @@ fn read_suspect<T>(
         spawn_reader(input.to_path_buf(), ReadFor::Detection { keyframes_after })?;
     let schedule = plan.schedule(&info);
     let total = info.frames_hint;
-    let rate = frame_rate(&info);
+    let rate = info.frames_per_second();
 
     // Accumulation is a sum over frames, so frames are spread over worker threads, each with
     // its own detector (all on the plane of the stream's first frame, which a stream rip's
@@ -564,7 +578,7 @@ fn read_suspect<T>(
                 let mut local = Detector::for_stream(width, height);
                 for work in rx {
                     match work {
-                        Work::Frame(frame) => frame.add_to(&mut local)?,
+                        Work::Frame(frame) => local.add_frame(&frame)?,
                         Work::Snapshot(reply) => {
                             let _ = reply.send(local.snapshot());
                         }
@@ -603,7 +617,7 @@ fn read_suspect<T>(
             read += 1;
             last_frame_at = at;
             progress((at * rate) as u64 + 1, total);
-            if frame.screen(&mut screen) {
+            if screen.frame_adds_nothing(&frame) {
                 continue;
             }
             if queues[sent % workers]
@@ -674,7 +688,7 @@ impl StreamClock {
     pub(super) fn new(info: &StreamInfo) -> StreamClock {
         StreamClock {
             time_base: info.time_base.as_f64(),
-            frame: 1.0 / frame_rate(info),
+            frame: 1.0 / info.frames_per_second(),
             last_pts: None,
             at: None,
         }

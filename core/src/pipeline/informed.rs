@@ -11,14 +11,14 @@ use std::path::Path;
 use ndarray::Array2;
 
 use super::detect::{
-    FileDetection, KeyringEntry, ReadPlan, StreamClock, accusations, issued_codewords,
-    strongest_key,
+    FileDetection, KeyringEntry, ReadPlan, Registration, StreamClock, accusations,
+    issued_codewords, strongest_key,
 };
-use super::{FrameQueue, Progress, ReadFor, spawn_reader};
 use crate::detect::Detector;
 use crate::error::{Error, Result};
 use crate::plane::code_value_scale;
 use crate::resample::area_resize;
+use crate::video::readahead::{FrameQueue, Progress, ReadFor, spawn_reader};
 use crate::video::{Planes, StreamInfo, VideoFrame};
 
 /// Most seconds of a leak informed detection reads: it is for short or badly damaged leaks,
@@ -31,18 +31,6 @@ const THUMB: (usize, usize) = (18, 32);
 /// Master frames kept behind the newest one read, for leaks that step back a little (a
 /// frame-rate change repeats frames; a re-cut jumps back further and reopens the master).
 const KEPT_BEHIND: usize = 48;
-
-/// How a leak was registered to its master.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Registration {
-    /// Leak frames registered (all those read).
-    pub frames: usize,
-    /// Mean thumbnail correlation of each leak frame with its master frame (1 = identical
-    /// pictures up to gain and offset).
-    pub mean_similarity: f64,
-    /// First and last master time (seconds) the leak's frames were matched to.
-    pub master_span: (f64, f64),
-}
 
 /// [`super::detect_file_with`] on the residue of `input` less `master`: reads at most
 /// `plan.max_seconds` (and [`INFORMED_MAX_SECONDS`]) of the leak, every frame, one look.
@@ -100,7 +88,7 @@ pub fn detect_file_informed(
         mean_similarity: matches.iter().map(|m| m.1).sum::<f64>() / frames.max(1) as f64,
         master_span: (first as f64 / master_rate, last as f64 / master_rate),
     };
-    let seconds_analyzed = frames as f64 / super::frame_rate(&info);
+    let seconds_analyzed = frames as f64 / info.frames_per_second();
     let accusations = keyring[key_index].issued.map_or_else(Vec::new, |issued| {
         accusations(issued, &detection, None, seconds_analyzed, tries)
     });
@@ -199,7 +187,7 @@ impl MasterFrames {
             spawn_reader(path.to_path_buf(), ReadFor::EVERY_FRAME)?;
         Ok(MasterFrames {
             path: path.to_path_buf(),
-            rate: super::frame_rate(&info),
+            rate: info.frames_per_second(),
             frames,
             reader: Some(reader),
             first: 0,

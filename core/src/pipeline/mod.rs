@@ -10,7 +10,7 @@
 //! the temporaries that killed processes left in its output folder ([`crate::video::temp`]).
 
 use std::collections::VecDeque;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread;
@@ -19,28 +19,23 @@ use std::time::{Duration, Instant};
 use crate::error::{Error, Result};
 use crate::key::Key;
 use crate::mark::embed::EmbedConfig;
-use crate::mark::marker::{CpuMarker, MarkerFactory, MarkingSetup};
+use crate::marker::{CpuMarker, MarkerFactory, MarkingSetup};
 use crate::metrics::{QualityStats, psnr, ssim};
 use crate::overlay::{Overlay, OverlayConfig, SessionInfo};
-use crate::video::ffmpeg::{self, EncodeOptions, FfmpegReader, FfmpegWriter};
-use crate::video::y4m::{self, Y4mReader, Y4mWriter};
-use crate::video::{FrameSink, FrameSource, PixelFormat, Planes, StreamInfo, VideoFrame, temp};
-
-/// Frames in flight between stages: enough to keep every thread busy, bounded for memory
-/// (a 4K 10-bit frame is 25 MB).
-const QUEUE_DEPTH: usize = 4;
+use crate::video::ffmpeg::{self, EncodeOptions, FfmpegWriter};
+use crate::video::readahead::{QUEUE_DEPTH, ReadFor, spawn_reader};
+use crate::video::y4m::{self, Y4mWriter};
+use crate::video::{FrameSink, PixelFormat, Planes, StreamInfo, VideoFrame, temp};
 
 mod detect;
 mod informed;
 
+pub use crate::video::readahead::{Progress, STDIO};
 pub use detect::{
-    DENSE_SECONDS, Explained, FileDetection, Keyring, KeyringEntry, ReadPlan, detect_file,
-    detect_file_with,
+    DENSE_SECONDS, Explained, FileDetection, Keyring, KeyringEntry, ReadPlan, Registration,
+    detect_file, detect_file_with,
 };
-pub use informed::{INFORMED_MAX_SECONDS, Registration, detect_file_informed};
-
-/// The path meaning stdin (input) or stdout (output).
-pub const STDIO: &str = "-";
+pub use informed::{INFORMED_MAX_SECONDS, detect_file_informed};
 
 /// What to embed and how to write it.
 #[derive(Debug, Clone)]
@@ -79,9 +74,6 @@ pub struct EmbedReport {
     /// Streams of the input that could not be copied into the output container.
     pub skipped_streams: Vec<String>,
 }
-
-/// Progress callback: frames done so far, and the expected total when known.
-pub type Progress<'a> = &'a mut dyn FnMut(u64, Option<u64>);
 
 /// Marks `input` for `job.recipient` on the CPU and writes `output` (temp file + rename: the
 /// output appears complete or not at all).
@@ -142,7 +134,7 @@ pub fn embed_file_with(
     let copy_from = (input != Path::new(STDIO)).then(|| input.to_path_buf());
     let writer = {
         let (output, info, encode) = (output.to_path_buf(), info.clone(), job.encode.clone());
-        let pace = job.realtime.then(|| frame_rate(&info));
+        let pace = job.realtime.then(|| info.frames_per_second());
         thread::spawn(move || {
             write_all(
                 &output,
@@ -274,11 +266,6 @@ enum ToWriter {
     End,
 }
 
-fn frame_rate(info: &StreamInfo) -> f64 {
-    let rate = info.frame_rate.as_f64();
-    if rate > 0.0 { rate } else { 25.0 }
-}
-
 fn is_y4m(path: &Path) -> bool {
     path == Path::new(STDIO)
         || path
@@ -326,105 +313,6 @@ fn check_output(input: &Path, output: &Path, overwrite: bool) -> Result<()> {
         }
     }
     Ok(())
-}
-
-pub(crate) type FrameQueue = Receiver<Result<VideoFrame>>;
-
-/// What a file is read for.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) enum ReadFor {
-    /// Marking, which refuses interlaced video.
-    Marking,
-    /// Detection: frames of any size (a stream rip's renditions) and, past
-    /// `keyframes_after` seconds, keyframes only (see [`FfmpegReader::keyframes_only_after`]).
-    Detection { keyframes_after: Option<f64> },
-}
-
-impl ReadFor {
-    /// Detection reading every frame.
-    pub(crate) const EVERY_FRAME: ReadFor = ReadFor::Detection {
-        keyframes_after: None,
-    };
-}
-
-/// Opens `input` on its own thread and streams its frames through a bounded queue. Returns
-/// once the stream's description is known (or opening failed).
-pub(crate) fn spawn_reader(
-    input: PathBuf,
-    purpose: ReadFor,
-) -> Result<(StreamInfo, FrameQueue, thread::JoinHandle<()>)> {
-    let (info_tx, info_rx) = sync_channel::<Result<StreamInfo>>(1);
-    let (frame_tx, frame_rx) = sync_channel::<Result<VideoFrame>>(QUEUE_DEPTH);
-    let handle = thread::spawn(move || {
-        let mut source: Box<dyn FrameSource> = match open_source(&input, purpose) {
-            Ok(source) => source,
-            Err(e) => {
-                let _ = info_tx.send(Err(e));
-                return;
-            }
-        };
-        if info_tx.send(Ok(source.info().clone())).is_ok() {
-            stream_frames(source.as_mut(), &frame_tx);
-        }
-    });
-    match info_rx.recv() {
-        Ok(Ok(info)) => Ok((info, frame_rx, handle)),
-        Ok(Err(e)) => {
-            let _ = handle.join();
-            Err(e)
-        }
-        Err(_) => {
-            let _ = handle.join();
-            Err(Error::InvalidVideo {
-                path: PathBuf::from(STDIO),
-                reason: "the reader stopped before describing the stream".into(),
-            })
-        }
-    }
-}
-
-/// Sends every frame (or the first error) down the queue; stops when the receiver is gone.
-fn stream_frames(source: &mut dyn FrameSource, queue: &SyncSender<Result<VideoFrame>>) {
-    loop {
-        match source.next_frame() {
-            Ok(Some(frame)) => {
-                if queue.send(Ok(frame)).is_err() {
-                    return;
-                }
-            }
-            Ok(None) => return,
-            Err(e) => {
-                let _ = queue.send(Err(e));
-                return;
-            }
-        }
-    }
-}
-
-fn open_source(input: &Path, purpose: ReadFor) -> Result<Box<dyn FrameSource>> {
-    if input == Path::new(STDIO) {
-        let reader = Y4mReader::new(std::io::stdin().lock(), STDIO)?;
-        match reader.info().interlaced {
-            Some(order) if purpose == ReadFor::Marking => Err(Error::Interlaced {
-                path: PathBuf::from(STDIO),
-                order: order.describe(),
-            }),
-            _ => Ok(Box::new(reader)),
-        }
-    } else {
-        let mut reader = FfmpegReader::open(input)?;
-        match purpose {
-            ReadFor::Marking => reader.refuse_interlaced()?,
-            ReadFor::Detection { keyframes_after } => {
-                // Detection takes a stream rip's renditions as they come.
-                reader.allow_size_changes();
-                if let Some(seconds) = keyframes_after {
-                    reader.keyframes_only_after(seconds);
-                }
-            }
-        }
-        Ok(Box::new(reader))
-    }
 }
 
 /// Writes every frame from the queue; returns the input streams the output could not carry.

@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::key::Key;
-use crate::twostep::{SessionCode, Variant};
+use crate::variant::{SessionCode, Variant};
 use crate::video::temp::TempOutput;
 
 /// The manifest's `format` value.

@@ -24,15 +24,15 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::key::Key;
 use crate::mark::embed::{EmbedConfig, Embedder};
-use crate::pipeline::{Progress, ReadFor, spawn_reader};
 use crate::scheme::Payload;
-use crate::twostep::cmaf;
 use crate::twostep::package::{
     AUDIO_DIR, AudioRendition, FORMAT, MANIFEST, Manifest, Package, Rendition, is_safe_name,
     rendition_dir, segment_name,
 };
-use crate::twostep::{MAX_POSITIONS, MAX_TITLE_ID, Variant, VariantMark};
+use crate::variant::{MAX_POSITIONS, MAX_TITLE_ID, Variant, VariantMark};
+use crate::video::cmaf;
 use crate::video::ffmpeg::{Codec, EncodeOptions, FfmpegWriter, OutputShape, write_fragmented_aac};
+use crate::video::readahead::{Progress, ReadFor, spawn_reader};
 use crate::video::temp::TempOutput;
 use crate::video::{FrameSink, PixelFormat, StreamInfo};
 
@@ -200,7 +200,7 @@ pub fn prepare_range(
         }
         if index < first_frame {
             for embedder in &mut embedders {
-                frame.track_picture(embedder)?;
+                embedder.track_frame(&frame)?;
             }
         } else {
             if (index - first_frame).is_multiple_of(position_frames) {
@@ -211,7 +211,7 @@ pub fn prepare_range(
             }
             for (embedder, variant) in embedders.iter_mut().zip(Variant::BOTH) {
                 let mut marked = frame.clone();
-                marked.mark(embedder)?;
+                embedder.mark_frame(&mut marked)?;
                 for (_, _, writer) in writers.iter_mut().filter(|w| w.0 == variant) {
                     writer.write_frame(&marked)?;
                 }
@@ -655,7 +655,7 @@ fn ladder(
 /// audio. Temp files + rename.
 pub fn session_copy(
     package: &Package,
-    code: &crate::twostep::SessionCode,
+    code: &crate::variant::SessionCode,
     session: u32,
     rendition: &str,
     output: &Path,

@@ -1,10 +1,8 @@
 //! Decoded frames: three planar Y'CbCr planes of 8-bit (`u8`) or high-bit-depth (`u16`) samples.
 
-use ndarray::Array2;
+use ndarray::{Array2, ArrayView2, ArrayViewMut2};
 
 use super::Timecode;
-use crate::error::Result;
-use crate::mark::embed::Embedder;
 
 /// Planar Y'CbCr layouts Filigree reads and writes without conversion.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -141,6 +139,14 @@ pub struct StreamInfo {
     pub interlaced: Option<FieldOrder>,
 }
 
+impl StreamInfo {
+    /// Frames per second, 25 when the stream states no rate (a y4m pipe may not).
+    pub fn frames_per_second(&self) -> f64 {
+        let rate = self.frame_rate.as_f64();
+        if rate > 0.0 { rate } else { 25.0 }
+    }
+}
+
 /// The three planes of a frame, at the stream's bit depth.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Planes {
@@ -195,56 +201,57 @@ impl VideoFrame {
         }
     }
 
-    /// Marks the luma plane in place.
-    pub fn mark(&mut self, embedder: &mut Embedder) -> Result<()> {
-        self.track_picture(embedder)?;
-        self.mark_picture(embedder)
-    }
-
-    /// Shows the luma plane to `embedder`'s picture tracker (see [`Embedder::track_picture`]);
-    /// true when the picture changed.
-    pub fn track_picture(&self, embedder: &mut Embedder) -> Result<bool> {
-        let depth = self.format.bit_depth();
+    /// The luma plane, at the stream's bit depth.
+    pub fn luma(&self) -> Luma<'_> {
         match &self.planes {
-            Planes::Eight(p) => embedder.track_picture(p[0].view(), depth),
-            Planes::High(p) => embedder.track_picture(p[0].view(), depth),
+            Planes::Eight(p) => Luma::Eight(p[0].view()),
+            Planes::High(p) => Luma::High(p[0].view()),
         }
     }
 
-    /// Marks the luma plane in the picture tracked so far (see [`Embedder::mark_picture`]).
-    pub fn mark_picture(&mut self, embedder: &mut Embedder) -> Result<()> {
-        let depth = self.format.bit_depth();
+    /// The luma plane, writable (marking changes luma only).
+    pub fn luma_mut(&mut self) -> LumaMut<'_> {
         match &mut self.planes {
-            Planes::Eight(p) => embedder.mark_picture(p[0].view_mut(), depth),
-            Planes::High(p) => embedder.mark_picture(p[0].view_mut(), depth),
-        }
-    }
-
-    /// Feeds the luma plane to a window reader.
-    pub fn read_windows(&self, reader: &mut crate::detect::windows::WindowReader) -> Result<()> {
-        let depth = self.format.bit_depth();
-        match &self.planes {
-            Planes::Eight(p) => reader.add_luma(p[0].view(), depth),
-            Planes::High(p) => reader.add_luma(p[0].view(), depth),
-        }
-    }
-
-    /// Whether this frame adds nothing to detection's evidence (flat, or a repeat of the one
-    /// before; see [`crate::detect::screen`]).
-    pub fn screen(&self, screen: &mut crate::detect::screen::FrameScreen) -> bool {
-        let depth = self.format.bit_depth();
-        match &self.planes {
-            Planes::Eight(p) => screen.adds_nothing(p[0].view(), depth),
-            Planes::High(p) => screen.adds_nothing(p[0].view(), depth),
-        }
-    }
-
-    /// Feeds the luma plane to a detector.
-    pub fn add_to(&self, detector: &mut crate::detect::Detector) -> Result<()> {
-        let depth = self.format.bit_depth();
-        match &self.planes {
-            Planes::Eight(p) => detector.add_luma(p[0].view(), depth),
-            Planes::High(p) => detector.add_luma(p[0].view(), depth),
+            Planes::Eight(p) => LumaMut::Eight(p[0].view_mut()),
+            Planes::High(p) => LumaMut::High(p[0].view_mut()),
         }
     }
 }
+
+/// A frame's luma plane: the plane every mark and detector works on.
+#[derive(Debug, Clone, Copy)]
+pub enum Luma<'a> {
+    Eight(ArrayView2<'a, u8>),
+    High(ArrayView2<'a, u16>),
+}
+
+/// A frame's luma plane, writable.
+#[derive(Debug)]
+pub enum LumaMut<'a> {
+    Eight(ArrayViewMut2<'a, u8>),
+    High(ArrayViewMut2<'a, u16>),
+}
+
+/// Calls a plane function that is generic over [`crate::plane::Sample`] with a frame's luma
+/// plane and bit depth, whichever the depth: `with_luma!(frame, |luma, depth| f(luma, depth))`,
+/// or `with_luma!(mut frame, ...)` for the writable plane. The consumers of frames (embedder,
+/// detector, screen, window reader) use it, so frames need not know them.
+macro_rules! with_luma {
+    (mut $frame:expr, |$luma:ident, $depth:ident| $body:expr) => {{
+        let frame: &mut $crate::video::VideoFrame = $frame;
+        let $depth = frame.format.bit_depth();
+        match frame.luma_mut() {
+            $crate::video::LumaMut::Eight($luma) => $body,
+            $crate::video::LumaMut::High($luma) => $body,
+        }
+    }};
+    ($frame:expr, |$luma:ident, $depth:ident| $body:expr) => {{
+        let frame: &$crate::video::VideoFrame = $frame;
+        let $depth = frame.format.bit_depth();
+        match frame.luma() {
+            $crate::video::Luma::Eight($luma) => $body,
+            $crate::video::Luma::High($luma) => $body,
+        }
+    }};
+}
+pub(crate) use with_luma;

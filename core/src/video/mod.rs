@@ -4,9 +4,12 @@
 
 #[cfg(feature = "ffmpeg")]
 mod audio;
+pub mod cmaf;
 #[cfg(feature = "ffmpeg")]
 mod codec;
 mod frame;
+#[cfg(feature = "ffmpeg")]
+pub(crate) mod readahead;
 pub mod temp;
 mod timecode;
 pub mod y4m;
@@ -14,7 +17,10 @@ pub mod y4m;
 #[cfg(feature = "ffmpeg")]
 pub mod ffmpeg;
 
-pub use frame::{ColorInfo, FieldOrder, PixelFormat, Planes, Rational, StreamInfo, VideoFrame};
+pub(crate) use frame::with_luma;
+pub use frame::{
+    ColorInfo, FieldOrder, Luma, LumaMut, PixelFormat, Planes, Rational, StreamInfo, VideoFrame,
+};
 pub use timecode::{Timecode, TimecodeClock};
 
 use crate::error::Result;

@@ -79,11 +79,11 @@ impl CpuMarker {
 impl FrameMarker for CpuMarker {
     fn push(&mut self, mut frame: VideoFrame, done: FrameDone) -> Result<()> {
         // The picture is found before the overlay: its text is not picture.
-        frame.track_picture(&mut self.embedder)?;
+        self.embedder.track_frame(&frame)?;
         if let Some(overlay) = self.overlay.as_mut() {
             overlay.apply(&mut frame, self.frame_index)?;
         }
-        frame.mark_picture(&mut self.embedder)?;
+        self.embedder.mark_frame_picture(&mut frame)?;
         self.frame_index += 1;
         done(frame)
     }

@@ -30,8 +30,8 @@ use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::{Rng, SeedableRng};
 use sha2::Sha256;
 
+use super::Variant;
 use crate::key::{Key, Purpose};
-use crate::twostep::Variant;
 
 /// Bits of a session ID.
 pub const SESSION_BITS: usize = 32;
