@@ -214,15 +214,17 @@ enum Codec {
 }
 
 /// A real-world transformation of a clip: optional excerpt, a `-vf` filter chain, then a
-/// lossy encode (preset medium, given CRF) into MP4.
+/// lossy encode (given CRF; preset veryfast unless [`Attack::preset`] says otherwise) into MP4.
+/// Tests use veryfast to keep the suite short; `scripts/attack-report` encodes at medium.
 ///
 /// ffmpeg command: `ffmpeg -f rawvideo -pix_fmt yuv420p -s WxH -r N/D -i - -vf [trim,]FILTERS
-/// -c:v libx264|libx265 -preset medium -crf CRF -pix_fmt yuv420p OUT.mp4`.
+/// -c:v libx264|libx265 -preset PRESET -crf CRF -pix_fmt yuv420p OUT.mp4`.
 #[derive(Clone, Debug)]
 pub struct Attack {
     pub name: String,
     codec: Codec,
     crf: u8,
+    preset: &'static str,
     filters: Vec<String>,
     excerpt: Option<(f64, f64)>,
     custom_name: bool,
@@ -238,18 +240,19 @@ impl Attack {
             name: format!("{base} crf{crf}"),
             codec,
             crf,
+            preset: "veryfast",
             filters: Vec::new(),
             excerpt: None,
             custom_name: false,
         }
     }
 
-    /// libx264, preset medium, `-crf crf`.
+    /// libx264, `-crf crf`.
     pub fn h264(crf: u8) -> Attack {
         Attack::new(Codec::H264, crf)
     }
 
-    /// libx265, preset medium, `-crf crf` (`-x265-params log-level=error`).
+    /// libx265, `-crf crf` (`-x265-params log-level=error`).
     pub fn h265(crf: u8) -> Attack {
         Attack::new(Codec::H265, crf)
     }
@@ -263,6 +266,12 @@ impl Attack {
 
     /// Appends `vf` to the `-vf` chain (comma-joined, in call order). It must leave even
     /// dimensions: use `scale=W:-2`-style expressions.
+    /// Encodes at `preset` (`medium`, `veryfast`, ...) instead of veryfast.
+    pub fn preset(mut self, preset: &'static str) -> Attack {
+        self.preset = preset;
+        self
+    }
+
     pub fn filter(mut self, vf: &str) -> Attack {
         self.filters.push(vf.to_string());
         self.describe(vf)
@@ -341,10 +350,10 @@ pub fn attack(clip: &Clip, attack: &Attack) -> Clip {
     let crf = attack.crf.to_string();
     match attack.codec {
         Codec::H264 => {
-            cmd.args(["-c:v", "libx264", "-preset", "medium", "-crf", &crf]);
+            cmd.args(["-c:v", "libx264", "-preset", attack.preset, "-crf", &crf]);
         }
         Codec::H265 => {
-            cmd.args(["-c:v", "libx265", "-preset", "medium", "-crf", &crf])
+            cmd.args(["-c:v", "libx265", "-preset", attack.preset, "-crf", &crf])
                 .args(["-x265-params", "log-level=error"]);
         }
     }
