@@ -8,6 +8,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::{entries, filigree, new_key, p, stderr, testdata};
+use filigree_testsupport::ffprobe;
 
 /// The live-action clip as a package: 1 s positions, one 240p rendition.
 fn prepare(dir: &std::path::Path, key: &std::path::Path) -> std::path::PathBuf {
@@ -298,19 +299,15 @@ fn a_master_with_audio_gets_one_audio_rendition_and_session_copies_carry_it() {
         p(&copy),
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
-    let probe = Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
+    let streams = ffprobe(
+        &[
             "-show_entries",
             "stream=codec_name,channels",
             "-of",
             "csv=p=0",
-        ])
-        .arg(&copy)
-        .output()
-        .unwrap();
-    let streams = String::from_utf8_lossy(&probe.stdout);
+        ],
+        &copy,
+    );
     assert!(
         streams.contains("h264") && streams.contains("aac,6"),
         "{streams}"
