@@ -23,22 +23,8 @@ const SOFTWARE_GPU: (&str, &str) = ("FILIGREE_GPU_ALLOW_SOFTWARE", "1");
 
 /// MD5 of every decoded frame of `path`, as FFmpeg's framemd5 lists them.
 fn frame_hashes(path: &Path) -> Vec<String> {
-    let out = Command::new("ffmpeg")
-        .args([
-            "-v",
-            "error",
-            "-i",
-            p(path),
-            "-map",
-            "0:v",
-            "-f",
-            "framemd5",
-            "-",
-        ])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    String::from_utf8_lossy(&out.stdout)
+    let hashes = ffmpeg(&["-i", p(path), "-map", "0:v", "-f", "framemd5", "-"]);
+    String::from_utf8_lossy(&hashes)
         .lines()
         .filter(|l| !l.starts_with('#'))
         .map(|l| l.rsplit(',').next().unwrap().trim().to_string())

@@ -3,21 +3,7 @@
 
 mod common;
 
-use std::path::Path;
-
-use serde_json::Value;
-
 use common::*;
-
-fn detect(key: &Path, leak: &Path, extra: &[&str]) -> (i32, Value) {
-    let mut args = vec!["detect", "--json", "--quiet", "--full", "--key", p(key)];
-    args.extend_from_slice(extra);
-    args.push(p(leak));
-    let out = filigree(&args);
-    let json =
-        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", stderr(&out)));
-    (out.status.code().unwrap(), json)
-}
 
 #[test]
 fn informed_detection_reads_leaks_the_blind_reading_loses() {
@@ -56,8 +42,8 @@ fn informed_detection_reads_leaks_the_blind_reading_loses() {
         args.extend_from_slice(filters);
         args.extend(["-c:v", "libx264", "-crf", crf, "-an", p(&leak)]);
         ffmpeg(&args);
-        let (blind_code, blind) = detect(&key, &leak, &[]);
-        let (code, informed) = detect(&key, &leak, &["--reference", p(&master)]);
+        let (blind_code, blind) = detect_json(&key, &leak, &["--full"]);
+        let (code, informed) = detect_json(&key, &leak, &["--full", "--reference", p(&master)]);
         println!(
             "{name}: blind {} (sync z {:.1}), informed {} (p {:e}, sync z {:.1}, {})",
             blind["recipient"],
@@ -78,10 +64,10 @@ fn informed_detection_reads_leaks_the_blind_reading_loses() {
         assert!(informed["informed"]["mean_similarity"].as_f64().unwrap() > 0.95);
     }
     // The excerpt was found where it came from in the master.
-    let (_, excerpt) = detect(
+    let (_, excerpt) = detect_json(
         &key,
         &dir.path().join("leak-0.mp4"),
-        &["--reference", p(&master)],
+        &["--full", "--reference", p(&master)],
     );
     let span = excerpt["informed"]["master_span_seconds"]
         .as_array()
@@ -102,16 +88,16 @@ fn informed_detection_reads_leaks_the_blind_reading_loses() {
         "30",
         p(&unmarked),
     ]);
-    let (code, json) = detect(&key, &unmarked, &["--reference", p(&master)]);
+    let (code, json) = detect_json(&key, &unmarked, &["--full", "--reference", p(&master)]);
     assert_eq!(
         (code, &json["found"], &json["mark_present"]),
         (1, &false.into(), &false.into())
     );
     let wrong = new_key(dir.path(), "wrong.key");
-    let (code, json) = detect(
+    let (code, json) = detect_json(
         &wrong,
         &dir.path().join("leak-1.mp4"),
-        &["--reference", p(&master)],
+        &["--full", "--reference", p(&master)],
     );
     assert_eq!((code, &json["found"]), (1, &false.into()));
 }

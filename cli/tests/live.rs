@@ -8,18 +8,15 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{entries, ffmpeg, filigree, new_key, p, stderr, testdata};
+use common::{entries, ffmpeg, filigree, new_key, p, stderr};
+use filigree_testsupport::{http, leak_720p, player, repo};
 use serde_json::Value;
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
 
 /// `filigree serve` running as a child process; killed when dropped.
 struct Server {
@@ -70,32 +67,6 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// One HTTP/1.1 request over a plain socket: status, headers (lowercase names), body.
-fn http(address: SocketAddr, method: &str, path: &str) -> (u16, String, Vec<u8>) {
-    let mut stream = TcpStream::connect(address).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .unwrap();
-    write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nHost: test\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut response = Vec::new();
-    let _ = stream.read_to_end(&mut response);
-    let split = response
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .expect("a complete response");
-    let head = String::from_utf8_lossy(&response[..split]).to_lowercase();
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|code| code.parse().ok())
-        .unwrap();
-    (status, head, response[split + 4..].to_vec())
 }
 
 fn load(address: SocketAddr) -> Value {
@@ -204,23 +175,7 @@ fn a_live_session_plays_ahead_of_real_time_and_its_capture_names_the_viewer() {
     let d = dir.path();
     // A 20 s 360p title: the two shared 360p clips.
     let title = d.join("title.mp4");
-    ffmpeg(&[
-        "-i",
-        p(&testdata("tos_360p24_10s.mp4")),
-        "-i",
-        p(&testdata("caminandes_360p24_10s.mp4")),
-        "-filter_complex",
-        "[0:v][1:v]concat=n=2:v=1[v]",
-        "-map",
-        "[v]",
-        "-c:v",
-        "libx264",
-        "-crf",
-        "12",
-        "-preset",
-        "veryfast",
-        p(&title),
-    ]);
+    filigree_testsupport::title(&title, &["tos_360p24_10s.mp4", "caminandes_360p24_10s.mp4"]);
     let (key, token_key) = (new_key(d, "studio.key"), new_key(d, "tokens.key"));
     let package = d.join("package");
     let out = filigree(&[
@@ -293,10 +248,7 @@ fn a_live_session_plays_ahead_of_real_time_and_its_capture_names_the_viewer() {
 
     // The viewer plays the whole title; meanwhile a second viewer is turned away.
     let played = d.join("played");
-    let browser = Command::new("node")
-        .arg(repo().join("server/web/tests/play.mjs"))
-        .arg(format!("http://{address}/play/{token}"))
-        .arg(&played)
+    let browser = player(&format!("http://{address}/play/{token}"), &played)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -368,19 +320,7 @@ fn a_live_session_plays_ahead_of_real_time_and_its_capture_names_the_viewer() {
     let captured = d.join("captured.mp4");
     std::fs::write(&captured, stream).unwrap();
     let leak = d.join("leak.mp4");
-    ffmpeg(&[
-        "-i",
-        p(&captured),
-        "-vf",
-        "scale=1280:720",
-        "-c:v",
-        "libx264",
-        "-crf",
-        "28",
-        "-preset",
-        "veryfast",
-        p(&leak),
-    ]);
+    leak_720p(&captured, &leak);
     let out = filigree(&[
         "detect",
         "--json",

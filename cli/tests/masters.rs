@@ -14,6 +14,7 @@ use serde_json::Value;
 use tempfile::TempDir;
 
 use common::*;
+use filigree_testsupport::ffprobe_json;
 
 const RECIPIENT: &str = "1234567";
 
@@ -68,23 +69,6 @@ fn assert_refused(what: &str, out: &Output, needle: &str, dir: &Path, files: &[&
     assert_eq!(entries(dir), files, "{what}: leftovers");
 }
 
-/// ffprobe's streams and format as JSON.
-fn probe(path: &Path) -> Value {
-    let out = Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-show_streams",
-            "-show_format",
-            "-of",
-            "json",
-        ])
-        .arg(path)
-        .output()
-        .expect("run ffprobe");
-    serde_json::from_slice(&out.stdout).expect("ffprobe json")
-}
-
 fn stream<'a>(probe: &'a Value, kind: &str) -> Option<&'a Value> {
     probe["streams"]
         .as_array()?
@@ -123,16 +107,13 @@ fn master(dir: &Path, name: &str, video: &[&str]) -> PathBuf {
     path
 }
 
+/// Whether Debian's `ffmpeg` (the tool, built like the libraries `filigree` links) has the
+/// encoder `name`.
 fn has_encoder(name: &str) -> bool {
-    static LIST: OnceLock<String> = OnceLock::new();
-    let list = LIST.get_or_init(|| {
-        let out = Command::new("ffmpeg")
-            .args(["-hide_banner", "-encoders"])
-            .output()
-            .expect("run ffmpeg");
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    });
-    list.split_whitespace().any(|word| word == name)
+    let list = ffmpeg(&["-encoders"]);
+    String::from_utf8_lossy(&list)
+        .split_whitespace()
+        .any(|word| word == name)
 }
 
 #[test]
@@ -165,7 +146,7 @@ fn prores_master_becomes_a_browser_playable_mp4_with_its_timecode_and_audio() {
     assert_eq!(summary["pixel_format"], "yuv422p10le", "{summary}");
     assert_eq!(summary["output_pixel_format"], "yuv420p", "{summary}");
 
-    let info = probe(&screener);
+    let info = ffprobe_json(&screener);
     let video = stream(&info, "video").expect("video stream");
     assert_eq!(video["codec_name"], "h264");
     assert_eq!(video["pix_fmt"], "yuv420p");
@@ -228,12 +209,15 @@ fn dnxhr_drop_frame_master_to_prores_keeps_its_drop_frame_timecode() {
             "00:59:59;00",
         ],
     );
-    assert_eq!(timecode(&probe(&master)).as_deref(), Some("00:59:59;00"));
+    assert_eq!(
+        timecode(&ffprobe_json(&master)).as_deref(),
+        Some("00:59:59;00")
+    );
     let out_path = dir.path().join("marked.mov");
     let out = embed(&master, &out_path, &["--codec", "prores_ks"]);
     assert_success("embed", &out);
 
-    let info = probe(&out_path);
+    let info = ffprobe_json(&out_path);
     let video = stream(&info, "video").unwrap();
     assert_eq!(video["codec_name"], "prores");
     assert_eq!(video["profile"], "HQ");
@@ -250,7 +234,7 @@ fn dnxhr_drop_frame_master_to_prores_keeps_its_drop_frame_timecode() {
         "embed dnxhd",
         &embed(&master, &dnxhr, &["--codec", "dnxhd"]),
     );
-    let video = stream(&probe(&dnxhr), "video").unwrap().clone();
+    let video = stream(&ffprobe_json(&dnxhr), "video").unwrap().clone();
     assert_eq!(video["codec_name"], "dnxhd");
     assert_eq!(video["profile"], "DNXHR HQX");
     assert_eq!(video["pix_fmt"], "yuv422p10le");
@@ -432,10 +416,11 @@ fn av1_and_vp9_screeners_carry_the_mark() {
         p(&clip),
     ]);
     for (codec, output) in [("libsvtav1", "av1.mp4"), ("libvpx-vp9", "vp9.webm")] {
-        if !has_encoder(codec) {
-            eprintln!("skipping {codec}: not in this ffmpeg build");
-            continue;
-        }
+        assert!(
+            has_encoder(codec),
+            "{codec} is not in this ffmpeg build: the tests need Debian's ffmpeg \
+             (scripts/setup-debian)"
+        );
         let out_path = dir.path().join(output);
         assert_success(codec, &embed(&clip, &out_path, &["--codec", codec]));
         assert_detects(&out_path);

@@ -5,9 +5,10 @@
 mod common;
 
 use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use common::{entries, filigree, new_key, p, stderr, testdata};
+use filigree_testsupport::ffprobe;
 
 /// The live-action clip as a package: 1 s positions, one 240p rendition.
 fn prepare(dir: &std::path::Path, key: &std::path::Path) -> std::path::PathBuf {
@@ -200,7 +201,7 @@ fn an_interrupted_prepare_exits_130_and_leaves_no_temporaries_or_range_record() 
     let dir = tempfile::tempdir().unwrap();
     let key = new_key(dir.path(), "studio.key");
     let package = dir.path().join("package");
-    let child = Command::new(env!("CARGO_BIN_EXE_filigree"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_filigree"))
         .args([
             "prepare",
             "--quiet",
@@ -213,7 +214,26 @@ fn an_interrupted_prepare_exits_130_and_leaves_no_temporaries_or_range_record() 
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(1500));
+    // Interrupted once marking is under way: a work file holds its first fragment of
+    // marked, encoded frames.
+    let marked_frames_written = || {
+        walk(&package.join(".work")).iter().any(|work| {
+            std::fs::read(work).is_ok_and(|bytes| bytes.windows(4).any(|w| w == b"moof"))
+        })
+    };
+    let started = Instant::now();
+    while !marked_frames_written() {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "prepare ended before marking: {}",
+            stderr(&child.wait_with_output().unwrap())
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "no encoded frames after 60 s"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
     let sent = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
@@ -298,19 +318,15 @@ fn a_master_with_audio_gets_one_audio_rendition_and_session_copies_carry_it() {
         p(&copy),
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
-    let probe = Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
+    let streams = ffprobe(
+        &[
             "-show_entries",
             "stream=codec_name,channels",
             "-of",
             "csv=p=0",
-        ])
-        .arg(&copy)
-        .output()
-        .unwrap();
-    let streams = String::from_utf8_lossy(&probe.stdout);
+        ],
+        &copy,
+    );
     assert!(
         streams.contains("h264") && streams.contains("aac,6"),
         "{streams}"

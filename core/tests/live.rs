@@ -13,6 +13,7 @@ use filigree::overlay::{OverlayConfig, SessionInfo};
 use filigree::pipeline::{ReadPlan, detect_file};
 use filigree::video::FrameSource;
 use filigree::video::ffmpeg::FfmpegReader;
+use filigree_testsupport::leak_720p;
 use support::{probe, testdata};
 
 #[test]
@@ -67,15 +68,7 @@ fn a_360p_render_of_a_720p_master_is_marked_at_360p_and_its_capture_names_the_se
     assert_eq!(frames, timing.frames, "every frame of the title, once");
 
     let leak = dir.path().join("leak.mp4");
-    let status = std::process::Command::new("ffmpeg")
-        .args(["-nostdin", "-v", "error", "-y", "-i"])
-        .arg(&joined)
-        .args(["-vf", "scale=1280:720", "-c:v", "libx264", "-crf", "28"])
-        .args(["-preset", "veryfast"])
-        .arg(&leak)
-        .status()
-        .unwrap();
-    assert!(status.success());
+    leak_720p(&joined, &leak);
     let found = detect_file(&leak, &spec.key, &ReadPlan::full(None), &mut |_, _| {}).unwrap();
     assert_eq!(found.detection.recipient, Some(session), "{found:?}");
     assert!(

@@ -5,6 +5,7 @@ mod support;
 
 use filigree::twostep::{SessionCode, SessionDecode, VariantMark};
 use filigree::{EmbedConfig, Embedder, Key, Payload};
+use filigree_testsupport::ffprobe;
 use support::{Attack, Clip, attack, decode, testdata, with_luma};
 
 /// The shared 360p clips back to back, twice: a 40 s title (live action, then animation).
@@ -210,36 +211,15 @@ fn two_sessions_averaged_name_no_wrong_session_and_phantom_sessions_stay_within_
     }
 }
 
-/// A 40 s title as a master file (the two 360p clips twice over, H.264 at CRF 12, 24 fps).
-fn master_file(dir: &std::path::Path) -> std::path::PathBuf {
-    let path = dir.join("title.mp4");
-    let mut ffmpeg = std::process::Command::new("ffmpeg");
-    ffmpeg.args(["-nostdin", "-hide_banner", "-v", "error", "-y"]);
-    for _ in 0..2 {
-        ffmpeg.arg("-i").arg(testdata("tos_360p24_10s.mp4"));
-        ffmpeg.arg("-i").arg(testdata("caminandes_360p24_10s.mp4"));
-    }
-    let status = ffmpeg
-        .args([
-            "-filter_complex",
-            "[0:v][1:v][2:v][3:v]concat=n=4:v=1[v]",
-            "-map",
-            "[v]",
-        ])
-        .args(["-c:v", "libx264", "-crf", "12", "-preset", "veryfast"])
-        .arg(&path)
-        .status()
-        .unwrap();
-    assert!(status.success());
-    path
-}
-
 #[test]
 fn a_package_prepared_as_two_ranges_assembles_a_session_copy_that_plays_through_the_join() {
     use filigree::twostep::Package;
     use filigree::twostep::prepare::{PreparePlan, finalize, prepare_range};
     let dir = tempfile::tempdir().unwrap();
-    let master = master_file(dir.path());
+    // A 40 s title: the two 360p clips twice over.
+    let master = dir.path().join("title.mp4");
+    let (tos, cam) = ("tos_360p24_10s.mp4", "caminandes_360p24_10s.mp4");
+    filigree_testsupport::title(&master, &[tos, cam, tos, cam]);
     let key = Key::from_bytes([31; 32]);
     let plan = PreparePlan {
         title_id: TITLE_ID,
@@ -302,24 +282,21 @@ fn a_package_prepared_as_two_ranges_assembles_a_session_copy_that_plays_through_
     eprintln!("assemble: {:.3} s", started.elapsed().as_secs_f64());
     // The ranges' segments join into one stream: every frame, at evenly spaced times across
     // the range boundary (the Python test on Dask ranges detects such a copy's session).
-    let probe = std::process::Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
+    let times: Vec<f64> = ffprobe(
+        &[
             "-select_streams",
             "v:0",
             "-show_entries",
             "frame=pts_time",
-        ])
-        .args(["-of", "default=nw=1:nk=1"])
-        .arg(&copy)
-        .output()
-        .unwrap();
-    let times: Vec<f64> = String::from_utf8_lossy(&probe.stdout)
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| l.trim().parse().unwrap())
-        .collect();
+            "-of",
+            "default=nw=1:nk=1",
+        ],
+        &copy,
+    )
+    .lines()
+    .filter(|l| !l.trim().is_empty())
+    .map(|l| l.trim().parse().unwrap())
+    .collect();
     assert_eq!(times.len(), 960);
     for (i, t) in times.iter().enumerate() {
         assert!(

@@ -7,7 +7,6 @@
 #![cfg(feature = "ffmpeg")]
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use filigree::Error;
 use filigree::video::ffmpeg::{Codec, EncodeOptions, FfmpegReader, FfmpegWriter, output_format};
@@ -15,6 +14,7 @@ use filigree::video::{
     FieldOrder, FrameSink, FrameSource, PixelFormat, Planes, Rational, StreamInfo, Timecode,
     VideoFrame,
 };
+use filigree_testsupport::{entries, ffmpeg, ffprobe, ffprobe_json, p};
 use serde_json::Value;
 
 const BBB: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/bbb_720p25_5s.mp4");
@@ -23,36 +23,9 @@ const TOS: &str = concat!(
     "/../testdata/tos_360p24_10s.mp4"
 );
 
-/// Runs the ffmpeg tool (quiet, overwriting) and insists it succeeds.
-fn ffmpeg(args: &[&str]) {
-    let out = Command::new("ffmpeg")
-        .args(["-hide_banner", "-nostdin", "-v", "error", "-y"])
-        .args(args)
-        .output()
-        .expect("the ffmpeg tool must be installed for these tests");
-    assert!(
-        out.status.success(),
-        "ffmpeg {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
+/// The file's streams as ffprobe reports them.
 fn ffprobe_streams(path: &Path) -> Vec<Value> {
-    let out = Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-show_streams",
-            "-show_format",
-            "-of",
-            "json",
-        ])
-        .arg(path)
-        .output()
-        .expect("ffprobe must be installed for these tests");
-    assert!(out.status.success(), "ffprobe {}", path.display());
-    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
-    json["streams"].as_array().unwrap().clone()
+    ffprobe_json(path)["streams"].as_array().unwrap().clone()
 }
 
 fn streams_of_type<'a>(streams: &'a [Value], kind: &str) -> Vec<&'a Value> {
@@ -120,21 +93,12 @@ fn luma_psnr(a: &[VideoFrame], b: &[VideoFrame]) -> f64 {
     10.0 * (peak * peak / mse.max(1e-10)).log10()
 }
 
-fn dir_entries(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
-}
-
 /// A short cut of a test clip, re-encoded into `pix_fmt` (lossless-ish, fast).
 fn make_clip(dir: &Path, name: &str, seconds: &str, extra: &[&str]) -> PathBuf {
     let path = dir.join(name);
     let mut args = vec!["-i", TOS, "-t", seconds, "-an"];
     args.extend_from_slice(extra);
-    args.push(path.to_str().unwrap());
+    args.push(p(&path));
     ffmpeg(&args);
     path
 }
@@ -215,7 +179,7 @@ fn decodes_real_footage() {
 fn round_trip_720p_with_audio() {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("bbb_2s.mp4");
-    ffmpeg(&["-i", BBB, "-t", "2", "-c", "copy", input.to_str().unwrap()]);
+    ffmpeg(&["-i", BBB, "-t", "2", "-c", "copy", p(&input)]);
     let output = dir.path().join("marked.mp4");
     let skipped = round_trip(&input, &output, &EncodeOptions::default(), true);
     assert!(skipped.is_empty(), "{skipped:?}");
@@ -250,7 +214,7 @@ fn round_trip_720p_with_audio() {
     assert_eq!(video[0]["codec_name"], "h264");
     assert_eq!(video[0]["avg_frame_rate"], "25/1");
     // Nothing left behind but the input and the output.
-    assert_eq!(dir_entries(dir.path()), ["bbb_2s.mp4", "marked.mp4"]);
+    assert_eq!(entries(dir.path()), ["bbb_2s.mp4", "marked.mp4"]);
 }
 
 #[test]
@@ -464,9 +428,9 @@ fn subtitles_are_copied_into_mkv_and_skipped_for_mp4() {
     let input = dir.path().join("with-subs.mkv");
     ffmpeg(&[
         "-i",
-        clip.to_str().unwrap(),
+        p(&clip),
         "-i",
-        srt.to_str().unwrap(),
+        p(&srt),
         "-map",
         "0",
         "-map",
@@ -477,7 +441,7 @@ fn subtitles_are_copied_into_mkv_and_skipped_for_mp4() {
         "srt",
         "-metadata:s:s:0",
         "language=fra",
-        input.to_str().unwrap(),
+        p(&input),
     ]);
 
     let output = dir.path().join("out.mkv");
@@ -488,13 +452,8 @@ fn subtitles_are_copied_into_mkv_and_skipped_for_mp4() {
     assert_eq!(subs.len(), 1, "{streams:?}");
     assert_eq!(subs[0]["codec_name"], "subrip");
     assert_eq!(subs[0]["tags"]["language"], "fra");
-    let text = Command::new("ffmpeg")
-        .args(["-v", "error", "-i"])
-        .arg(&output)
-        .args(["-map", "0:s", "-f", "srt", "-"])
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&text.stdout);
+    let text = ffmpeg(&["-i", p(&output), "-map", "0:s", "-f", "srt", "-"]);
+    let text = String::from_utf8_lossy(&text);
     assert!(text.contains("Hello") && text.contains("World"), "{text}");
     assert!(text.contains("00:00:01,000 --> 00:00:01,800"), "{text}");
 
@@ -537,19 +496,7 @@ fn time_stamps_and_duration_survive() {
                 );
             }
             let duration = |p: &Path| {
-                let out = Command::new("ffprobe")
-                    .args([
-                        "-v",
-                        "error",
-                        "-show_entries",
-                        "format=duration",
-                        "-of",
-                        "csv=p=0",
-                    ])
-                    .arg(p)
-                    .output()
-                    .unwrap();
-                String::from_utf8_lossy(&out.stdout)
+                ffprobe(&["-show_entries", "format=duration", "-of", "csv=p=0"], p)
                     .trim()
                     .parse::<f64>()
                     .unwrap()
@@ -588,7 +535,7 @@ fn bad_input_gives_clear_errors() {
     assert!(matches!(err, Error::InvalidVideo { .. }), "{err:?}");
 
     let audio = dir.path().join("a.m4a");
-    ffmpeg(&["-f", "lavfi", "-i", "sine=d=1", audio.to_str().unwrap()]);
+    ffmpeg(&["-f", "lavfi", "-i", "sine=d=1", p(&audio)]);
     let err = FfmpegReader::open(&audio).unwrap_err();
     assert!(matches!(err, Error::NoVideoStream { .. }), "{err:?}");
     assert!(err.to_string().contains("a.m4a"), "{err}");
@@ -646,7 +593,7 @@ fn truncated_files_yield_what_decodes() {
         "copy",
         "-movflags",
         "+faststart",
-        faststart.to_str().unwrap(),
+        p(&faststart),
     ]);
     let bytes = std::fs::read(&faststart).unwrap();
     assert_eq!(mp4_boxes(&bytes)[1].0, "moov", "{:?}", mp4_boxes(&bytes));
@@ -689,7 +636,7 @@ fn stream_without_decodable_frames_is_no_frames() {
         "copy",
         "-movflags",
         "+faststart",
-        faststart.to_str().unwrap(),
+        p(&faststart),
     ]);
     let bytes = std::fs::read(&faststart).unwrap();
     let (_, mdat_at, mdat_size) = mp4_boxes(&bytes)
@@ -734,17 +681,13 @@ fn writer_errors_and_cleanup() {
         "{err:?}"
     );
     assert!(err.to_string().contains("out.mp4"), "{err}");
-    assert!(dir_entries(dir.path()).is_empty());
+    assert!(entries(dir.path()).is_empty());
 
     // An extension FFmpeg cannot write: an error, no temporary file left.
     let odd = dir.path().join("out.notaformat");
     let err = FfmpegWriter::create(&odd, &info, &fast(), None).unwrap_err();
     assert!(matches!(err, Error::Encode { .. }), "{err:?}");
-    assert!(
-        dir_entries(dir.path()).is_empty(),
-        "{:?}",
-        dir_entries(dir.path())
-    );
+    assert!(entries(dir.path()).is_empty(), "{:?}", entries(dir.path()));
 
     // A bad CRF is refused up front.
     let bad_crf = EncodeOptions {
@@ -753,7 +696,7 @@ fn writer_errors_and_cleanup() {
     };
     let err = FfmpegWriter::create(&dir.path().join("x.mp4"), &info, &bad_crf, None).unwrap_err();
     assert!(matches!(err, Error::Encode { .. }), "{err:?}");
-    assert!(dir_entries(dir.path()).is_empty());
+    assert!(entries(dir.path()).is_empty());
 
     // 4:2:0 needs even sizes; the error says so before x264 does.
     let odd = StreamInfo {
@@ -762,13 +705,13 @@ fn writer_errors_and_cleanup() {
     };
     let err = FfmpegWriter::create(&dir.path().join("odd.mp4"), &odd, &fast(), None).unwrap_err();
     assert!(err.to_string().contains("even width"), "{err}");
-    assert!(dir_entries(dir.path()).is_empty());
+    assert!(entries(dir.path()).is_empty());
 
     // Dropped without finish: nothing left in the directory.
     let target = dir.path().join("dropped.mp4");
     let mut writer = FfmpegWriter::create(&target, &info, &fast(), None).unwrap();
     assert_eq!(
-        dir_entries(dir.path()).len(),
+        entries(dir.path()).len(),
         1,
         "the temporary file exists while writing"
     );
@@ -795,11 +738,7 @@ fn writer_errors_and_cleanup() {
     let err = writer.write_frame(&wrong_chroma).unwrap_err();
     assert!(err.to_string().contains("plane 1"), "{err}");
     drop(writer);
-    assert!(
-        dir_entries(dir.path()).is_empty(),
-        "{:?}",
-        dir_entries(dir.path())
-    );
+    assert!(entries(dir.path()).is_empty(), "{:?}", entries(dir.path()));
 
     // Frames without time stamps get one per frame; finish makes the file appear.
     let target = dir.path().join("synthetic.mkv");
@@ -811,7 +750,7 @@ fn writer_errors_and_cleanup() {
             .unwrap();
     }
     writer.finish().unwrap();
-    assert_eq!(dir_entries(dir.path()), ["synthetic.mkv"]);
+    assert_eq!(entries(dir.path()), ["synthetic.mkv"]);
     let (out_info, frames) = decode_all(&target);
     assert_eq!(frames.len(), 25);
     assert_eq!(out_info.frame_rate, Rational::new(25, 1));
@@ -1049,7 +988,7 @@ fn pcm_audio_is_re_encoded_as_aac_where_the_container_cannot_hold_it() {
         "ultrafast",
         "-c:a",
         "pcm_s24le",
-        master.to_str().unwrap(),
+        p(&master),
     ]);
     for (ext, audio_codec) in [("mp4", "aac"), ("mov", "pcm_s24le"), ("mkv", "pcm_s24le")] {
         let output = dir.path().join(format!("out.{ext}"));

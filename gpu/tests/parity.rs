@@ -5,15 +5,13 @@
 //! Runs on any wgpu adapter; CI has no GPU and uses Mesa's lavapipe (software Vulkan). With
 //! no adapter at all these tests fail, unless FILIGREE_SKIP_GPU_TESTS=1 says to skip them.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
 use filigree::marker::{CpuMarker, FrameMarker};
 use filigree::overlay::{Overlay, OverlayConfig, Position, SessionInfo};
 use filigree::video::y4m::{Y4mReader, Y4mWriter};
 use filigree::video::{FrameSink, FrameSource, PixelFormat, Planes, StreamInfo, VideoFrame};
 use filigree::{Detection, Detector, EmbedConfig, Embedder, Key};
 use filigree_gpu::{Gpu, GpuMarker};
+use filigree_testsupport::{X264_LEAK, ffmpeg, p, testdata};
 use ndarray::Array2;
 
 fn gpu() -> Option<Gpu> {
@@ -30,12 +28,6 @@ fn gpu() -> Option<Gpu> {
     }
 }
 
-fn testdata(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../testdata")
-        .join(name)
-}
-
 /// The first `frames` frames of a test clip, converted by the ffmpeg binary to `pix_fmt`
 /// (and `vf` when given).
 fn decode(
@@ -44,33 +36,20 @@ fn decode(
     pix_fmt: &str,
     vf: Option<&str>,
 ) -> (StreamInfo, Vec<VideoFrame>) {
-    let mut command = Command::new("ffmpeg");
-    command.args(["-v", "error", "-i"]).arg(testdata(clip));
+    let input = testdata(clip);
+    let frames = frames.to_string();
+    let mut args = vec!["-i", p(&input)];
     if let Some(vf) = vf {
-        command.args(["-vf", vf]);
+        args.extend(["-vf", vf]);
     }
-    command.args([
-        "-frames:v",
-        &frames.to_string(),
-        "-pix_fmt",
-        pix_fmt,
-        "-f",
-        "yuv4mpegpipe",
-        "-strict",
-        "-1",
-        "-",
-    ]);
-    read_y4m(command)
+    args.extend(["-frames:v", &frames, "-pix_fmt", pix_fmt]);
+    args.extend(["-f", "yuv4mpegpipe", "-strict", "-1", "-"]);
+    read_y4m(&ffmpeg(&args))
 }
 
-fn read_y4m(mut command: Command) -> (StreamInfo, Vec<VideoFrame>) {
-    let output = command.output().expect("ffmpeg runs");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let mut reader = Y4mReader::new(output.stdout.as_slice(), "ffmpeg").unwrap();
+/// The stream info and frames of a y4m stream.
+fn read_y4m(y4m: &[u8]) -> (StreamInfo, Vec<VideoFrame>) {
+    let mut reader = Y4mReader::new(y4m, "ffmpeg").unwrap();
     let info = reader.info().clone();
     let mut frames = Vec::new();
     while let Some(frame) = reader.next_frame().unwrap() {
@@ -280,20 +259,11 @@ fn gpu_marked_clip_survives_h264_with_the_cpu_result() {
         }
         writer.finish().unwrap();
         let encoded = dir.path().join(format!("{name}.mp4"));
-        let status = Command::new("ffmpeg")
-            .args(["-v", "error", "-y", "-i"])
-            .arg(&marked)
-            .args(["-c:v", "libx264", "-crf", "28", "-preset", "veryfast"])
-            .arg(&encoded)
-            .status()
-            .unwrap();
-        assert!(status.success());
-        let mut decode = Command::new("ffmpeg");
-        decode
-            .args(["-v", "error", "-i"])
-            .arg(&encoded)
-            .args(["-f", "yuv4mpegpipe", "-"]);
-        read_y4m(decode).1
+        let mut encode = vec!["-i", p(&marked)];
+        encode.extend(X264_LEAK);
+        encode.push(p(&encoded));
+        ffmpeg(&encode);
+        read_y4m(&ffmpeg(&["-i", p(&encoded), "-f", "yuv4mpegpipe", "-"])).1
     };
     let a = detect(&attacked(&cpu, "cpu"), &key);
     let b = detect(&attacked(&on_gpu, "gpu"), &key);

@@ -3,76 +3,15 @@
 //! the browser fetched after a 720p CRF 28 re-encode. Bad tokens and missing segments are
 //! answered 403 and 404.
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::Arc;
 
 use filigree::Key;
 use filigree::twostep::Package;
 use filigree::twostep::prepare::{PreparePlan, prepare};
 use filigree::twostep::session::{SessionClaims, issue, open_session};
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn ffmpeg(args: &[&str]) {
-    let status = Command::new("ffmpeg")
-        .args(["-nostdin", "-hide_banner", "-v", "error", "-y"])
-        .args(args)
-        .status()
-        .expect("ffmpeg runs");
-    assert!(status.success(), "ffmpeg {args:?}");
-}
-
-/// A 40 s 360p title: the two shared 360p clips, twice.
-fn master(dir: &Path) -> PathBuf {
-    let tos = repo().join("testdata/tos_360p24_10s.mp4");
-    let cam = repo().join("testdata/caminandes_360p24_10s.mp4");
-    let out = dir.join("title.mp4");
-    let (tos, cam) = (tos.to_str().unwrap(), cam.to_str().unwrap());
-    ffmpeg(&[
-        "-i",
-        tos,
-        "-i",
-        cam,
-        "-i",
-        tos,
-        "-i",
-        cam,
-        "-filter_complex",
-        "[0:v][1:v][2:v][3:v]concat=n=4:v=1[v]",
-        "-map",
-        "[v]",
-        "-c:v",
-        "libx264",
-        "-crf",
-        "12",
-        "-preset",
-        "veryfast",
-        out.to_str().unwrap(),
-    ]);
-    out
-}
-
-/// Status code of a GET, over a plain socket.
-fn get_status(address: SocketAddr, path: &str) -> u16 {
-    let mut stream = TcpStream::connect(address).unwrap();
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut response = Vec::new();
-    let _ = stream.read_to_end(&mut response);
-    String::from_utf8_lossy(&response)
-        .split_whitespace()
-        .nth(1)
-        .and_then(|code| code.parse().ok())
-        .unwrap_or(0)
-}
+use filigree_testsupport::{http, leak_720p, player, repo, title};
 
 /// Starts the server on a free loopback port, on its own runtime thread.
 fn start(mut config: filigree_server::Config) -> SocketAddr {
@@ -125,7 +64,10 @@ fn fetched_stream(dir: &Path) -> PathBuf {
 #[test]
 fn a_session_played_in_chromium_detects_to_that_session_and_bad_requests_get_4xx() {
     let dir = tempfile::tempdir().unwrap();
-    let master = master(dir.path());
+    // A 40 s 360p title: the two shared 360p clips, twice.
+    let master = dir.path().join("title.mp4");
+    let (tos, cam) = ("tos_360p24_10s.mp4", "caminandes_360p24_10s.mp4");
+    title(&master, &[tos, cam, tos, cam]);
     let key = Key::from_bytes([51; 32]);
     let token_key = Key::from_bytes([52; 32]);
     let package_dir = dir.path().join("package");
@@ -177,7 +119,7 @@ fn a_session_played_in_chromium_detects_to_that_session_and_bad_requests_get_4xx
         live: None,
     });
     let token = &opened.token;
-    let status = |path: &str| get_status(address, path);
+    let status = |path: &str| http(address, "GET", path).0;
     assert_eq!(status(&format!("/s/{token}/master.m3u8")), 200);
     assert_eq!(status(&format!("/s/{token}/360p/000079.m4s")), 200);
     assert_eq!(status(&format!("/s/{token}/360p/000080.m4s")), 404);
@@ -192,10 +134,7 @@ fn a_session_played_in_chromium_detects_to_that_session_and_bad_requests_get_4xx
 
     let played = dir.path().join("played");
     let screenshot = Path::new(env!("CARGO_TARGET_TMPDIR")).join("player-screenshot.png");
-    let node = Command::new("node")
-        .arg(repo().join("server/web/tests/play.mjs"))
-        .arg(format!("http://{address}/play/{token}"))
-        .arg(&played)
+    let node = player(&format!("http://{address}/play/{token}"), &played)
         .arg("--screenshot")
         .arg(&screenshot)
         .output()
@@ -210,17 +149,7 @@ fn a_session_played_in_chromium_detects_to_that_session_and_bad_requests_get_4xx
 
     let stream = fetched_stream(&played);
     let leak = dir.path().join("leak.mp4");
-    ffmpeg(&[
-        "-i",
-        stream.to_str().unwrap(),
-        "-vf",
-        "scale=1280:720",
-        "-c:v",
-        "libx264",
-        "-crf",
-        "28",
-        leak.to_str().unwrap(),
-    ]);
+    leak_720p(&stream, &leak);
     let found = filigree::pipeline::detect_file(
         &leak,
         &key,

@@ -1,21 +1,15 @@
-//! Helpers shared by the CLI integration tests: paths, running `filigree` and `ffmpeg`.
+//! Helpers shared by the CLI integration tests: running `filigree`, and the workspace's
+//! shared test helpers (`filigree-testsupport`) they use most.
 
 #![allow(dead_code)] // each test binary uses a subset
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-/// A file in the repository's `testdata/`.
-pub fn testdata(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../testdata")
-        .join(name)
-}
+use serde_json::Value;
 
-/// A path as a command-line argument (test paths are UTF-8).
-pub fn p(path: &Path) -> &str {
-    path.to_str().expect("utf-8 temp path")
-}
+#[allow(unused_imports)] // each test binary uses a subset
+pub use filigree_testsupport::{entries, ffmpeg, p, testdata};
 
 /// Runs the built `filigree` binary.
 pub fn filigree(args: &[&str]) -> Output {
@@ -33,30 +27,24 @@ pub fn new_key(dir: &Path, name: &str) -> PathBuf {
     key
 }
 
-/// Runs Debian's `ffmpeg` quietly, overwriting outputs; panics with its stderr on failure.
-pub fn ffmpeg(args: &[&str]) {
-    let out = Command::new("ffmpeg")
-        .args(["-y", "-v", "error"])
-        .args(args)
-        .output()
-        .expect("run ffmpeg");
-    assert!(
-        out.status.success(),
-        "ffmpeg {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
+/// What a command wrote to stderr, as text.
 pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
-/// File names in `dir`, hidden ones included, sorted.
-pub fn entries(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
+/// `filigree detect --json --quiet --key KEY EXTRA... INPUT`: its exit code and its JSON.
+pub fn detect_json(key: &Path, input: &Path, extra: &[&str]) -> (i32, Value) {
+    let mut args = vec!["detect", "--json", "--quiet", "--key", p(key)];
+    args.extend_from_slice(extra);
+    args.push(p(input));
+    let out = filigree(&args);
+    let code = out.status.code().expect("exit code");
+    let json = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "detect json ({e}): {} / {}",
+            String::from_utf8_lossy(&out.stdout),
+            stderr(&out)
+        )
+    });
+    (code, json)
 }

@@ -3,7 +3,9 @@
 //! Used by integration tests (`mod support;` in `core/tests/*.rs`) and by examples
 //! (`#[path = "../tests/support/mod.rs"] mod support;`). It drives the `ffmpeg` and
 //! `ffprobe` binaries (Debian package `ffmpeg`, see `scripts/setup-debian`) through pipes,
-//! so the attacks are the very encoders and filters a leaker would use.
+//! so the attacks are the very encoders and filters a leaker would use. What is not
+//! particular to core's frames (running the tools, `testdata/`, `scripts/handheld-leak`)
+//! comes from the workspace's `filigree-testsupport`.
 //!
 //! Frames are 8-bit yuv420p: luma `(height, width)`, chroma `((height + 1) / 2, (width + 1) / 2)`,
 //! every array shaped `(rows, cols)`.
@@ -18,27 +20,14 @@
 #![allow(dead_code)]
 
 use std::io::{ErrorKind, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 
+use filigree_testsupport::{ffmpeg, ffprobe, p};
 use ndarray::Array2;
 
-/// Path of a file in the repository's `testdata/` folder.
-pub fn testdata(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .join("testdata")
-        .join(name)
-}
-
-/// Runs `scripts/handheld-leak` (the scope master and the phone-at-a-screen leak it makes
-/// with FFmpeg) with `args`.
-pub fn handheld_leak(args: &[&std::ffi::OsStr]) {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/handheld-leak");
-    let mut cmd = Command::new(script);
-    cmd.args(args).stdin(Stdio::null());
-    run_tool(&mut cmd, "scripts/handheld-leak");
-}
+#[allow(unused_imports)] // each test binary uses a subset
+pub use filigree_testsupport::{handheld_leak, testdata};
 
 /// One yuv420p frame. Chroma planes are `((h + 1) / 2, (w + 1) / 2)`.
 #[derive(Clone, Debug, PartialEq)]
@@ -112,17 +101,6 @@ fn chroma_size(width: usize, height: usize) -> (usize, usize) {
     filigree::video::PixelFormat::Yuv420p.chroma_size(width, height)
 }
 
-fn run_tool(cmd: &mut Command, what: &str) -> std::process::Output {
-    let output = cmd.output().unwrap_or_else(|e| {
-        panic!(
-            "{what}: cannot run {:?} ({e}); is ffmpeg installed? see scripts/setup-debian",
-            cmd.get_program()
-        )
-    });
-    assert_succeeded(&output, cmd, what);
-    output
-}
-
 /// Panics with the command and ffmpeg's stderr unless it exited successfully.
 fn assert_succeeded(output: &std::process::Output, cmd: &Command, what: &str) {
     if !output.status.success() {
@@ -138,16 +116,17 @@ fn assert_succeeded(output: &std::process::Output, cmd: &Command, what: &str) {
 /// Width, height and `r_frame_rate` of the first video stream, via `ffprobe`.
 pub fn probe(path: &Path) -> (usize, usize, (u32, u32)) {
     let what = format!("ffprobe {}", path.display());
-    let output = run_tool(
-        Command::new("ffprobe")
-            .args(["-v", "error", "-select_streams", "v:0"])
-            .args(["-show_entries", "stream=width,height,r_frame_rate"])
-            .args(["-of", "default=noprint_wrappers=1"])
-            .arg(path)
-            .stdin(Stdio::null()),
-        &what,
+    let text = ffprobe(
+        &[
+            "-select_streams",
+            "v:0",
+            "-show_entries",
+            "stream=width,height,r_frame_rate",
+            "-of",
+            "default=noprint_wrappers=1",
+        ],
+        path,
     );
-    let text = String::from_utf8_lossy(&output.stdout);
     let field = |key: &str| -> &str {
         text.lines()
             .find_map(|l| l.strip_prefix(key).and_then(|r| r.strip_prefix('=')))
@@ -175,20 +154,17 @@ pub fn probe(path: &Path) -> (usize, usize, (u32, u32)) {
 /// dropping to a constant rate); `fps` is the stream's `r_frame_rate`.
 pub fn decode(path: &Path, max_frames: Option<usize>) -> Clip {
     let (width, height, fps) = probe(path);
-    let mut cmd = Command::new("ffmpeg");
-    cmd.args(["-nostdin", "-hide_banner", "-v", "error", "-i"])
-        .arg(path);
-    if let Some(n) = max_frames {
-        cmd.args(["-frames:v", &n.to_string()]);
+    let frames = max_frames.map(|n| n.to_string());
+    let mut args = vec!["-i", p(path)];
+    if let Some(n) = &frames {
+        args.extend(["-frames:v", n]);
     }
-    cmd.args(["-map", "0:v:0", "-fps_mode", "passthrough"])
-        .args(["-f", "rawvideo", "-pix_fmt", "yuv420p", "-"])
-        .stdin(Stdio::null());
-    let output = run_tool(&mut cmd, &format!("ffmpeg decode of {}", path.display()));
+    args.extend(["-map", "0:v:0", "-fps_mode", "passthrough"]);
+    args.extend(["-f", "rawvideo", "-pix_fmt", "yuv420p", "-"]);
+    let raw = ffmpeg(&args);
 
     let (cw, ch) = chroma_size(width, height);
     let frame_len = width * height + 2 * cw * ch;
-    let raw = output.stdout;
     assert!(
         raw.len().is_multiple_of(frame_len),
         "decode of {}: {} bytes is not a whole number of {width}x{height} yuv420p frames",

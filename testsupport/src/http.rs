@@ -1,0 +1,46 @@
+//! The servers under test seen from outside: HTTP/1.1 over a plain socket, and the web
+//! player in a browser.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+/// One `method path` request with an empty body, the connection closed after it: the
+/// response's status, its head in lowercase (status line and headers) and its body.
+pub fn http(address: SocketAddr, method: &str, path: &str) -> (u16, String, Vec<u8>) {
+    let mut stream = TcpStream::connect(address).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: test\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response);
+    let split = response
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or_else(|| panic!("{method} {path}: no complete response"));
+    let head = String::from_utf8_lossy(&response[..split]).to_lowercase();
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or_else(|| panic!("{method} {path}: no status in {head:?}"));
+    (status, head, response[split + 4..].to_vec())
+}
+
+/// The web player (`server/web/tests/play.mjs`, run by node in headless Chromium) set to
+/// play `url` and keep what it fetches under `played`; the caller adds options and runs it.
+pub fn player(url: &str, played: &Path) -> Command {
+    let mut command = Command::new("node");
+    command
+        .arg(crate::repo().join("server/web/tests/play.mjs"))
+        .arg(url)
+        .arg(played);
+    command
+}
