@@ -65,22 +65,6 @@ fn fixture() -> &'static Fixture {
     })
 }
 
-fn detect_json(key: &Path, input: &Path, extra: &[&str]) -> (i32, Value) {
-    let mut args = vec!["detect", "--json", "--quiet", "--key", p(key)];
-    args.extend_from_slice(extra);
-    args.push(p(input));
-    let out = filigree(&args);
-    let code = out.status.code().expect("exit code");
-    let json = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "detect json ({e}): {} / {}",
-            String::from_utf8_lossy(&out.stdout),
-            stderr(&out)
-        )
-    });
-    (code, json)
-}
-
 /// Attack the marked file with ffmpeg (`-vf` chain, libx264/libx265 at a CRF), detect, and
 /// return the detection's JSON.
 fn attack_and_detect(
