@@ -489,12 +489,13 @@ fn check_concurrent_result(path: &Path, count: usize) {
 
 const CHILD_ENV: &str = "FILIGREE_LEDGER_TEST_CHILD";
 
-/// Runs only as a child of `concurrent_appends_from_processes`.
+/// Runs only as a child of `concurrent_appends_from_processes`, which names it with
+/// `--ignored --exact` and says in [`CHILD_ENV`] which ledger to append to.
 #[test]
+#[ignore = "a child process of concurrent_appends_from_processes"]
 fn child_process_appender() {
-    let Ok(spec) = std::env::var(CHILD_ENV) else {
-        return;
-    };
+    let spec = std::env::var(CHILD_ENV)
+        .unwrap_or_else(|_| panic!("{CHILD_ENV} not set: run concurrent_appends_from_processes"));
     let (id, path) = spec.split_once(':').unwrap();
     let id: u64 = id.parse().unwrap();
     for i in 0..25 {
@@ -510,7 +511,12 @@ fn concurrent_appends_from_processes() {
     let children: Vec<_> = (0..4)
         .map(|id| {
             std::process::Command::new(&exe)
-                .args(["--exact", "child_process_appender", "--test-threads=1"])
+                .args([
+                    "--ignored",
+                    "--exact",
+                    "child_process_appender",
+                    "--test-threads=1",
+                ])
                 .env(CHILD_ENV, format!("{id}:{}", path.display()))
                 .stdout(std::process::Stdio::null())
                 .spawn()
