@@ -19,6 +19,7 @@
 //! ```
 
 pub mod collusion;
+pub mod digest;
 pub mod error;
 pub mod key;
 pub mod ledger;

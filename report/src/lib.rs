@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 use filigree::pipeline::FileDetection;
 use filigree::video::ffmpeg;
-use filigree::{Error, Result, TAG_CHECKS, ledger};
+use filigree::{Error, Result, TAG_CHECKS, digest, ledger};
 use serde_json::{Value, json};
 
 pub use stills::Still;
@@ -95,7 +95,7 @@ pub fn facts(case: &Case) -> Result<Value> {
             "file_name": suspect.file_name().map(|n| n.to_string_lossy().into_owned()),
             "path": suspect.display().to_string(),
             "size_bytes": size,
-            "sha256": ledger::sha256_file(suspect)?,
+            "sha256": digest::sha256_file(suspect)?,
             "container": container.format,
             "duration_seconds": container.duration_seconds,
             "bit_rate": container.bit_rate,

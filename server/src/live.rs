@@ -537,7 +537,7 @@ const MASTER_RECORD: &str = "master-sha256.json";
 fn master_sha256(master: &Path, work: &Path) -> Result<String, String> {
     let unreadable =
         |e: std::io::Error| format!("cannot read the master {}: {e}", master.display());
-    let hash = || filigree::ledger::sha256_file(master).map_err(|e| e.to_string());
+    let hash = || filigree::digest::sha256_file(master).map_err(|e| e.to_string());
     let meta = std::fs::metadata(master).map_err(unreadable)?;
     // Without a modification time there is nothing to judge a record by: hash every time.
     let Some(modified) = meta
@@ -607,7 +607,7 @@ mod tests {
         let work = dir.path().join("work");
         sweep(&work).unwrap();
         let sha = master_sha256(&master, &work).unwrap();
-        assert_eq!(sha, filigree::ledger::sha256_file(&master).unwrap());
+        assert_eq!(sha, filigree::digest::sha256_file(&master).unwrap());
 
         // The next start-up reads the record (kept by the sweep): a planted hash is what
         // comes back, so the file was not hashed again.
@@ -620,7 +620,7 @@ mod tests {
 
         // Another file at that path, or a damaged record: hashed again.
         std::fs::write(&master, b"another master").unwrap();
-        let other = filigree::ledger::sha256_file(&master).unwrap();
+        let other = filigree::digest::sha256_file(&master).unwrap();
         assert_eq!(master_sha256(&master, &work).unwrap(), other);
         std::fs::write(&record, b"{").unwrap();
         assert_eq!(master_sha256(&master, &work).unwrap(), other);

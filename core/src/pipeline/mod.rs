@@ -418,7 +418,7 @@ pub fn record_in_ledger(
         if file == Path::new(STDIO) {
             Ok(crate::ledger::UNHASHED_STREAM.to_string())
         } else {
-            crate::ledger::sha256_file(file)
+            crate::digest::sha256_file(file)
         }
     };
     crate::ledger::append(

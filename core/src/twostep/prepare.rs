@@ -446,7 +446,7 @@ pub fn finalize(master: &Path, dir: &Path, key: &Key) -> Result<Manifest> {
         timescale: first.renditions.first().map_or(0, |r| r.timescale),
         renditions: Vec::new(),
         audio: None,
-        source_sha256: crate::ledger::sha256_file(master)?,
+        source_sha256: crate::digest::sha256_file(master)?,
     };
     for (i, r) in first.renditions.iter().enumerate() {
         let sizes: Vec<(u32, u64)> = records
