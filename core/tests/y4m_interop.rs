@@ -3,13 +3,11 @@
 //! Filigree writes FFmpeg reads back unchanged. These run the `ffmpeg` tool, which the test
 //! environment must have (a missing one fails the test).
 
-mod support;
-
 use std::io::Cursor;
 
 use filigree::video::y4m::{Y4mReader, Y4mWriter};
 use filigree::video::{FrameSink, FrameSource, PixelFormat, Planes, Rational, VideoFrame};
-use support::{ffmpeg, testdata};
+use filigree_testsupport::{ffmpeg_with_input, testdata};
 
 /// The frames' planes as rawvideo: Y, Cb, Cr of each frame, 16-bit samples little-endian.
 fn raw_bytes(frames: &[VideoFrame]) -> Vec<u8> {
@@ -42,7 +40,7 @@ fn interop(pix_fmt: &str, format: PixelFormat) {
             muxer,
             "-",
         ];
-        ffmpeg(&args, &[])
+        ffmpeg_with_input(&args, &[])
     };
     let y4m = decode("yuv4mpegpipe");
     let raw = decode("rawvideo");
@@ -71,8 +69,8 @@ fn interop(pix_fmt: &str, format: PixelFormat) {
         w.write_frame(f).unwrap();
     }
     w.finish().unwrap();
-    ffmpeg(&["-f", "yuv4mpegpipe", "-i", "-", "-f", "null", "-"], &ours);
-    let back = ffmpeg(
+    ffmpeg_with_input(&["-f", "yuv4mpegpipe", "-i", "-", "-f", "null", "-"], &ours);
+    let back = ffmpeg_with_input(
         &[
             "-f",
             "yuv4mpegpipe",

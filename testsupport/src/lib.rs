@@ -13,7 +13,7 @@ mod tools;
 
 pub use clips::{X264_LEAK, X264_MASTER, leak_720p, title};
 pub use http::{http, player};
-pub use tools::{ffmpeg, ffprobe, ffprobe_json, handheld_leak};
+pub use tools::{ffmpeg, ffmpeg_with_input, ffprobe, ffprobe_json, handheld_leak};
 
 /// The repository's root folder.
 pub fn repo() -> PathBuf {

@@ -1,6 +1,7 @@
 //! `ffmpeg`, `ffprobe` and `scripts/handheld-leak`, each run to completion.
 
 use std::ffi::OsStr;
+use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
@@ -30,6 +31,39 @@ pub fn ffmpeg(args: &[&str]) -> Vec<u8> {
         .args(["-nostdin", "-hide_banner", "-v", "error", "-y"])
         .args(args))
     .stdout
+}
+
+/// Runs `ffmpeg` quietly with `args`, feeding it `input` on stdin (`-i -` reads it); returns
+/// what it wrote to its standard output.
+pub fn ffmpeg_with_input(args: &[&str], input: &[u8]) -> Vec<u8> {
+    let mut command = Command::new("ffmpeg");
+    command
+        .args(["-hide_banner", "-v", "error", "-y"])
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = command.spawn().unwrap_or_else(|e| {
+        panic!("cannot run ffmpeg ({e}); is ffmpeg installed? see scripts/setup-debian")
+    });
+    let mut stdin = child.stdin.take().expect("ffmpeg stdin");
+    // Feed stdin on a writer thread while this one drains stdout and stderr, so neither pipe
+    // fills up; dropping stdin at the end is ffmpeg's end of input.
+    let (output, written) = std::thread::scope(|s| {
+        let writer = s.spawn(move || stdin.write_all(input));
+        let output = child.wait_with_output().expect("wait for ffmpeg");
+        (output, writer.join().expect("writer thread panicked"))
+    });
+    assert!(
+        output.status.success(),
+        "{command:?} failed ({}):\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    if let Err(e) = written {
+        panic!("{command:?}: writing its input failed: {e}");
+    }
+    output.stdout
 }
 
 /// Runs `ffprobe -v error ARGS PATH`; returns its standard output.

@@ -113,34 +113,6 @@ fn assert_succeeded(output: &std::process::Output, cmd: &Command, what: &str) {
     }
 }
 
-/// Runs `ffmpeg` (quiet) with `args`, feeding it `input` on stdin (`-i -` reads it), and
-/// returns what it wrote to stdout (`-`).
-pub fn ffmpeg(args: &[&str], input: &[u8]) -> Vec<u8> {
-    let mut cmd = Command::new("ffmpeg");
-    cmd.args(["-hide_banner", "-loglevel", "error", "-nostdin"])
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let what = format!("ffmpeg {args:?}");
-    let mut child = cmd.spawn().unwrap_or_else(|e| {
-        panic!("{what}: cannot run ffmpeg ({e}); is ffmpeg installed? see scripts/setup-debian")
-    });
-    let mut stdin = child.stdin.take().expect("ffmpeg stdin");
-    // Feed stdin on a writer thread while this thread drains stdout and stderr, so neither
-    // pipe fills up; dropping stdin at the end is ffmpeg's end of input.
-    let (output, written) = std::thread::scope(|s| {
-        let writer = s.spawn(move || stdin.write_all(input));
-        let output = child.wait_with_output().expect("wait for ffmpeg");
-        (output, writer.join().expect("writer thread panicked"))
-    });
-    assert_succeeded(&output, &cmd, &what);
-    if let Err(e) = written {
-        panic!("{what}: writing its input failed: {e}");
-    }
-    output.stdout
-}
-
 /// Width, height and `r_frame_rate` of the first video stream, via `ffprobe`.
 pub fn probe(path: &Path) -> (usize, usize, (u32, u32)) {
     let what = format!("ffprobe {}", path.display());
