@@ -68,9 +68,22 @@ enum Command {
 /// A command's failure: one line for the user, exit code 2.
 pub struct Failure(pub String);
 
-impl<E: std::fmt::Display> From<E> for Failure {
+impl<E: std::fmt::Display + 'static> From<E> for Failure {
     fn from(error: E) -> Failure {
-        Failure(error.to_string())
+        let library = (&error as &dyn std::any::Any).downcast_ref::<filigree::Error>();
+        match library.and_then(advice) {
+            Some(advice) => Failure(format!("{error} ({advice})")),
+            None => Failure(error.to_string()),
+        }
+    }
+}
+
+/// What the command line adds to a library error: the library says what went wrong, only the
+/// CLI knows which flag changes it.
+fn advice(error: &filigree::Error) -> Option<&'static str> {
+    match error {
+        filigree::Error::OutputExists { .. } => Some("use --force to overwrite"),
+        _ => None,
     }
 }
 

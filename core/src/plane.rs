@@ -1,7 +1,7 @@
 //! Luma sample types. Filigree works on the luma plane only; callers hand it in as an
 //! `ndarray` view (row-major, any stride) of `u8` for 8-bit video or `u16` for 9- to 16-bit.
 
-use crate::error::{Error, Result};
+use crate::error::{Result, VideoError};
 
 /// A luma sample: `u8` (8-bit video) or `u16` (10-bit and other high-bit-depth video).
 pub trait Sample: Copy + Send + Sync + 'static {
@@ -46,7 +46,7 @@ pub fn max_code_value<S: Sample>(bit_depth: u8) -> Result<f32> {
         (9..=S::MAX_BIT_DEPTH).contains(&bit_depth)
     };
     if !fits {
-        return Err(Error::UnsupportedBitDepth(bit_depth));
+        return Err(VideoError::UnsupportedBitDepth(bit_depth).into());
     }
     Ok(((1u32 << bit_depth) - 1) as f32)
 }

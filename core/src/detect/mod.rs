@@ -14,7 +14,7 @@ use ndarray::{Array2, ArrayView2};
 
 use crate::collusion::chips::IssuedCodewords;
 use crate::collusion::{Accused, MAX_PEELED, peel};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, VideoError};
 use crate::grid::WORKING_SIDE;
 use crate::key::Key;
 use crate::pattern::downsample2;
@@ -145,12 +145,13 @@ impl StreamShape {
 }
 
 fn size_changed((width, height): (usize, usize), first: (usize, usize)) -> Error {
-    Error::FrameSizeChanged {
+    VideoError::FrameSizeChanged {
         width,
         height,
         expected_width: first.0,
         expected_height: first.1,
     }
+    .into()
 }
 
 /// Accumulation-plane (rows, cols) of a frame: [`ACCUMULATION_SIDE`] on the shorter side.
@@ -367,11 +368,12 @@ fn residue(suspect: &Array2<f32>, original: &Array2<f32>) -> Array2<f32> {
 
 fn check_suspect_side(width: usize, height: usize) -> Result<()> {
     if width.min(height) < MIN_SUSPECT_SIDE {
-        return Err(Error::FrameTooSmall {
+        return Err(VideoError::FrameTooSmall {
             width,
             height,
             min_side: MIN_SUSPECT_SIDE,
-        });
+        }
+        .into());
     }
     Ok(())
 }

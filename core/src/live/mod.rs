@@ -16,7 +16,7 @@ use std::collections::VecDeque;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, VideoError};
 use crate::key::Key;
 use crate::mark::embed::EmbedConfig;
 use crate::marker::{FrameMarker, MarkingSetup, SharedMarkerFactory};
@@ -332,9 +332,11 @@ impl Renderer {
     /// Cuts the encoded fragment at `work` into the session's `init.mp4` (checked against an
     /// earlier run's) and the segment, retimed to its place in the title.
     fn cut(&self, segment: u32, work: &Path) -> Result<()> {
-        let fail = |reason: String| Error::Encode {
-            path: work.to_path_buf(),
-            reason,
+        let fail = |reason: String| {
+            Error::Video(VideoError::Encode {
+                path: work.to_path_buf(),
+                reason,
+            })
         };
         let data = fs::read(work).map_err(|source| Error::Io {
             path: work.to_path_buf(),

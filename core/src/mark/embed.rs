@@ -3,7 +3,7 @@
 
 use ndarray::{Array2, ArrayView2, ArrayViewMut2, s};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, VideoError};
 use crate::grid::{MIN_SIDE, TILE, WorkingGrid};
 use crate::key::Key;
 use crate::mark::mask::PerceptualMask;
@@ -78,11 +78,12 @@ impl Embedder {
         config: &EmbedConfig,
     ) -> Result<Embedder> {
         if width.min(height) < MIN_SIDE {
-            return Err(Error::FrameTooSmall {
+            return Err(VideoError::FrameTooSmall {
                 width,
                 height,
                 min_side: MIN_SIDE,
-            });
+            }
+            .into());
         }
         let strength = config.strength;
         if !(strength.is_finite() && strength > 0.0 && strength <= MAX_STRENGTH) {

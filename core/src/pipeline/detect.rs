@@ -14,7 +14,7 @@ use crate::detect::windows::{
     RecipientWindows, TwoStepDetection, WindowDetection, WindowReader, WindowStrength,
 };
 use crate::detect::{Detection, Detector, Evidence, SyncPicture};
-use crate::error::{Error, Result};
+use crate::error::{Result, VideoError};
 use crate::key::Key;
 use crate::ledger::LedgerEntry;
 use crate::video::readahead::{Progress, ReadFor, STDIO, spawn_reader};
@@ -642,9 +642,10 @@ fn read_suspect<T>(
         detector.merge(local?)?;
     }
     if read == 0 {
-        return Err(Error::NoFrames {
+        return Err(VideoError::NoFrames {
             path: input.to_path_buf(),
-        });
+        }
+        .into());
     }
     Ok(SuspectRead {
         info,

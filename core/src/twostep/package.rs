@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, PackageError, Result};
 use crate::key::Key;
 use crate::variant::{SessionCode, Variant};
 use crate::video::temp::TempOutput;
@@ -125,9 +125,11 @@ pub struct Package {
 impl Package {
     pub fn open(root: &Path) -> Result<Package> {
         let path = root.join(MANIFEST);
-        let fail = |reason: String| Error::Package {
-            path: root.to_path_buf(),
-            reason,
+        let fail = |reason: String| {
+            Error::Package(PackageError::Invalid {
+                path: root.to_path_buf(),
+                reason,
+            })
         };
         let text = fs::read_to_string(&path).map_err(|e| fail(format!("{MANIFEST}: {e}")))?;
         let manifest: Manifest =
@@ -176,14 +178,15 @@ impl Package {
     /// not prepared with.
     pub fn session_code(&self, key: &Key) -> Result<SessionCode> {
         if key.fingerprint() != self.manifest.key_fingerprint {
-            return Err(Error::Package {
+            return Err(PackageError::Invalid {
                 path: self.root.clone(),
                 reason: format!(
                     "prepared under key {}, not the key given ({})",
                     self.manifest.key_fingerprint,
                     key.fingerprint()
                 ),
-            });
+            }
+            .into());
         }
         Ok(SessionCode::new(key, self.manifest.title_id))
     }
@@ -303,10 +306,11 @@ impl Package {
         output: &Path,
     ) -> Result<()> {
         if self.rendition(rendition).is_none() {
-            return Err(Error::Package {
+            return Err(PackageError::Invalid {
                 path: self.root.clone(),
                 reason: format!("has no rendition {rendition:?}"),
-            });
+            }
+            .into());
         }
         let io = |path: &Path| {
             let path = path.to_path_buf();

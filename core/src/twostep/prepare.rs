@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, PackageError, Result};
 use crate::key::Key;
 use crate::mark::embed::{EmbedConfig, Embedder};
 use crate::scheme::Payload;
@@ -118,9 +118,11 @@ pub fn prepare_range(
     cancel: Option<&AtomicBool>,
     progress: Progress,
 ) -> Result<RangeRecord> {
-    let fail = |reason: String| Error::Package {
-        path: dir.to_path_buf(),
-        reason,
+    let fail = |reason: String| {
+        Error::Package(PackageError::Invalid {
+            path: dir.to_path_buf(),
+            reason,
+        })
     };
     if plan.title_id > MAX_TITLE_ID {
         return Err(fail(format!(
@@ -343,9 +345,11 @@ pub fn plan_ranges(
     position_seconds: f64,
     positions_per_range: u32,
 ) -> Result<Vec<Range<u32>>> {
-    let fail = |reason: String| Error::Package {
-        path: master.to_path_buf(),
-        reason,
+    let fail = |reason: String| {
+        Error::Package(PackageError::Invalid {
+            path: master.to_path_buf(),
+            reason,
+        })
     };
     let reader = crate::video::ffmpeg::FfmpegReader::open(master)?;
     let info = crate::video::FrameSource::info(&reader);
@@ -371,9 +375,11 @@ pub fn plan_ranges(
 /// Checks that the ranges in `dir` cover the title and agree, then writes `package.json`,
 /// `wmpaceinfo.json` and the playlists. Returns the manifest.
 pub fn finalize(master: &Path, dir: &Path, key: &Key) -> Result<Manifest> {
-    let fail = |reason: String| Error::Package {
-        path: dir.to_path_buf(),
-        reason,
+    let fail = |reason: String| {
+        Error::Package(PackageError::Invalid {
+            path: dir.to_path_buf(),
+            reason,
+        })
     };
     let ranges_dir = dir.join("ranges");
     let mut records: Vec<RangeRecord> = Vec::new();
@@ -493,9 +499,11 @@ fn prepare_audio(
     dir: &Path,
     position_seconds: f64,
 ) -> Result<Option<AudioRendition>> {
-    let fail = |reason: String| Error::Package {
-        path: dir.to_path_buf(),
-        reason,
+    let fail = |reason: String| {
+        Error::Package(PackageError::Invalid {
+            path: dir.to_path_buf(),
+            reason,
+        })
     };
     let work = dir.join(".work");
     fs::create_dir_all(&work).map_err(|source| Error::Io {

@@ -221,10 +221,11 @@ fn open(
 ) -> crate::Result<OpenedSession> {
     use sha2::Digest;
     if token_key == key {
-        return Err(crate::Error::Package {
+        return Err(crate::error::PackageError::Invalid {
             path: package.root().to_path_buf(),
             reason: "the token key must not be the marking key".into(),
-        });
+        }
+        .into());
     }
     let code = package.session_code(key)?;
     let manifest = package.manifest();
