@@ -40,9 +40,13 @@ const MAX_SURROUND_FRACTION: f32 = 0.4;
 /// Picture area inside the bars, in plane pixels (half-open).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ContentRect {
+    /// First picture row (inclusive).
     pub top: usize,
+    /// Row just below the picture (exclusive).
     pub bottom: usize,
+    /// First picture column (inclusive).
     pub left: usize,
+    /// Column just right of the picture (exclusive).
     pub right: usize,
 }
 
@@ -57,6 +61,7 @@ impl ContentRect {
         }
     }
 
+    /// Picture height in rows (`bottom - top`).
     pub fn height(&self) -> usize {
         self.bottom - self.top
     }
@@ -72,6 +77,7 @@ impl ContentRect {
             right: self.right.min(other.right).max(left),
         }
     }
+    /// Picture width in columns (`right - left`).
     pub fn width(&self) -> usize {
         self.right - self.left
     }

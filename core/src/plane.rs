@@ -7,6 +7,7 @@ use crate::error::{Result, VideoError};
 pub trait Sample: Copy + Send + Sync + 'static {
     /// Largest bit depth this sample type can hold.
     const MAX_BIT_DEPTH: u8;
+    /// The sample's code value as a float, unscaled.
     fn to_f32(self) -> f32;
     /// Clamps into `0..=max` and rounds to nearest (halves up). Written as `+ 0.5` and a
     /// truncating cast rather than `round()`, which is a library call on baseline x86-64 and

@@ -15,7 +15,9 @@ pub(crate) const RECIPIENT_ID_BITS: usize = 32;
 /// it found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Payload {
+    /// A single-step copy: the recipient's 32-bit ID.
     Recipient(u32),
+    /// A two-step position: title, position and variant.
     Variant(VariantMark),
 }
 

@@ -37,6 +37,7 @@ pub use routes::router;
 
 /// What the server serves and with which secrets.
 pub struct Config {
+    /// The two-step package's folder.
     pub package: PathBuf,
     /// The marking key the package was prepared with.
     pub key: Key,
@@ -47,6 +48,7 @@ pub struct Config {
     /// The web player's folder (`player.html`, `player.js`, `player.css`, and
     /// `node_modules/hls.js/dist/hls.min.js`).
     pub web: PathBuf,
+    /// Address and port to listen on.
     pub listen: SocketAddr,
     /// Render live sessions (needs `ledger`: their overlay and label are recorded there).
     pub live: Option<LiveConfig>,

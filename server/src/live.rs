@@ -63,6 +63,7 @@ pub struct LiveConfig {
     pub work: PathBuf,
     /// Builds each render's marker (the GPU's where there is one), and says where it marks.
     pub marker: SharedMarkerFactory,
+    /// Where marking runs, in words (`CPU`, `GPU <name>`), for the start-up line and status.
     pub marked_on: String,
     /// The encoder (see [`live::live_encoder`]).
     pub encode: EncodeOptions,
@@ -96,6 +97,7 @@ pub enum Refusal {
     Failed,
     /// The segment was not rendered in time.
     Slow,
+    /// The session was ended (idle, or by request) while the request waited for it: 404.
     NotFound,
 }
 
@@ -248,6 +250,7 @@ impl Live {
         )
     }
 
+    /// How the title is cut into live segments.
     pub fn timing(&self) -> &LiveTiming {
         &self.timing
     }

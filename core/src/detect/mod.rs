@@ -73,6 +73,7 @@ pub struct Detection {
     /// frame by frame (a handheld camera: see `stabilise`); `picture` is then the mean
     /// outline's bounding box, and the geometry is measured against the outline.
     pub tracked: bool,
+    /// Frames accumulated into the evidence the detection was made from.
     pub frames_used: usize,
     /// Further recipients whose IDs decoded once the stronger ones' marks were cancelled
     /// (`collusion::peel`): the leak mixes their copies with `recipient`'s. Each passed its
@@ -190,6 +191,7 @@ impl Default for Detector {
 }
 
 impl Detector {
+    /// An empty detector; its plane size is set by the first frame it is given.
     pub fn new() -> Detector {
         Detector::default()
     }
@@ -288,6 +290,7 @@ impl Detector {
         Ok(())
     }
 
+    /// Frames accumulated so far, those of merged detectors included.
     pub fn frames(&self) -> usize {
         self.frames
     }
@@ -437,6 +440,7 @@ impl Evidence {
         self.tracked.as_ref().map(|t| t.frames)
     }
 
+    /// Detects under `key` alone, scoring no issued recipients.
     pub fn detect(&self, key: &Key) -> Detection {
         self.detect_with(key, &IssuedCodewords::default(), 0.0)
     }

@@ -48,13 +48,18 @@ const MAGNIFICATION_STEP: f32 = 0.0025;
 /// flipped upside down, or both (a half turn).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reflection {
+    /// Not reflected.
     None,
+    /// Mirrored left-right (columns reversed).
     Mirror,
+    /// Flipped upside down (rows reversed).
     Flip,
+    /// Mirrored and flipped: turned through 180 degrees.
     HalfTurn,
 }
 
 impl Reflection {
+    /// Every reflection the sync search tries, unreflected first.
     pub const ALL: [Reflection; 4] = [
         Reflection::None,
         Reflection::Mirror,
@@ -62,6 +67,7 @@ impl Reflection {
         Reflection::HalfTurn,
     ];
 
+    /// The reflection in words (`"none"`, `"mirror"`, `"flip"`, `"half turn"`), for reports.
     pub fn name(self) -> &'static str {
         match self {
             Reflection::None => "none",
@@ -134,9 +140,13 @@ pub(crate) struct Folds {
 /// still surround), not against the frame.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct PictureFound {
+    /// Left edge of the picture, as a fraction of the frame's width.
     pub left: f32,
+    /// Top edge of the picture, as a fraction of the frame's height.
     pub top: f32,
+    /// Width of the picture, as a fraction of the frame's width.
     pub width: f32,
+    /// Height of the picture, as a fraction of the frame's height.
     pub height: f32,
 }
 

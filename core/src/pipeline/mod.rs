@@ -40,9 +40,13 @@ pub use informed::{INFORMED_MAX_SECONDS, detect_file_informed};
 /// What to embed and how to write it.
 #[derive(Debug, Clone)]
 pub struct EmbedJob<'a> {
+    /// The marking key.
     pub key: &'a Key,
+    /// The recipient ID marked into every frame.
     pub recipient: u32,
+    /// Mark strength.
     pub config: EmbedConfig,
+    /// Encoder, quality, preset and pixel format of the output.
     pub encode: EncodeOptions,
     /// Replace an existing output file.
     pub overwrite: bool,
@@ -68,8 +72,11 @@ pub struct EmbedReport {
     pub info: StreamInfo,
     /// Pixel format of the written video (see [`EncodeOptions::pix_fmt`]).
     pub output_format: PixelFormat,
+    /// Frames marked and written.
     pub frames: u64,
+    /// Wall-clock seconds the embed took, from opening the input to the finished output.
     pub wall_seconds: f64,
+    /// Luma PSNR/SSIM of the marked frames against their originals, when `measure_quality` was set.
     pub quality: Option<QualityStats>,
     /// Streams of the input that could not be copied into the output container.
     pub skipped_streams: Vec<String>,

@@ -30,6 +30,7 @@ use crate::video::temp::TempOutput;
 /// The manifest's `format` value.
 pub const FORMAT: &str = "filigree-two-step/1";
 
+/// File name of the manifest in the package's root folder.
 pub const MANIFEST: &str = "package.json";
 
 /// One rendition of the ABR ladder.
@@ -37,10 +38,13 @@ pub const MANIFEST: &str = "package.json";
 pub struct Rendition {
     /// Folder name, e.g. `720p`.
     pub name: String,
+    /// Frame width in pixels.
     pub width: usize,
+    /// Frame height in pixels (a rung of the ladder, e.g. 720).
     pub height: usize,
     /// Peak and mean bit rate over the segments of both variants (bits/s), for HLS.
     pub peak_bandwidth: u64,
+    /// Mean bit rate over all segments of both variants, in bits/s.
     pub average_bandwidth: u64,
     /// RFC 6381 codecs string, e.g. `avc1.64001f`.
     pub codecs: String,
@@ -51,10 +55,13 @@ pub struct Rendition {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AudioRendition {
+    /// Number of audio channels.
     pub channels: u16,
+    /// Sample rate in Hz.
     pub rate: u32,
     /// RFC 6381 codecs string (`mp4a.40.2`, AAC-LC).
     pub codecs: String,
+    /// Mean bit rate over the whole rendition, in bits/s (added to each video stream's in HLS).
     pub bandwidth: u64,
     /// Duration of each segment `audio/<index>.m4s`, in seconds.
     pub segment_seconds: Vec<f64>,
@@ -64,11 +71,15 @@ pub struct AudioRendition {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Manifest {
+    /// Always [`FORMAT`]; a package of another format is refused on open.
     pub format: String,
+    /// The title's ID, carried in every variant mark (at most [`crate::variant::MAX_TITLE_ID`]).
     pub title_id: u16,
     /// Fingerprint of the marking key (never the key).
     pub key_fingerprint: String,
+    /// Numerator of the master's frame rate (frames per second).
     pub frame_rate_num: i32,
+    /// Denominator of the master's frame rate; always positive.
     pub frame_rate_den: i32,
     /// Frames of the title.
     pub frames: u64,
@@ -76,6 +87,7 @@ pub struct Manifest {
     pub position_frames: u64,
     /// Units per second of the segments' decode times.
     pub timescale: u32,
+    /// The video renditions of the ABR ladder.
     pub renditions: Vec<Rendition>,
     /// The audio rendition, when the master has audio.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -85,10 +97,12 @@ pub struct Manifest {
 }
 
 impl Manifest {
+    /// Number of positions: the title's frames divided by `position_frames`, rounded up.
     pub fn positions(&self) -> u32 {
         self.frames.div_ceil(self.position_frames) as u32
     }
 
+    /// Frames per second.
     pub fn frame_rate(&self) -> f64 {
         self.frame_rate_num as f64 / self.frame_rate_den as f64
     }
@@ -100,6 +114,7 @@ impl Manifest {
         frames as f64 / self.frame_rate()
     }
 
+    /// Duration of the title in seconds.
     pub fn duration_seconds(&self) -> f64 {
         self.frames as f64 / self.frame_rate()
     }
@@ -123,6 +138,7 @@ pub struct Package {
 }
 
 impl Package {
+    /// Opens the package in `root`, reading and checking its manifest.
     pub fn open(root: &Path) -> Result<Package> {
         let path = root.join(MANIFEST);
         let fail = |reason: String| {
@@ -157,10 +173,12 @@ impl Package {
         })
     }
 
+    /// The package's folder.
     pub fn root(&self) -> &Path {
         &self.root
     }
 
+    /// The package's manifest (`package.json`).
     pub fn manifest(&self) -> &Manifest {
         &self.manifest
     }
@@ -170,6 +188,7 @@ impl Package {
         self.manifest.renditions.iter().max_by_key(|r| r.height)
     }
 
+    /// The rendition named `name`, if the package has one.
     pub fn rendition(&self, name: &str) -> Option<&Rendition> {
         self.manifest.renditions.iter().find(|r| r.name == name)
     }
@@ -191,12 +210,14 @@ impl Package {
         Ok(SessionCode::new(key, self.manifest.title_id))
     }
 
+    /// Path of `rendition`'s initialisation segment in `variant`'s folder (the same bytes in both).
     pub fn init_path(&self, variant: Variant, rendition: &str) -> PathBuf {
         self.root
             .join(rendition_dir(variant, rendition))
             .join("init.mp4")
     }
 
+    /// Path of `variant`'s segment of `rendition` at `position`.
     pub fn segment_path(&self, variant: Variant, rendition: &str, position: u32) -> PathBuf {
         self.root
             .join(rendition_dir(variant, rendition))
@@ -289,6 +310,7 @@ impl Package {
         self.root.join(AUDIO_DIR).join("init.mp4")
     }
 
+    /// Path of audio segment `index`; `None` without audio or past the last segment.
     pub fn audio_segment_path(&self, index: u32) -> Option<PathBuf> {
         let audio = self.manifest.audio.as_ref()?;
         ((index as usize) < audio.segment_seconds.len())

@@ -47,7 +47,9 @@ pub struct PreparePlan {
     pub ladder: Vec<usize>,
     /// libx264 CRF and preset of every rendition.
     pub crf: u8,
+    /// libx264 preset name, e.g. `medium`.
     pub preset: String,
+    /// Mark strength of both variants ([`EmbedConfig::strength`]).
     pub strength: f32,
 }
 
@@ -70,24 +72,37 @@ impl Default for PreparePlan {
 pub struct RangeRecord {
     /// Positions `first .. end`.
     pub first: u32,
+    /// End of the range: one past the last position written.
     pub end: u32,
     /// The master's frame count, when this range reached its end.
     pub title_frames: Option<u64>,
+    /// The title's ID, as planned.
     pub title_id: u16,
+    /// Fingerprint of the key the range was marked with.
     pub key_fingerprint: String,
+    /// Numerator of the master's frame rate.
     pub frame_rate_num: i32,
+    /// Denominator of the master's frame rate.
     pub frame_rate_den: i32,
+    /// Frames per position, from the plan's position length at the master's frame rate.
     pub position_frames: u64,
+    /// What the range wrote of each rendition; empty for a range past the end.
     pub renditions: Vec<RangeRendition>,
 }
 
+/// What one range wrote of one rendition (its [`Rendition`] before the bandwidths are known).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RangeRendition {
+    /// Folder name, e.g. `720p`.
     pub name: String,
+    /// Frame width in pixels.
     pub width: usize,
+    /// Frame height in pixels.
     pub height: usize,
+    /// Units per second of the segments' decode times (from the initialisation segment).
     pub timescale: u32,
+    /// RFC 6381 codecs string of the video, e.g. `avc1.64001f`.
     pub codecs: String,
     /// Bytes of each position's segment, variant A then B.
     pub segment_bytes: [Vec<u64>; 2],

@@ -42,7 +42,9 @@ fn boxes(data: &[u8]) -> Result<Vec<([u8; 4], usize, usize)>, String> {
 /// A fragmented MP4 cut into its initialisation segment and fragments.
 #[derive(Debug)]
 pub struct Fragments {
+    /// The initialisation segment: `ftyp` and `moov`.
     pub init: Vec<u8>,
+    /// The media fragments in order, each a `moof` and its `mdat`.
     pub segments: Vec<Vec<u8>>,
 }
 

@@ -82,7 +82,9 @@ pub(super) fn discard_stream(input: &mut format::context::Input, index: usize) {
 pub struct ContainerFacts {
     /// FFmpeg's name for the container format (`mov,mp4,m4a,3gp,3g2,mj2`, `mpegts`).
     pub format: String,
+    /// Duration the container states, in seconds; `None` when it states none.
     pub duration_seconds: Option<f64>,
+    /// Overall bit rate the container states, in bits/s; `None` when it states none.
     pub bit_rate: Option<i64>,
     /// One line per stream: `video h264 1920x1080`, `audio aac 48000 Hz 2 ch`.
     pub streams: Vec<String>,

@@ -14,7 +14,9 @@ use crate::error::{Error, Result, VideoError};
 /// The audio of a stream rendition: what a package's playlists say about it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AudioTrack {
+    /// Number of audio channels.
     pub channels: u16,
+    /// Sample rate in Hz.
     pub rate: u32,
 }
 
