@@ -85,8 +85,7 @@ pub(crate) fn run(args: &ServeArgs) -> Result<ExitCode, Failure> {
         web: args.web.clone(),
         listen: args.listen,
         live,
-    })
-    .map_err(Failure)?;
+    })?;
     Ok(ExitCode::SUCCESS)
 }
 

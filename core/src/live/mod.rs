@@ -351,7 +351,7 @@ impl Renderer {
             source,
         })?;
         let _ = fs::remove_file(work);
-        let pieces = cmaf::split(&data).map_err(&fail)?;
+        let pieces = cmaf::split(&data).map_err(|e| fail(e.to_string()))?;
         let [mut media] = <[Vec<u8>; 1]>::try_from(pieces.segments)
             .map_err(|s| fail(format!("{} fragments for one segment", s.len())))?;
         let timescale = cmaf::timescale(&pieces.init)
@@ -360,7 +360,7 @@ impl Renderer {
         let decode_time =
             (self.spec.timing.first_frame(segment) as i128 * timescale as i128 * rate.den as i128
                 / rate.num as i128) as u64;
-        cmaf::retime(&mut media, segment + 1, decode_time).map_err(&fail)?;
+        cmaf::retime(&mut media, segment + 1, decode_time).map_err(|e| fail(e.to_string()))?;
         let init = self.dir.join(INIT);
         match fs::read(&init) {
             Ok(existing) if existing != pieces.init => {

@@ -14,7 +14,8 @@
 //! ```
 //!
 //! Per-session playlists are computed on request from the key and the session ID
-//! ([`Package::media_playlist`] with [`Package::variant`]), never stored.
+//! ([`Package::media_playlist`] with [`SessionCode::variant`](crate::variant::SessionCode::variant)),
+//! never stored.
 
 use std::fs;
 use std::io::Write;
@@ -305,7 +306,7 @@ impl Package {
         write_playlist(|out| playlist.write_to(out))
     }
 
-    /// `audio/`'s initialisation segment and segment `index`.
+    /// Path of `audio/`'s initialisation segment.
     pub fn audio_init_path(&self) -> PathBuf {
         self.root.join(AUDIO_DIR).join("init.mp4")
     }

@@ -292,7 +292,8 @@ pub fn prepare_range(
                 .ok_or_else(|| fail("init segment has no timescale".into()))?;
             let start_time = (first_frame as i128 * timescale as i128 * info.frame_rate.den as i128
                 / info.frame_rate.num as i128) as u64;
-            let muxer_start = cmaf::decode_time(&cut.segments[0]).map_err(&fail)?;
+            let muxer_start =
+                cmaf::decode_time(&cut.segments[0]).map_err(|e| fail(e.to_string()))?;
             let folder = dir.join(rendition_dir(variant, &r.0));
             fs::create_dir_all(&folder).map_err(|source| Error::Io {
                 path: folder.clone(),
@@ -300,8 +301,10 @@ pub fn prepare_range(
             })?;
             for (k, mut segment) in cut.segments.into_iter().enumerate() {
                 let position = range.start + k as u32;
-                let time = cmaf::decode_time(&segment).map_err(&fail)? - muxer_start + start_time;
-                cmaf::retime(&mut segment, position + 1, time).map_err(&fail)?;
+                let time = cmaf::decode_time(&segment).map_err(|e| fail(e.to_string()))?
+                    - muxer_start
+                    + start_time;
+                cmaf::retime(&mut segment, position + 1, time).map_err(|e| fail(e.to_string()))?;
                 sizes[slot].push(segment.len() as u64);
                 write_atomically(&folder.join(segment_name(position)), &segment)?;
             }
@@ -543,11 +546,12 @@ fn prepare_audio(
         .segments
         .iter()
         .map(|s| cmaf::decode_time(s))
-        .collect::<std::result::Result<Vec<u64>, String>>()
-        .map_err(&fail)?;
+        .collect::<std::result::Result<Vec<u64>, _>>()
+        .map_err(|e| fail(e.to_string()))?;
     let last = cut.segments.last().expect("split finds fragments");
     // AAC frames are 1024 samples at the track's rate (its timescale).
-    let last_seconds = cmaf::sample_count(last).map_err(&fail)? as f64 * 1024.0 / timescale;
+    let last_seconds =
+        cmaf::sample_count(last).map_err(|e| fail(e.to_string()))? as f64 * 1024.0 / timescale;
     let segment_seconds: Vec<f64> = times
         .windows(2)
         .map(|w| (w[1] - w[0]) as f64 / timescale)

@@ -19,7 +19,7 @@
 //! from which the MOV and MP4 muxers write a `tmcd` track (other containers keep the tag).
 //!
 //! Interlacing: the reader reports a field order the stream declares in
-//! [`StreamInfo::interlaced`]; after [`FfmpegReader::refuse_interlaced`] a frame flagged
+//! [`StreamInfo::interlaced`](super::StreamInfo::interlaced); after [`FfmpegReader::refuse_interlaced`] a frame flagged
 //! interlaced is an [`VideoError::Interlaced`] too.
 //!
 //! Encoding writes to a temporary file next to the target (see [`super::temp`]) and renames it
