@@ -13,7 +13,7 @@ use crate::Failure;
 use crate::progress::FrameProgress;
 
 #[derive(Args)]
-pub struct DetectArgs {
+pub(crate) struct DetectArgs {
     /// Key file the copies were marked with; repeat it for a keyring (each key is tried on
     /// one reading of the leak, and every probability is charged for all of them).
     #[arg(long, required_unless_present = "keys")]
@@ -86,7 +86,7 @@ fn keyring(args: &DetectArgs) -> Result<Vec<Key>, Failure> {
         .collect::<Result<_, _>>()?)
 }
 
-pub fn run(args: &DetectArgs, quiet: bool) -> Result<ExitCode, Failure> {
+pub(crate) fn run(args: &DetectArgs, quiet: bool) -> Result<ExitCode, Failure> {
     let ring = Keyring::new(
         keyring(args)?,
         args.ledger.as_deref(),

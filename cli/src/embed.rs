@@ -17,7 +17,7 @@ use crate::progress::FrameProgress;
 use filigree_gpu::GpuMarker;
 
 #[derive(Args)]
-pub struct EmbedArgs {
+pub(crate) struct EmbedArgs {
     #[command(flatten)]
     mark: MarkArgs,
     /// Measure luma PSNR and SSIM of every marked frame (slower).
@@ -29,7 +29,7 @@ pub struct EmbedArgs {
 }
 
 #[derive(Args)]
-pub struct ScreenArgs {
+pub(crate) struct ScreenArgs {
     #[command(flatten)]
     mark: MarkArgs,
     /// Pace the output to the source frame rate, for live playback (`... - | ffplay -`).
@@ -116,7 +116,7 @@ struct Marking {
     realtime: bool,
 }
 
-pub fn run(args: &EmbedArgs, quiet: bool) -> Result<ExitCode, Failure> {
+pub(crate) fn run(args: &EmbedArgs, quiet: bool) -> Result<ExitCode, Failure> {
     mark(
         &args.mark,
         &Marking {
@@ -128,7 +128,7 @@ pub fn run(args: &EmbedArgs, quiet: bool) -> Result<ExitCode, Failure> {
     )
 }
 
-pub fn run_screen(args: &ScreenArgs, quiet: bool) -> Result<ExitCode, Failure> {
+pub(crate) fn run_screen(args: &ScreenArgs, quiet: bool) -> Result<ExitCode, Failure> {
     mark(
         &args.mark,
         &Marking {

@@ -3,7 +3,7 @@
 use filigree_gpu::Gpu;
 
 /// Opens the GPU, or says on stderr why the CPU will mark instead.
-pub fn open_or_explain() -> Option<Gpu> {
+pub(crate) fn open_or_explain() -> Option<Gpu> {
     match Gpu::open_for_marking() {
         Ok(gpu) => Some(gpu),
         Err(e) => {

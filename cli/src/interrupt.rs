@@ -35,7 +35,7 @@ struct State {
 }
 
 /// Signal handling for one embed; restores nothing on drop (the process is about to end).
-pub struct Interrupt {
+pub(crate) struct Interrupt {
     state: Arc<State>,
     handle: Handle,
     watcher: Option<JoinHandle<()>>,
@@ -45,7 +45,7 @@ pub struct Interrupt {
 
 impl Interrupt {
     /// Starts catching SIGINT and SIGTERM for an embed into `output`.
-    pub fn install(output: &Path) -> Result<Interrupt, Failure> {
+    pub(crate) fn install(output: &Path) -> Result<Interrupt, Failure> {
         let mut signals = Signals::new([SIGINT, SIGTERM])
             .map_err(|e| Failure(format!("cannot install signal handlers: {e}")))?;
         let handle = signals.handle();
@@ -87,17 +87,17 @@ impl Interrupt {
     }
 
     /// The flag the pipeline watches ([`filigree::pipeline::EmbedJob::cancel`]).
-    pub fn cancel_flag(&self) -> &AtomicBool {
+    pub(crate) fn cancel_flag(&self) -> &AtomicBool {
         &self.state.cancel
     }
 
     /// The pipeline has returned: a signal from now on lets the command finish.
-    pub fn embed_done(&self) {
+    pub(crate) fn embed_done(&self) {
         self.state.embedding.store(false, Ordering::SeqCst);
     }
 
     /// Reports an embed the signal stopped; the exit code is 128 + the signal's number.
-    pub fn stopped(&self) -> ExitCode {
+    pub(crate) fn stopped(&self) -> ExitCode {
         let signal = self.state.signal.load(Ordering::SeqCst);
         eprintln!("filigree: {}; {}", describe(signal), self.output);
         ExitCode::from(u8::try_from(128 + signal).unwrap_or(130))

@@ -7,7 +7,7 @@ use filigree::Key;
 
 use crate::Failure;
 
-pub fn run(out: &Path, quiet: bool) -> Result<ExitCode, Failure> {
+pub(crate) fn run(out: &Path, quiet: bool) -> Result<ExitCode, Failure> {
     let key = Key::generate()?;
     key.save(out)?;
     if !quiet {

@@ -9,7 +9,7 @@ use filigree::ledger;
 use crate::Failure;
 
 #[derive(Subcommand)]
-pub enum LedgerCommand {
+pub(crate) enum LedgerCommand {
     /// Check the hash chain; report the first altered, removed, reordered or inserted entry.
     Verify { file: PathBuf },
     /// List the entries (exit 1, with a warning, when the hash chain is damaged).
@@ -21,7 +21,7 @@ pub enum LedgerCommand {
     },
 }
 
-pub fn run(command: &LedgerCommand) -> Result<ExitCode, Failure> {
+pub(crate) fn run(command: &LedgerCommand) -> Result<ExitCode, Failure> {
     match command {
         LedgerCommand::Verify { file } => {
             let report = ledger::verify(file)?;

@@ -68,9 +68,28 @@ enum Command {
 /// A command's failure: one line for the user, exit code 2.
 pub struct Failure(pub String);
 
-impl<E: std::fmt::Display> From<E> for Failure {
+impl<E: std::fmt::Display + 'static> From<E> for Failure {
     fn from(error: E) -> Failure {
-        Failure(error.to_string())
+        match advice(&error) {
+            Some(advice) => Failure(format!("{error} ({advice})")),
+            None => Failure(error.to_string()),
+        }
+    }
+}
+
+/// What the command line adds to a library error: the library says what went wrong, only the
+/// CLI knows which flag changes it.
+fn advice(error: &dyn std::any::Any) -> Option<&'static str> {
+    if let Some(error) = error.downcast_ref::<filigree_server::ServerError>() {
+        return match error {
+            filigree_server::ServerError::LiveNeedsLedger => Some("give --ledger"),
+            filigree_server::ServerError::Library(library) => advice(library),
+            _ => None,
+        };
+    }
+    match error.downcast_ref::<filigree::Error>()? {
+        filigree::Error::OutputExists { .. } => Some("use --force to overwrite"),
+        _ => None,
     }
 }
 

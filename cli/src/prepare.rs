@@ -14,7 +14,7 @@ use crate::interrupt::Interrupt;
 use crate::progress::FrameProgress;
 
 #[derive(Args)]
-pub struct PrepareArgs {
+pub(crate) struct PrepareArgs {
     /// Key file the variants are marked with.
     #[arg(long)]
     key: PathBuf,
@@ -61,7 +61,7 @@ fn position_range(text: &str) -> Result<Range<u32>, String> {
     }
 }
 
-pub fn run(args: &PrepareArgs, quiet: bool) -> Result<ExitCode, Failure> {
+pub(crate) fn run(args: &PrepareArgs, quiet: bool) -> Result<ExitCode, Failure> {
     let key = Key::load(&args.key)?;
     if args.finalize {
         let manifest = prepare::finalize(&args.input, &args.package, &key)?;

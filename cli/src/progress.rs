@@ -4,12 +4,12 @@ use std::io::IsTerminal;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-pub struct FrameProgress {
+pub(crate) struct FrameProgress {
     bar: Option<ProgressBar>,
 }
 
 impl FrameProgress {
-    pub fn new(verb: &'static str, quiet: bool) -> FrameProgress {
+    pub(crate) fn new(verb: &'static str, quiet: bool) -> FrameProgress {
         let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
             let bar = ProgressBar::new_spinner();
             bar.set_message(verb);
@@ -19,7 +19,7 @@ impl FrameProgress {
     }
 
     /// Updates with frames done and the expected total (when the container states it).
-    pub fn update(&mut self, done: u64, total: Option<u64>) {
+    pub(crate) fn update(&mut self, done: u64, total: Option<u64>) {
         let Some(bar) = &self.bar else { return };
         if let Some(total) = total
             && bar.length() != Some(total)
@@ -36,7 +36,7 @@ impl FrameProgress {
         bar.set_position(done);
     }
 
-    pub fn finish(&self) {
+    pub(crate) fn finish(&self) {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }

@@ -18,7 +18,7 @@ use crate::Failure;
 use crate::gpu;
 
 #[derive(Args)]
-pub struct ServeArgs {
+pub(crate) struct ServeArgs {
     /// The marking key the package was prepared with (stays in this process).
     #[arg(long)]
     key: PathBuf,
@@ -71,7 +71,7 @@ fn duration(text: &str) -> Result<Duration, String> {
 /// Quality of live streams: a screener that looks like the master at streaming sizes.
 const LIVE_CRF: u8 = 21;
 
-pub fn run(args: &ServeArgs) -> Result<ExitCode, Failure> {
+pub(crate) fn run(args: &ServeArgs) -> Result<ExitCode, Failure> {
     let key = Key::load(&args.key)?;
     let live = match &args.live {
         Some(master) => Some(live_config(args, master)?),
@@ -85,8 +85,7 @@ pub fn run(args: &ServeArgs) -> Result<ExitCode, Failure> {
         web: args.web.clone(),
         listen: args.listen,
         live,
-    })
-    .map_err(Failure)?;
+    })?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -15,7 +15,7 @@ use filigree::twostep::session::{open_live_session, open_session};
 use crate::Failure;
 
 #[derive(Subcommand)]
-pub enum SessionCommand {
+pub(crate) enum SessionCommand {
     /// Open a session: a ledger entry and a signed playback token (printed as JSON).
     New {
         /// The marking key the package was prepared with.
@@ -70,7 +70,7 @@ pub enum SessionCommand {
     },
 }
 
-pub fn session_id(text: &str) -> Result<u32, String> {
+pub(crate) fn session_id(text: &str) -> Result<u32, String> {
     if text.len() == 8 && text.bytes().all(|b| b.is_ascii_hexdigit()) {
         u32::from_str_radix(text, 16).map_err(|e| e.to_string())
     } else {
@@ -104,7 +104,7 @@ fn humantime_duration(text: &str) -> Result<u64, String> {
         .map_err(|e| format!("{text:?}: {e}"))
 }
 
-pub fn run(command: &SessionCommand) -> Result<ExitCode, Failure> {
+pub(crate) fn run(command: &SessionCommand) -> Result<ExitCode, Failure> {
     match command {
         SessionCommand::New {
             key,

@@ -15,7 +15,7 @@ pub const WORKING_SIDE: usize = 180;
 pub const TILE: usize = 64;
 
 /// Side of a DCT block, in working pixels.
-pub const BLOCK: usize = 8;
+pub(crate) const BLOCK: usize = 8;
 
 /// Smallest shorter side the embedder accepts: below it a working pixel would be smaller
 /// than a pixel and the mark would alias.

@@ -15,7 +15,7 @@ use rand_chacha::ChaCha20Rng;
 use rand_chacha::rand_core::SeedableRng;
 use sha2::{Digest, Sha256};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, KeyError, Result};
 
 /// Length of a Filigree key in bytes (256 bits).
 pub const KEY_LEN: usize = 32;
@@ -110,9 +110,11 @@ impl Key {
     /// Refuses to overwrite an existing file. The key is written to a temporary file in the
     /// same directory first and linked into place, so a crash never leaves a partial key.
     pub fn save(&self, path: &Path) -> Result<()> {
-        let io_error = |source| Error::KeyFileIo {
-            path: path.to_path_buf(),
-            source,
+        let io_error = |source| {
+            Error::Key(KeyError::Io {
+                path: path.to_path_buf(),
+                source,
+            })
         };
         let dir = match path.parent() {
             Some(p) if !p.as_os_str().is_empty() => p,
@@ -131,16 +133,19 @@ impl Key {
 
     /// Reads a key written by [`Key::save`].
     pub fn load(path: &Path) -> Result<Key> {
-        let malformed = |reason: String| Error::MalformedKeyFile {
-            path: path.to_path_buf(),
-            reason,
+        let malformed = |reason: String| {
+            Error::Key(KeyError::Malformed {
+                path: path.to_path_buf(),
+                reason,
+            })
         };
         let text = fs::read_to_string(path).map_err(|source| match source.kind() {
             std::io::ErrorKind::InvalidData => malformed("not a text file".into()),
-            _ => Error::KeyFileIo {
+            _ => KeyError::Io {
                 path: path.to_path_buf(),
                 source,
-            },
+            }
+            .into(),
         })?;
         Key::parse_key_file(&text).map_err(malformed)
     }

@@ -54,7 +54,7 @@ pub use detect::windows::{
 pub use detect::{
     Detection, Detector, Evidence, MARK_PRESENT_SYNC_P, SyncPicture, TAG_CHECKS, detect_still,
 };
-pub use error::{Error, Result};
+pub use error::{Error, KeyError, LedgerError, PackageError, Result, VideoError};
 pub use grid::{MIN_SIDE, TILE, WORKING_SIDE};
 pub use key::Key;
 pub use mark::embed::{BASE_AMPLITUDE, EmbedConfig, Embedder, MAX_STRENGTH, MarkPlan};

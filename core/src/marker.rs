@@ -25,9 +25,13 @@ pub trait FrameMarker: Send {
 
 /// What a marker is built from, once the stream is known.
 pub struct MarkingSetup<'a> {
+    /// The marking key.
     pub key: &'a Key,
+    /// The recipient ID marked into every frame.
     pub recipient: u32,
+    /// Mark strength.
     pub config: EmbedConfig,
+    /// The stream being marked: frame size, format and rate.
     pub info: &'a StreamInfo,
     /// The visible overlay, burned in before the mark.
     pub overlay: Option<Overlay>,
@@ -53,6 +57,7 @@ pub struct CpuMarker {
 }
 
 impl CpuMarker {
+    /// A marker applying `overlay` (if any), then `embedder`'s mark, to frames from index 0.
     pub fn new(embedder: Embedder, overlay: Option<Overlay>) -> CpuMarker {
         CpuMarker {
             embedder,

@@ -18,7 +18,7 @@ use crate::key::{Key, Purpose};
 
 /// Chips per coded payload bit. With 210 coded bits this leaves 440 of the 1280 chips
 /// (34 % of the energy) for synchronisation.
-pub const CHIPS_PER_CODED_BIT: usize = 4;
+pub(crate) const CHIPS_PER_CODED_BIT: usize = 4;
 
 const BLOCKS_PER_SIDE: usize = TILE / BLOCK;
 const BLOCKS: usize = BLOCKS_PER_SIDE * BLOCKS_PER_SIDE;
@@ -39,7 +39,7 @@ fn band() -> Vec<(usize, usize)> {
 /// carries a ±1 chip (sync or payload), so the expectation over keys is the band's power:
 /// the sum over the band of each basis function's power at `k`. Key-independent, which is
 /// what lets the detector estimate a leak's geometry before trying any key (`lattice`).
-pub fn tile_spectrum() -> Vec<((i32, i32), f32)> {
+pub(crate) fn tile_spectrum() -> Vec<((i32, i32), f32)> {
     let basis = dct_basis();
     let half = (TILE / 2) as i32;
     // |DFT over the tile of basis function u placed in one block|^2, per frequency k.
@@ -85,7 +85,7 @@ struct Chip {
 
 /// Where the sync and payload chips of one key sit in the tile, and their keyed signs.
 #[derive(Debug, Clone)]
-pub struct ChipLayout {
+pub(crate) struct ChipLayout {
     sync: Vec<Chip>,
     /// `payload[i]` carries coded bit `i % coded_len`.
     payload: Vec<Chip>,
@@ -93,7 +93,7 @@ pub struct ChipLayout {
 }
 
 impl ChipLayout {
-    pub fn new(key: &Key, coded_len: usize) -> ChipLayout {
+    pub(crate) fn new(key: &Key, coded_len: usize) -> ChipLayout {
         let band = band();
         let mut slots: Vec<Slot> = (0..BLOCKS)
             .flat_map(|b| {
@@ -121,7 +121,7 @@ impl ChipLayout {
     }
 
     /// The synchronisation pattern alone (spatial, working pixels).
-    pub fn sync_tile(&self) -> Array2<f32> {
+    pub(crate) fn sync_tile(&self) -> Array2<f32> {
         let mut coefficients = Array2::<f32>::zeros((TILE, TILE));
         for chip in &self.sync {
             coefficients[coefficient_index(chip.slot)] = chip.sign;
@@ -131,7 +131,7 @@ impl ChipLayout {
 
     /// The full mark for one recipient: sync + payload chips, scaled to unit RMS so that
     /// `strength` means code values of RMS amplitude before masking.
-    pub fn mark_tile(&self, coded_bits: &[bool]) -> Array2<f32> {
+    pub(crate) fn mark_tile(&self, coded_bits: &[bool]) -> Array2<f32> {
         assert_eq!(coded_bits.len(), self.coded_len);
         let mut coefficients = Array2::<f32>::zeros((TILE, TILE));
         for chip in &self.sync {
@@ -153,7 +153,7 @@ impl ChipLayout {
 
     /// Soft value per coded bit from a registered tile (working pixels): the correlation of
     /// each bit's chips with the tile's DCT coefficients. Positive means "1".
-    pub fn soft_bits(&self, tile: ArrayView2<f32>) -> Vec<f32> {
+    pub(crate) fn soft_bits(&self, tile: ArrayView2<f32>) -> Vec<f32> {
         let coefficients = blockwise_dct(tile);
         let mut soft = vec![0.0f32; self.coded_len];
         for (i, chip) in self.payload.iter().enumerate() {
@@ -239,7 +239,7 @@ fn block_transform(
 
 /// Cyclic 2x linear upsampling with centre alignment: the detector correlates at half a
 /// working pixel so that a crop at any offset lands within a quarter pixel of a candidate.
-pub fn upsample2(tile: ArrayView2<f32>) -> Array2<f32> {
+pub(crate) fn upsample2(tile: ArrayView2<f32>) -> Array2<f32> {
     let n = tile.nrows();
     let rows = Array2::from_shape_fn((2 * n, n), |(r, c)| {
         let (near, far) = half_pixel_neighbours(r, n);
@@ -253,7 +253,7 @@ pub fn upsample2(tile: ArrayView2<f32>) -> Array2<f32> {
 
 /// Adjoint of [`upsample2`]: brings a half-pixel tile back to working pixels, so that
 /// `<upsample2(a), b> == <a, downsample2(b)>` and correlations agree in both domains.
-pub fn downsample2(tile: ArrayView2<f32>) -> Array2<f32> {
+pub(crate) fn downsample2(tile: ArrayView2<f32>) -> Array2<f32> {
     let n = tile.nrows() / 2;
     let mut rows = Array2::<f32>::zeros((n, 2 * n));
     for r in 0..2 * n {

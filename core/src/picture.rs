@@ -40,9 +40,13 @@ const MAX_SURROUND_FRACTION: f32 = 0.4;
 /// Picture area inside the bars, in plane pixels (half-open).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ContentRect {
+    /// First picture row (inclusive).
     pub top: usize,
+    /// Row just below the picture (exclusive).
     pub bottom: usize,
+    /// First picture column (inclusive).
     pub left: usize,
+    /// Column just right of the picture (exclusive).
     pub right: usize,
 }
 
@@ -57,6 +61,7 @@ impl ContentRect {
         }
     }
 
+    /// Picture height in rows (`bottom - top`).
     pub fn height(&self) -> usize {
         self.bottom - self.top
     }
@@ -72,6 +77,7 @@ impl ContentRect {
             right: self.right.min(other.right).max(left),
         }
     }
+    /// Picture width in columns (`right - left`).
     pub fn width(&self) -> usize {
         self.right - self.left
     }
@@ -79,7 +85,7 @@ impl ContentRect {
 
 /// Which lines of a plane have carried picture (and, optionally, motion) in any frame seen.
 #[derive(Debug, Clone, Default)]
-pub struct PictureTracker {
+pub(crate) struct PictureTracker {
     rows: LineFlags,
     cols: LineFlags,
     /// Motion tracking (detector only): lines that changed, and the previous plane.
@@ -102,7 +108,7 @@ struct Motion {
 
 impl PictureTracker {
     /// A tracker that also finds a still surround (for suspect frames).
-    pub fn with_motion() -> PictureTracker {
+    pub(crate) fn with_motion() -> PictureTracker {
         PictureTracker {
             moved: Some(Motion::default()),
             ..PictureTracker::default()
@@ -110,13 +116,13 @@ impl PictureTracker {
     }
 
     /// Looks at one luma plane of `bit_depth`-bit samples.
-    pub fn update<S: Sample>(&mut self, luma: ArrayView2<S>, bit_depth: u8) {
+    pub(crate) fn update<S: Sample>(&mut self, luma: ArrayView2<S>, bit_depth: u8) {
         let to_8bit = 1.0 / code_value_scale(bit_depth);
         self.observe(luma, |v| v.to_f32() * to_8bit);
     }
 
     /// Looks at one plane already in 8-bit code values (the detector's working plane).
-    pub fn update_plane(&mut self, plane: ArrayView2<f32>) {
+    pub(crate) fn update_plane(&mut self, plane: ArrayView2<f32>) {
         self.observe(plane, |v| v);
     }
 
@@ -158,31 +164,31 @@ impl PictureTracker {
     }
 
     /// Combines what another tracker of the same plane size saw.
-    pub fn merge(&mut self, other: &PictureTracker) {
+    pub(crate) fn merge(&mut self, other: &PictureTracker) {
         self.rows.merge(&other.rows);
         self.cols.merge(&other.cols);
     }
 
     /// Whether any frame seen had a line of picture (a fade from black has not, at first).
-    pub fn has_seen_picture(&self) -> bool {
+    pub(crate) fn has_seen_picture(&self) -> bool {
         self.rows.bright.contains(&true)
     }
 
     /// The picture inside dark bars.
-    pub fn picture(&self) -> ContentRect {
+    pub(crate) fn picture(&self) -> ContentRect {
         self.rect(|flags| &flags.bright, MAX_BAR_FRACTION)
     }
 
     /// The picture inside the last frame's own dark bars: narrower than [`Self::picture`]
     /// when a title's picture changes (a scope scene after 1.90:1 ones, a 4:3 insert), or
     /// in a frame whose edges are dark.
-    pub fn frame_picture(&self) -> ContentRect {
+    pub(crate) fn frame_picture(&self) -> ContentRect {
         self.rect(|flags| &flags.bright_now, MAX_BAR_FRACTION)
     }
 
     /// The picture inside a still surround (a screen recording's desktop), when motion is
     /// tracked and the surround differs from the dark-bar picture.
-    pub fn moving_picture(&self) -> Option<ContentRect> {
+    pub(crate) fn moving_picture(&self) -> Option<ContentRect> {
         self.moved.as_ref()?;
         let moving = self.rect(|flags| &flags.moved, MAX_SURROUND_FRACTION);
         let dark = self.picture();

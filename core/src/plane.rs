@@ -1,12 +1,13 @@
 //! Luma sample types. Filigree works on the luma plane only; callers hand it in as an
 //! `ndarray` view (row-major, any stride) of `u8` for 8-bit video or `u16` for 9- to 16-bit.
 
-use crate::error::{Error, Result};
+use crate::error::{Result, VideoError};
 
 /// A luma sample: `u8` (8-bit video) or `u16` (10-bit and other high-bit-depth video).
 pub trait Sample: Copy + Send + Sync + 'static {
     /// Largest bit depth this sample type can hold.
     const MAX_BIT_DEPTH: u8;
+    /// The sample's code value as a float, unscaled.
     fn to_f32(self) -> f32;
     /// Clamps into `0..=max` and rounds to nearest (halves up). Written as `+ 0.5` and a
     /// truncating cast rather than `round()`, which is a library call on baseline x86-64 and
@@ -46,7 +47,7 @@ pub fn max_code_value<S: Sample>(bit_depth: u8) -> Result<f32> {
         (9..=S::MAX_BIT_DEPTH).contains(&bit_depth)
     };
     if !fits {
-        return Err(Error::UnsupportedBitDepth(bit_depth));
+        return Err(VideoError::UnsupportedBitDepth(bit_depth).into());
     }
     Ok(((1u32 << bit_depth) - 1) as f32)
 }

@@ -5,7 +5,11 @@ use ndarray::{Array2, ArrayView2};
 /// Linear interpolation taps for upsampling `src_len` cells to `dst_len` pixels, with cell
 /// centres aligned to pixel centres (so the mark sits where the mask measured the content).
 /// Returns (lower index, upper index, weight of upper) per destination pixel.
-pub fn linear_taps(src_len: usize, dst_len: usize, pixels_per_cell: f32) -> Vec<(u32, u32, f32)> {
+pub(crate) fn linear_taps(
+    src_len: usize,
+    dst_len: usize,
+    pixels_per_cell: f32,
+) -> Vec<(u32, u32, f32)> {
     (0..dst_len)
         .map(|d| {
             let pos = ((d as f32 + 0.5) / pixels_per_cell - 0.5).clamp(0.0, (src_len - 1) as f32);
@@ -20,7 +24,7 @@ pub fn linear_taps(src_len: usize, dst_len: usize, pixels_per_cell: f32) -> Vec<
 /// coverage; also works as (blocky) upsampling when the output is larger.
 /// The detector uses it to bring every suspect frame to a common height, which is also what
 /// a scaler does to the mark, so nothing is lost to aliasing.
-pub fn area_resize(src: ArrayView2<f32>, out_rows: usize, out_cols: usize) -> Array2<f32> {
+pub(crate) fn area_resize(src: ArrayView2<f32>, out_rows: usize, out_cols: usize) -> Array2<f32> {
     let (rows, cols) = src.dim();
     let row_weights = area_weights(rows, out_rows);
     let col_weights = area_weights(cols, out_cols);
@@ -69,7 +73,7 @@ fn area_weights(src_len: usize, out_len: usize) -> Vec<Vec<(usize, f32)>> {
 
 /// Bilinear sample of `plane` at fractional (row, col); `None` outside the plane.
 #[inline]
-pub fn bilinear(plane: &ArrayView2<f32>, row: f32, col: f32) -> Option<f32> {
+pub(crate) fn bilinear(plane: &ArrayView2<f32>, row: f32, col: f32) -> Option<f32> {
     let (rows, cols) = plane.dim();
     if row < 0.0 || col < 0.0 || row > (rows - 1) as f32 || col > (cols - 1) as f32 {
         return None;

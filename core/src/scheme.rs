@@ -7,7 +7,7 @@ use crate::payload::PayloadCodec;
 use crate::variant::VariantMark;
 
 /// Recipient IDs are 32 bits in format v1; the codec and layout already handle 64.
-pub const RECIPIENT_ID_BITS: usize = 32;
+pub(crate) const RECIPIENT_ID_BITS: usize = 32;
 
 /// What one frame's mark carries: a recipient's ID (single-step, the whole copy is theirs)
 /// or a two-step variant mark (one position of a shared A/B package). Both use the same
@@ -15,12 +15,14 @@ pub const RECIPIENT_ID_BITS: usize = 32;
 /// it found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Payload {
+    /// A single-step copy: the recipient's 32-bit ID.
     Recipient(u32),
+    /// A two-step position: title, position and variant.
     Variant(VariantMark),
 }
 
 #[derive(Debug, Clone)]
-pub struct KeyedScheme {
+pub(crate) struct KeyedScheme {
     pub codec: PayloadCodec,
     pub layout: ChipLayout,
     pub tag_key: [u8; 32],
@@ -28,7 +30,7 @@ pub struct KeyedScheme {
 }
 
 impl KeyedScheme {
-    pub fn new(key: &Key) -> KeyedScheme {
+    pub(crate) fn new(key: &Key) -> KeyedScheme {
         let codec = PayloadCodec::new(RECIPIENT_ID_BITS);
         KeyedScheme {
             layout: ChipLayout::new(key, codec.coded_len()),
@@ -39,7 +41,7 @@ impl KeyedScheme {
     }
 
     /// The coded bits of `payload`, tagged with its kind's tag key.
-    pub fn encode(&self, payload: Payload) -> Vec<bool> {
+    pub(crate) fn encode(&self, payload: Payload) -> Vec<bool> {
         match payload {
             Payload::Recipient(id) => self.codec.encode(&self.tag_key, id as u64),
             Payload::Variant(mark) => self
@@ -49,7 +51,7 @@ impl KeyedScheme {
     }
 
     /// The variant mark in decoded information bits, if its tag checks.
-    pub fn verify_variant(&self, bits: &[bool]) -> Option<VariantMark> {
+    pub(crate) fn verify_variant(&self, bits: &[bool]) -> Option<VariantMark> {
         self.codec
             .verify(&self.variant_tag_key, bits)
             .map(|bits| VariantMark::from_bits(bits as u32))

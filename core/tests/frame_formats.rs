@@ -1,7 +1,7 @@
 //! Every frame size from 320x180 to 4096x2160 (odd sizes included), 8- and 10-bit planes,
 //! and bad input that must be refused with a clear error rather than a panic.
 
-use filigree::{EmbedConfig, Embedder, Error, Key, detect_still};
+use filigree::{EmbedConfig, Embedder, Error, Key, VideoError, detect_still};
 use image::imageops::FilterType;
 use ndarray::Array2;
 
@@ -88,7 +88,7 @@ fn bad_input_gets_a_clear_error() {
     let config = EmbedConfig::default();
     let too_small = Embedder::new(&key(), 1, 320, 120, &config).unwrap_err();
     assert!(
-        matches!(too_small, Error::FrameTooSmall { .. }),
+        matches!(too_small, Error::Video(VideoError::FrameTooSmall { .. })),
         "{too_small}"
     );
     assert!(too_small.to_string().contains("320x120"));
@@ -101,16 +101,19 @@ fn bad_input_gets_a_clear_error() {
     let mut embedder = Embedder::new(&key(), 1, 320, 180, &config).unwrap();
     let mut other_size = Array2::<u8>::zeros((180, 322));
     let err = embedder.mark(other_size.view_mut(), 8).unwrap_err();
-    assert!(matches!(err, Error::FrameSizeChanged { .. }), "{err}");
+    assert!(
+        matches!(err, Error::Video(VideoError::FrameSizeChanged { .. })),
+        "{err}"
+    );
     let mut plane = Array2::<u8>::zeros((180, 320));
     assert!(matches!(
         embedder.mark(plane.view_mut(), 10),
-        Err(Error::UnsupportedBitDepth(10))
+        Err(Error::Video(VideoError::UnsupportedBitDepth(10)))
     ));
     let mut wide = Array2::<u16>::zeros((180, 320));
     assert!(matches!(
         embedder.mark(wide.view_mut(), 8),
-        Err(Error::UnsupportedBitDepth(8))
+        Err(Error::Video(VideoError::UnsupportedBitDepth(8)))
     ));
 
     let mut detector = filigree::Detector::new();
@@ -124,7 +127,7 @@ fn bad_input_gets_a_clear_error() {
         .unwrap();
     assert!(matches!(
         detector.add_luma(Array2::<u8>::zeros((64, 66)).view(), 8),
-        Err(Error::FrameSizeChanged { .. })
+        Err(Error::Video(VideoError::FrameSizeChanged { .. }))
     ));
     let empty = filigree::Detector::new().detect(&key());
     assert_eq!((empty.recipient, empty.frames_used), (None, 0));
@@ -185,6 +188,6 @@ fn detectors_merged_from_threads_equal_one_detector() {
         .unwrap();
     assert!(matches!(
         merged.merge(small),
-        Err(Error::FrameSizeChanged { .. })
+        Err(Error::Video(VideoError::FrameSizeChanged { .. }))
     ));
 }

@@ -8,7 +8,7 @@ use filigree::ledger::{
     self, GENESIS_HASH, LedgerEntry, MAX_FILE_BYTES, MAX_LINE_BYTES, NewEntry, ProblemKind,
     VerifyReport,
 };
-use filigree::{Error, digest};
+use filigree::{Error, LedgerError, digest};
 use serde_json::Value;
 
 const FINGERPRINT: &str = "0123456789abcdef";
@@ -71,7 +71,7 @@ fn assert_problem(report: &VerifyReport, line: usize, seq: Option<u64>, kind: Pr
 
 fn ledger_reason(err: Error) -> String {
     match err {
-        Error::Ledger { reason, .. } => reason,
+        Error::Ledger(LedgerError::Entry { reason, .. }) => reason,
         other => panic!("expected a ledger error, got {other:?}"),
     }
 }

@@ -8,12 +8,12 @@
 
 use std::path::{Path, PathBuf};
 
-use filigree::Error;
 use filigree::video::ffmpeg::{Codec, EncodeOptions, FfmpegReader, FfmpegWriter, output_format};
 use filigree::video::{
     FieldOrder, FrameSink, FrameSource, PixelFormat, Planes, Rational, StreamInfo, Timecode,
     VideoFrame,
 };
+use filigree::{Error, VideoError};
 use filigree_testsupport::{entries, ffmpeg, ffprobe, ffprobe_json, p};
 use serde_json::Value;
 
@@ -522,22 +522,34 @@ fn bad_input_gives_clear_errors() {
     let empty = dir.path().join("empty.mp4");
     std::fs::write(&empty, b"").unwrap();
     let err = FfmpegReader::open(&empty).unwrap_err();
-    assert!(matches!(err, Error::InvalidVideo { .. }), "{err:?}");
+    assert!(
+        matches!(err, Error::Video(VideoError::InvalidVideo { .. })),
+        "{err:?}"
+    );
     assert!(err.to_string().contains("empty.mp4"), "{err}");
 
     let text = dir.path().join("notes.mp4");
     std::fs::write(&text, "This is not a video, just some text.\n".repeat(50)).unwrap();
     let err = FfmpegReader::open(&text).unwrap_err();
-    assert!(matches!(err, Error::InvalidVideo { .. }), "{err:?}");
+    assert!(
+        matches!(err, Error::Video(VideoError::InvalidVideo { .. })),
+        "{err:?}"
+    );
     assert!(err.to_string().contains("notes.mp4"), "{err}");
 
     let err = FfmpegReader::open(dir.path()).unwrap_err();
-    assert!(matches!(err, Error::InvalidVideo { .. }), "{err:?}");
+    assert!(
+        matches!(err, Error::Video(VideoError::InvalidVideo { .. })),
+        "{err:?}"
+    );
 
     let audio = dir.path().join("a.m4a");
     ffmpeg(&["-f", "lavfi", "-i", "sine=d=1", p(&audio)]);
     let err = FfmpegReader::open(&audio).unwrap_err();
-    assert!(matches!(err, Error::NoVideoStream { .. }), "{err:?}");
+    assert!(
+        matches!(err, Error::Video(VideoError::NoVideoStream { .. })),
+        "{err:?}"
+    );
     assert!(err.to_string().contains("a.m4a"), "{err}");
 }
 
@@ -580,7 +592,10 @@ fn truncated_files_yield_what_decodes() {
     let cut = dir.path().join("cut.mp4");
     std::fs::write(&cut, &bytes[..bytes.len() * 3 / 10]).unwrap();
     let err = FfmpegReader::open(&cut).unwrap_err();
-    assert!(matches!(err, Error::InvalidVideo { .. }), "{err:?}");
+    assert!(
+        matches!(err, Error::Video(VideoError::InvalidVideo { .. })),
+        "{err:?}"
+    );
     assert!(err.to_string().contains("cut.mp4"), "{err}");
 
     // With the index in front (faststart), the first 30 % hold part of the frames: the reader
@@ -619,7 +634,7 @@ fn stream_without_decodable_frames_is_no_frames() {
     let mut reader = FfmpegReader::open(&header_only).unwrap();
     assert_eq!(reader.info().format, PixelFormat::Yuv420p);
     match reader.next_frame() {
-        Err(Error::NoFrames { path }) => assert_eq!(path, header_only),
+        Err(Error::Video(VideoError::NoFrames { path })) => assert_eq!(path, header_only),
         other => panic!("expected NoFrames, got {other:?}"),
     }
     assert!(matches!(reader.next_frame(), Ok(None)));
@@ -652,7 +667,7 @@ fn stream_without_decodable_frames_is_no_frames() {
     for path in [cut, zero] {
         let result = FfmpegReader::open(&path).and_then(|mut r| r.next_frame());
         match result {
-            Err(Error::NoFrames { path: p }) => assert_eq!(p, path),
+            Err(Error::Video(VideoError::NoFrames { path: p })) => assert_eq!(p, path),
             other => panic!("{}: expected NoFrames, got {other:?}", path.display()),
         }
     }
@@ -677,7 +692,10 @@ fn writer_errors_and_cleanup() {
     let nowhere = dir.path().join("no-such-dir").join("out.mp4");
     let err = FfmpegWriter::create(&nowhere, &info, &fast(), None).unwrap_err();
     assert!(
-        matches!(err, Error::Io { .. } | Error::Encode { .. }),
+        matches!(
+            err,
+            Error::Io { .. } | Error::Video(VideoError::Encode { .. })
+        ),
         "{err:?}"
     );
     assert!(err.to_string().contains("out.mp4"), "{err}");
@@ -686,7 +704,10 @@ fn writer_errors_and_cleanup() {
     // An extension FFmpeg cannot write: an error, no temporary file left.
     let odd = dir.path().join("out.notaformat");
     let err = FfmpegWriter::create(&odd, &info, &fast(), None).unwrap_err();
-    assert!(matches!(err, Error::Encode { .. }), "{err:?}");
+    assert!(
+        matches!(err, Error::Video(VideoError::Encode { .. })),
+        "{err:?}"
+    );
     assert!(entries(dir.path()).is_empty(), "{:?}", entries(dir.path()));
 
     // A bad CRF is refused up front.
@@ -695,7 +716,10 @@ fn writer_errors_and_cleanup() {
         ..fast()
     };
     let err = FfmpegWriter::create(&dir.path().join("x.mp4"), &info, &bad_crf, None).unwrap_err();
-    assert!(matches!(err, Error::Encode { .. }), "{err:?}");
+    assert!(
+        matches!(err, Error::Video(VideoError::Encode { .. })),
+        "{err:?}"
+    );
     assert!(entries(dir.path()).is_empty());
 
     // 4:2:0 needs even sizes; the error says so before x264 does.
@@ -724,11 +748,17 @@ fn writer_errors_and_cleanup() {
     let err = writer
         .write_frame(&VideoFrame::black(PixelFormat::Yuv420p, 640, 480))
         .unwrap_err();
-    assert!(matches!(err, Error::FrameSizeChanged { .. }), "{err:?}");
+    assert!(
+        matches!(err, Error::Video(VideoError::FrameSizeChanged { .. })),
+        "{err:?}"
+    );
     let err = writer
         .write_frame(&VideoFrame::black(PixelFormat::Yuv444p, 320, 240))
         .unwrap_err();
-    assert!(matches!(err, Error::Encode { .. }), "{err:?}");
+    assert!(
+        matches!(err, Error::Video(VideoError::Encode { .. })),
+        "{err:?}"
+    );
     let mut wrong_depth = VideoFrame::black(PixelFormat::Yuv420p, 320, 240);
     wrong_depth.planes = VideoFrame::black(PixelFormat::Yuv420p10, 320, 240).planes;
     let err = writer.write_frame(&wrong_depth).unwrap_err();
@@ -923,7 +953,9 @@ fn interlaced_streams_report_their_field_order() {
     let mut reader = FfmpegReader::open(&interlaced).unwrap();
     assert_eq!(reader.info().interlaced, Some(FieldOrder::TopFieldFirst));
     match reader.refuse_interlaced() {
-        Err(Error::Interlaced { order, .. }) => assert_eq!(order, "top field first"),
+        Err(Error::Video(VideoError::Interlaced { order, .. })) => {
+            assert_eq!(order, "top field first")
+        }
         other => panic!("expected Interlaced, got {other:?}"),
     }
     // Detection reads interlaced leaks as they are.

@@ -28,6 +28,7 @@
 //! ```
 
 mod device;
+mod layout;
 mod marker;
 mod shader;
 

@@ -11,14 +11,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::{Duration, Instant};
 
-use bytemuck::{Pod, Zeroable};
+use bytemuck::Zeroable;
 use filigree::marker::{FrameDone, FrameMarker, MarkingSetup};
 use filigree::overlay::Overlay;
 use filigree::plane::code_value_scale;
-use filigree::video::{PixelFormat, Planes, VideoFrame};
-use filigree::{EmbedConfig, Embedder, Error, Key, MarkPlan, Result};
+use filigree::video::{PixelFormat, VideoFrame};
+use filigree::{EmbedConfig, Embedder, Error, Key, Result, VideoError};
 
 use crate::device::Gpu;
+use crate::layout::{FrameLayout, Params, copy_in, copy_out, pack_geometry};
 use crate::shader;
 
 /// Frames between upload and readback at once.
@@ -105,113 +106,6 @@ pub struct GpuMarker {
     /// Overlay mask and corners packed for upload, reused frame to frame.
     overlay_words: Vec<u32>,
     frame_index: u64,
-}
-
-/// Where each plane sits in a frame buffer of packed samples.
-#[derive(Debug, Clone, Copy)]
-struct FrameLayout {
-    format: PixelFormat,
-    width: usize,
-    height: usize,
-    chroma_width: usize,
-    chroma_height: usize,
-    bytes_per_sample: usize,
-    luma_words: u64,
-    chroma_words: u64,
-}
-
-impl FrameLayout {
-    fn new(format: PixelFormat, width: usize, height: usize) -> FrameLayout {
-        let bytes_per_sample = if format.bit_depth() > 8 { 2 } else { 1 };
-        let (chroma_width, chroma_height) = format.chroma_size(width, height);
-        let words = |samples: usize| (samples * bytes_per_sample).div_ceil(4) as u64;
-        FrameLayout {
-            format,
-            width,
-            height,
-            chroma_width,
-            chroma_height,
-            bytes_per_sample,
-            luma_words: words(width * height),
-            chroma_words: words(chroma_width * chroma_height),
-        }
-    }
-
-    fn total_bytes(&self) -> u64 {
-        4 * (self.luma_words + 2 * self.chroma_words)
-    }
-
-    /// Byte offset of plane `i` (0 = Y', 1 = Cb, 2 = Cr).
-    fn plane_offset(&self, i: usize) -> u64 {
-        4 * match i {
-            0 => 0,
-            1 => self.luma_words,
-            _ => self.luma_words + self.chroma_words,
-        }
-    }
-
-    /// Bytes a frame moves each way: luma only, or all planes when an overlay draws on chroma.
-    fn transfer_bytes(&self, all_planes: bool) -> u64 {
-        if all_planes {
-            self.total_bytes()
-        } else {
-            4 * self.luma_words
-        }
-    }
-}
-
-/// The kernels' uniform parameters; field for field the `Params` struct of `mark.wgsl`.
-#[repr(C)]
-#[derive(Debug, Clone, Copy, Pod, Zeroable)]
-struct Params {
-    width: u32,
-    height: u32,
-    cols: u32,
-    rows: u32,
-    luma_words: u32,
-    chroma_width: u32,
-    chroma_height: u32,
-    chroma_words: u32,
-    cb_at: u32,
-    cr_at: u32,
-    sub_x: u32,
-    sub_y: u32,
-    max_code: f32,
-    to_8bit: f32,
-    amplitude: f32,
-    has_previous: u32,
-    col_starts_at: u32,
-    row_starts_at: u32,
-    col_taps_at: u32,
-    row_taps_at: u32,
-    tile_at: u32,
-    mask_width: u32,
-    mask_height: u32,
-    corners: u32,
-    halo_at: u32,
-    corners_at: u32,
-    opacity: f32,
-    fill_y: f32,
-    fill_cb: f32,
-    fill_cr: f32,
-    halo_y: f32,
-    halo_cb: f32,
-    halo_cr: f32,
-    box_x0: i32,
-    box_y0: i32,
-    box_x1: i32,
-    box_y1: i32,
-    pic_x0: u32,
-    pic_y0: u32,
-    pic_width: u32,
-    pic_height: u32,
-    shown_x0: u32,
-    shown_y0: u32,
-    shown_x1: u32,
-    shown_y1: u32,
-    _pad0: u32,
-    _pad1: u32,
-    _pad2: u32,
 }
 
 /// One frame's worth of buffers.
@@ -608,12 +502,13 @@ impl FrameMarker for GpuMarker {
         if (frame.format, frame.width(), frame.height())
             != (self.layout.format, self.layout.width, self.layout.height)
         {
-            return Err(Error::FrameSizeChanged {
+            return Err(VideoError::FrameSizeChanged {
                 width: frame.width(),
                 height: frame.height(),
                 expected_width: self.layout.width,
                 expected_height: self.layout.height,
-            });
+            }
+            .into());
         }
         if self.embedder.track_frame(&frame)? {
             // New picture, new tables: let the frames marked on the old ones finish first.
@@ -719,55 +614,6 @@ fn wait_for_map(
     }
 }
 
-/// Copies the first `planes` planes of `frame` into a mapped upload buffer.
-fn copy_in(
-    layout: &FrameLayout,
-    frame: &VideoFrame,
-    mapped: &mut wgpu::BufferViewMut,
-    planes: usize,
-) {
-    for i in 0..planes {
-        let offset = layout.plane_offset(i) as usize;
-        match &frame.planes {
-            Planes::Eight(p) => {
-                let bytes = p[i].as_slice().expect("planes are contiguous");
-                mapped
-                    .slice(offset..offset + bytes.len())
-                    .copy_from_slice(bytes);
-            }
-            Planes::High(p) => {
-                let bytes: &[u8] =
-                    bytemuck::cast_slice(p[i].as_slice().expect("planes are contiguous"));
-                mapped
-                    .slice(offset..offset + bytes.len())
-                    .copy_from_slice(bytes);
-            }
-        }
-    }
-}
-
-/// Copies the first `planes` planes from a mapped readback buffer into `frame`.
-fn copy_out(layout: &FrameLayout, mapped: &[u8], frame: &mut VideoFrame, planes: usize) {
-    for i in 0..planes {
-        let offset = layout.plane_offset(i) as usize;
-        match &mut frame.planes {
-            Planes::Eight(p) => {
-                let out = p[i].as_slice_mut().expect("planes are contiguous");
-                let len = out.len();
-                out.copy_from_slice(&mapped[offset..offset + len]);
-            }
-            Planes::High(p) => {
-                let out: &mut [u8] =
-                    bytemuck::cast_slice_mut(p[i].as_slice_mut().expect("planes are contiguous"));
-                let len = out.len();
-                out.copy_from_slice(&mapped[offset..offset + len]);
-            }
-        }
-    }
-}
-
-/// Packs the stream's tables into one word array: column starts, row starts, column taps,
-/// row taps (lower, upper, weight bits), tile. Returns the words and each table's offset.
 /// A GPU buffer of at least `size` bytes (whole words, never empty).
 fn buffer(
     device: &wgpu::Device,
@@ -781,22 +627,6 @@ fn buffer(
         usage,
         mapped_at_creation: false,
     })
-}
-
-fn pack_geometry(plan: &MarkPlan) -> (Vec<u32>, [u32; 5]) {
-    let mut words = Vec::new();
-    let mut offsets = [0u32; 5];
-    offsets[0] = words.len() as u32;
-    words.extend(&plan.col_starts);
-    offsets[1] = words.len() as u32;
-    words.extend(&plan.row_starts);
-    for (i, taps) in [&plan.col_taps, &plan.row_taps].into_iter().enumerate() {
-        offsets[2 + i] = words.len() as u32;
-        words.extend(taps.iter().flat_map(|&(lo, hi, w)| [lo, hi, w.to_bits()]));
-    }
-    offsets[4] = words.len() as u32;
-    words.extend(plan.tile.iter().map(|v| v.to_bits()));
-    (words, offsets)
 }
 
 fn bind_group_layout(device: &wgpu::Device) -> wgpu::BindGroupLayout {
@@ -821,206 +651,4 @@ fn bind_group_layout(device: &wgpu::Device) -> wgpu::BindGroupLayout {
             entry(4, storage(true)),
         ],
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use std::any::type_name_of_val;
-    use std::mem::{offset_of, size_of_val};
-
-    use super::*;
-
-    /// One field of a struct as the shader and the host lay it out: name, type (as Rust
-    /// names the type with the same bytes), offset and size in bytes.
-    type Field = (String, String, usize, usize);
-
-    /// Size, alignment and Rust twin of a WGSL type in the uniform address space.
-    fn wgsl_type(ty: &str) -> (usize, usize, String) {
-        match ty {
-            "f32" | "u32" | "i32" => return (4, 4, ty.to_string()),
-            _ => {}
-        }
-        if let Some(inner) = ty.strip_prefix("array<").and_then(|t| t.strip_suffix('>')) {
-            let (element, count) = inner.rsplit_once(',').expect("a fixed-size array");
-            let count: usize = count.trim().parse().expect("an array length");
-            let (size, align, rust) = wgsl_type(element.trim());
-            let stride = size.next_multiple_of(align);
-            assert!(
-                stride.is_multiple_of(16),
-                "{ty}: a uniform array's stride must be a multiple of 16"
-            );
-            return (
-                stride * count,
-                align.next_multiple_of(16),
-                format!("[{rust}; {count}]"),
-            );
-        }
-        let (n, scalar) = match ty.strip_prefix("vec").map(|t| t.split_at(1)) {
-            Some((n, "f")) => (n, "f32"),
-            Some((n, "u")) => (n, "u32"),
-            Some((n, "i")) => (n, "i32"),
-            Some((n, t)) => (
-                n,
-                t.strip_prefix('<')
-                    .and_then(|t| t.strip_suffix('>'))
-                    .unwrap_or(t),
-            ),
-            None => panic!("WGSL type {ty:?} not handled here"),
-        };
-        let n: usize = n.parse().unwrap_or_else(|_| panic!("WGSL type {ty:?}"));
-        let (size, _, rust) = wgsl_type(scalar);
-        let align = match n {
-            2 => 8,
-            3 | 4 => 16,
-            _ => panic!("WGSL type {ty:?}"),
-        };
-        (n * size, align, format!("[{rust}; {n}]"))
-    }
-
-    /// The fields of WGSL struct `name` in `source` laid out for a uniform buffer, and the
-    /// struct's size.
-    fn wgsl_struct(source: &str, name: &str) -> (Vec<Field>, usize) {
-        let start = source
-            .find(&format!("struct {name} {{"))
-            .unwrap_or_else(|| panic!("no struct {name}"));
-        let body = &source[start..];
-        let body = &body[body.find('{').unwrap() + 1..body.find('}').unwrap()];
-        let code: String = body
-            .lines()
-            .map(|line| line.split("//").next().unwrap())
-            .collect::<Vec<_>>()
-            .join(" ");
-        // Members are separated by commas outside `<...>`.
-        let mut members = vec![String::new()];
-        let mut depth = 0;
-        for c in code.chars() {
-            match c {
-                '<' => depth += 1,
-                '>' => depth -= 1,
-                ',' if depth == 0 => {
-                    members.push(String::new());
-                    continue;
-                }
-                _ => {}
-            }
-            members.last_mut().unwrap().push(c);
-        }
-        let (mut fields, mut end, mut struct_align) = (Vec::new(), 0usize, 1);
-        for member in members.iter().map(|m| m.trim()).filter(|m| !m.is_empty()) {
-            assert!(!member.starts_with('@'), "attributes not handled: {member}");
-            let (field, ty) = member.split_once(':').expect("name: type");
-            let ty: String = ty.split_whitespace().collect();
-            let (size, align, rust) = wgsl_type(&ty);
-            let offset = end.next_multiple_of(align);
-            fields.push((field.trim().to_string(), rust, offset, size));
-            end = offset + size;
-            struct_align = struct_align.max(align);
-        }
-        (fields, end.next_multiple_of(struct_align))
-    }
-
-    /// `Params`' fields as the host lays them out, in the order they are listed.
-    macro_rules! host_fields {
-        ($($field:ident),* $(,)?) => {{
-            let params = Params::zeroed();
-            vec![$((
-                stringify!($field).to_string(),
-                type_name_of_val(&params.$field).to_string(),
-                offset_of!(Params, $field),
-                size_of_val(&params.$field),
-            )),*]
-        }};
-    }
-
-    #[test]
-    fn params_has_the_layout_of_the_shaders_params() {
-        let (shader, shader_size) = wgsl_struct(include_str!("mark.wgsl"), "Params");
-        let host: Vec<Field> = host_fields!(
-            width,
-            height,
-            cols,
-            rows,
-            luma_words,
-            chroma_width,
-            chroma_height,
-            chroma_words,
-            cb_at,
-            cr_at,
-            sub_x,
-            sub_y,
-            max_code,
-            to_8bit,
-            amplitude,
-            has_previous,
-            col_starts_at,
-            row_starts_at,
-            col_taps_at,
-            row_taps_at,
-            tile_at,
-            mask_width,
-            mask_height,
-            corners,
-            halo_at,
-            corners_at,
-            opacity,
-            fill_y,
-            fill_cb,
-            fill_cr,
-            halo_y,
-            halo_cb,
-            halo_cr,
-            box_x0,
-            box_y0,
-            box_x1,
-            box_y1,
-            pic_x0,
-            pic_y0,
-            pic_width,
-            pic_height,
-            shown_x0,
-            shown_y0,
-            shown_x1,
-            shown_y1,
-            _pad0,
-            _pad1,
-            _pad2,
-        );
-        for i in 0..shader.len().max(host.len()) {
-            assert_eq!(
-                shader.get(i),
-                host.get(i),
-                "field {i} of Params: (name, type, offset, size) in mark.wgsl, then in Rust"
-            );
-        }
-        assert_eq!(shader_size, size_of::<Params>(), "size of Params");
-    }
-
-    #[test]
-    fn wgsl_layout_follows_the_alignment_rules() {
-        let source = "struct S {
-            a: f32, // a comment, with a comma
-            b: vec2<f32>,
-            c: u32,
-            d: vec4f,
-            e: array<vec4<u32>, 2>,
-            f: i32,
-        }";
-        let (fields, size) = wgsl_struct(source, "S");
-        let layout: Vec<(&str, &str, usize, usize)> = fields
-            .iter()
-            .map(|(n, t, o, s)| (n.as_str(), t.as_str(), *o, *s))
-            .collect();
-        assert_eq!(
-            layout,
-            [
-                ("a", "f32", 0, 4),
-                ("b", "[f32; 2]", 8, 8),
-                ("c", "u32", 16, 4),
-                ("d", "[f32; 4]", 32, 16),
-                ("e", "[[u32; 4]; 2]", 48, 32),
-                ("f", "i32", 80, 4),
-            ]
-        );
-        assert_eq!(size, 96);
-    }
 }

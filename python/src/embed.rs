@@ -12,7 +12,7 @@ use crate::key::PyKey;
 use crate::overlay::OverlayOptions;
 
 /// A recipient ID from Python: 0..=4294967295.
-pub fn recipient_id(recipient: i64) -> PyResult<u32> {
+pub(crate) fn recipient_id(recipient: i64) -> PyResult<u32> {
     u32::try_from(recipient).map_err(|_| {
         Kind::InvalidInput.err(format!(
             "recipient {recipient} is out of range: it must be 0..=4294967295"
@@ -21,7 +21,7 @@ pub fn recipient_id(recipient: i64) -> PyResult<u32> {
 }
 
 /// The embedding options for an optional strength (`None`: the default, 1.0).
-pub fn embed_config(strength: Option<f32>) -> EmbedConfig {
+pub(crate) fn embed_config(strength: Option<f32>) -> EmbedConfig {
     strength.map_or_else(EmbedConfig::default, |strength| EmbedConfig { strength })
 }
 
@@ -60,7 +60,7 @@ fn dimension(value: i64, name: &str) -> PyResult<usize> {
 /// The GIL is released while marking.
 #[pyfunction]
 #[pyo3(signature = (frame, key, recipient, strength=None, overlay=None, *, bit_depth=None))]
-pub fn embed_frame<'py>(
+pub(crate) fn embed_frame<'py>(
     py: Python<'py>,
     frame: &Bound<'py, PyAny>,
     key: &PyKey,

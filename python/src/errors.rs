@@ -5,7 +5,7 @@
 //! are `OSError`s (with `errno` and `filename`). Classes with two bases cannot be declared
 //! with `create_exception!`, so they are made once with `type(name, bases, namespace)`.
 
-use filigree::Error;
+use filigree::{Error, KeyError, LedgerError, VideoError};
 use pyo3::exceptions::{PyException, PyOSError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
@@ -20,7 +20,7 @@ pyo3::create_exception!(
 
 /// The exception classes derived from `FiligreeError`.
 #[derive(Clone, Copy)]
-pub enum Kind {
+pub(crate) enum Kind {
     /// Also a `ValueError`: wrong shape, dtype, size, strength, bit depth, key file content.
     InvalidInput,
     /// Also an `OSError`: a file that cannot be read or written, or already exists.
@@ -86,7 +86,7 @@ impl Kind {
     }
 
     /// The Python class for this kind, created on first use.
-    pub fn class(self, py: Python<'_>) -> PyResult<Bound<'_, PyType>> {
+    pub(crate) fn class(self, py: Python<'_>) -> PyResult<Bound<'_, PyType>> {
         let class = self.cell().get_or_try_init(py, || {
             let mut bases = vec![py.get_type::<FiligreeError>()];
             bases.extend(self.extra_base(py));
@@ -104,7 +104,7 @@ impl Kind {
     }
 
     /// An exception of this kind carrying `message`.
-    pub fn err(self, message: impl Into<String>) -> PyErr {
+    pub(crate) fn err(self, message: impl Into<String>) -> PyErr {
         let message = message.into();
         Python::attach(|py| match self.class(py) {
             Ok(class) => PyErr::from_type(class, message),
@@ -114,7 +114,7 @@ impl Kind {
 }
 
 /// Adds `FiligreeError` and its subclasses to the module.
-pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
     m.add("FiligreeError", py.get_type::<FiligreeError>())?;
     for kind in Kind::ALL {
@@ -124,26 +124,26 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
 }
 
 /// Converts a library error into the matching Python exception.
-pub fn to_py(error: Error) -> PyErr {
+pub(crate) fn to_py(error: Error) -> PyErr {
     let message = error.to_string();
     match &error {
-        Error::Io { path, source } | Error::KeyFileIo { path, source } => {
+        Error::Io { path, source } | Error::Key(KeyError::Io { path, source }) => {
             os_error(source.raw_os_error(), &message, &path.to_string_lossy())
         }
         Error::OutputExists { path } => os_error(Some(EEXIST), &message, &path.to_string_lossy()),
-        Error::FrameTooSmall { .. }
-        | Error::FrameSizeChanged { .. }
-        | Error::UnsupportedBitDepth(_)
+        Error::Video(VideoError::FrameTooSmall { .. })
+        | Error::Video(VideoError::FrameSizeChanged { .. })
+        | Error::Video(VideoError::UnsupportedBitDepth(_))
         | Error::InvalidStrength(_)
-        | Error::MalformedKeyFile { .. }
+        | Error::Key(KeyError::Malformed { .. })
         | Error::InvalidOverlay { .. } => Kind::InvalidInput.err(message),
-        Error::InvalidVideo { .. }
-        | Error::NoVideoStream { .. }
-        | Error::NoFrames { .. }
-        | Error::UnsupportedPixelFormat { .. }
-        | Error::Encode { .. }
-        | Error::MalformedY4m { .. } => Kind::Video.err(message),
-        Error::Ledger { .. } => Kind::Ledger.err(message),
+        Error::Video(VideoError::InvalidVideo { .. })
+        | Error::Video(VideoError::NoVideoStream { .. })
+        | Error::Video(VideoError::NoFrames { .. })
+        | Error::Video(VideoError::UnsupportedPixelFormat { .. })
+        | Error::Video(VideoError::Encode { .. })
+        | Error::Video(VideoError::MalformedY4m { .. }) => Kind::Video.err(message),
+        Error::Ledger(LedgerError::Entry { .. }) => Kind::Ledger.err(message),
         // Variants added to the library later (and `Random`) are plain `FiligreeError`s.
         #[allow(unreachable_patterns)]
         _ => FiligreeError::new_err(message),

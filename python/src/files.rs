@@ -53,7 +53,7 @@ use crate::overlay::OverlayOptions;
     codec="libx264", preset=None, pix_fmt=None, strength=None, overwrite=false, gpu=false
 ))]
 #[allow(clippy::too_many_arguments)]
-pub fn embed_file<'py>(
+pub(crate) fn embed_file<'py>(
     py: Python<'py>,
     src: PathBuf,
     dst: PathBuf,
@@ -210,7 +210,7 @@ pub fn embed_file<'py>(
 #[pyfunction]
 #[pyo3(signature = (path, key, *, keys=None, max_seconds=None, ledger=None, false_accusation=1e-9, full=false, report=None, reference=None))]
 #[allow(clippy::too_many_arguments)]
-pub fn detect_file(
+pub(crate) fn detect_file(
     py: Python<'_>,
     path: PathBuf,
     key: &PyKey,

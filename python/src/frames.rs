@@ -20,7 +20,7 @@ use crate::errors::{FiligreeError, Kind, to_py};
 const DEFAULT_HIGH_BIT_DEPTH: u8 = 10;
 
 /// A frame as handed in from Python, owned.
-pub enum Frame {
+pub(crate) enum Frame {
     /// (H, W, 3) uint8, full-range R'G'B'.
     Rgb(Array3<u8>),
     /// (H, W) uint8 luma.
@@ -61,7 +61,7 @@ const ACCEPTED: &str =
 impl Frame {
     /// Copies a numpy array into an owned frame, checking its shape, dtype and `bit_depth`
     /// (`None`: 8 for uint8, 10 for uint16).
-    pub fn from_numpy(array: &Bound<'_, PyAny>, bit_depth: Option<u8>) -> PyResult<Frame> {
+    pub(crate) fn from_numpy(array: &Bound<'_, PyAny>, bit_depth: Option<u8>) -> PyResult<Frame> {
         let Ok(untyped) = array.cast::<PyUntypedArray>() else {
             let type_name = array.get_type().name()?;
             return Err(Kind::InvalidInput.err(format!(
@@ -113,7 +113,7 @@ impl Frame {
     }
 
     /// (width, height).
-    pub fn size(&self) -> (usize, usize) {
+    pub(crate) fn size(&self) -> (usize, usize) {
         let (height, width) = match self {
             Frame::Rgb(rgb) => (rgb.dim().0, rgb.dim().1),
             Frame::Luma8(luma) => luma.dim(),
@@ -141,7 +141,7 @@ impl Frame {
     /// Burns a visible overlay into the frame in place, as frame `frame_index` of its stream:
     /// RGB frames in R'G'B', luma planes in Y' alone (see `Overlay::apply_to_rgb` and
     /// `Overlay::apply_to_luma`).
-    pub fn apply_overlay(
+    pub(crate) fn apply_overlay(
         &mut self,
         overlay: &mut Overlay,
         frame_index: u64,
@@ -159,7 +159,7 @@ impl Frame {
 
     /// Shows the frame to the embedder's picture tracker (bars are found before any overlay
     /// is burned in, as in the file pipeline).
-    pub fn track_picture(&self, embedder: &mut Embedder) -> Result<(), FrameError> {
+    pub(crate) fn track_picture(&self, embedder: &mut Embedder) -> Result<(), FrameError> {
         self.check_range()?;
         match self {
             Frame::Rgb(rgb) => {
@@ -174,7 +174,7 @@ impl Frame {
     /// Marks the frame in place, in the picture [`Frame::track_picture`] found. RGB: the
     /// mark is computed on Y' and the same change is added to R, G and B (see
     /// `filigree::rgb::add_luma_change`).
-    pub fn mark(&mut self, embedder: &mut Embedder) -> Result<(), FrameError> {
+    pub(crate) fn mark(&mut self, embedder: &mut Embedder) -> Result<(), FrameError> {
         self.check_range()?;
         match self {
             Frame::Rgb(rgb) => {
@@ -190,7 +190,7 @@ impl Frame {
     }
 
     /// Adds the frame's luma to a detector.
-    pub fn add_to(&self, detector: &mut Detector) -> Result<(), FrameError> {
+    pub(crate) fn add_to(&self, detector: &mut Detector) -> Result<(), FrameError> {
         self.check_range()?;
         match self {
             Frame::Rgb(rgb) => {
@@ -203,7 +203,7 @@ impl Frame {
     }
 
     /// Hands the frame to numpy (no copy).
-    pub fn into_numpy(self, py: Python<'_>) -> Bound<'_, PyAny> {
+    pub(crate) fn into_numpy(self, py: Python<'_>) -> Bound<'_, PyAny> {
         match self {
             Frame::Rgb(rgb) => rgb.into_pyarray(py).into_any(),
             Frame::Luma8(luma) => luma.into_pyarray(py).into_any(),

@@ -14,10 +14,10 @@ const KEYS: [&str; 8] = [
 ];
 
 /// Frame rate assumed for `{timecode}` when marking numpy frames (files use their own).
-pub const FRAME_RATE: Rational = Rational::new(25, 1);
+pub(crate) const FRAME_RATE: Rational = Rational::new(25, 1);
 
 /// A parsed `overlay=` argument.
-pub struct OverlayOptions {
+pub(crate) struct OverlayOptions {
     config: OverlayConfig,
     session: Option<String>,
     label: Option<String>,
@@ -25,7 +25,7 @@ pub struct OverlayOptions {
 
 impl OverlayOptions {
     /// Reads `overlay=`: `None`, a template string, or a dict with the keys in [`KEYS`].
-    pub fn from_py(value: Option<&Bound<'_, PyAny>>) -> PyResult<Option<OverlayOptions>> {
+    pub(crate) fn from_py(value: Option<&Bound<'_, PyAny>>) -> PyResult<Option<OverlayOptions>> {
         let Some(value) = value.filter(|v| !v.is_none()) else {
             return Ok(None);
         };
@@ -102,13 +102,13 @@ impl OverlayOptions {
     }
 
     /// The overlay's look.
-    pub fn config(&self) -> &OverlayConfig {
+    pub(crate) fn config(&self) -> &OverlayConfig {
         &self.config
     }
 
     /// The session shown: this recipient, the dict's `label` (else `default_label`), the
     /// dict's `session` (else a random ID), starting now.
-    pub fn session_info(
+    pub(crate) fn session_info(
         &self,
         recipient: u32,
         default_label: Option<&str>,
@@ -122,7 +122,7 @@ impl OverlayOptions {
     }
 
     /// The overlay for `width` x `height` numpy frames at [`FRAME_RATE`].
-    pub fn build(
+    pub(crate) fn build(
         &self,
         key: &filigree::Key,
         recipient: u32,

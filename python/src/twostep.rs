@@ -32,7 +32,7 @@ fn json_to_py<'py>(py: Python<'py>, value: &impl serde::Serialize) -> PyResult<B
     ladder=vec![1080, 720, 360], crf=21, preset="medium".to_string(), strength=1.0
 ))]
 #[allow(clippy::too_many_arguments)]
-pub fn prepare_range<'py>(
+pub(crate) fn prepare_range<'py>(
     py: Python<'py>,
     src: PathBuf,
     package: PathBuf,
@@ -72,7 +72,7 @@ pub fn prepare_range<'py>(
 /// Checks that the prepared ranges cover the title and writes the manifest and playlists;
 /// returns the manifest (``package.json``) as a dict.
 #[pyfunction]
-pub fn finalize<'py>(
+pub(crate) fn finalize<'py>(
     py: Python<'py>,
     src: PathBuf,
     package: PathBuf,
@@ -91,7 +91,7 @@ pub fn finalize<'py>(
 /// covering ``src``, from its container's frame count (the last range is open ended).
 #[pyfunction]
 #[pyo3(signature = (src, *, position_seconds=2.0, positions_per_range=30))]
-pub fn plan_ranges(
+pub(crate) fn plan_ranges(
     py: Python<'_>,
     src: PathBuf,
     position_seconds: f64,
@@ -107,7 +107,7 @@ pub fn plan_ranges(
 /// ``dst`` by stream copy (default: the tallest rendition); returns a summary dict.
 #[pyfunction]
 #[pyo3(signature = (package, key, session, dst, *, rendition=None))]
-pub fn session_mp4<'py>(
+pub(crate) fn session_mp4<'py>(
     py: Python<'py>,
     package: PathBuf,
     key: &PyKey,

@@ -35,7 +35,7 @@ fn table(rows: &[(&str, &Value)]) -> String {
     format!("<table>{body}</table>")
 }
 
-pub fn page(facts: &Value, found: &FileDetection, stills: &[Still]) -> String {
+pub(crate) fn page(facts: &Value, found: &FileDetection, stills: &[Still]) -> String {
     let f = |path: &str| facts.pointer(path).unwrap_or(&Value::Null);
     let verdict = f("/verdict/text").as_str().unwrap_or_default();
     let mark_found = f("/verdict/recipient").is_number() || !found.accusations.is_empty();

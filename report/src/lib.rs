@@ -23,6 +23,7 @@ pub use stills::Still;
 /// One case: the suspect, what detection found, and what it was checked against.
 #[derive(Debug, Clone, Copy)]
 pub struct Case<'a> {
+    /// Path of the suspect file, as given.
     pub suspect: &'a Path,
     /// Read with [`filigree::pipeline::ReadPlan::explain`] set, so it carries what the
     /// plots show.

@@ -52,7 +52,7 @@ pub(crate) fn html_escape(text: &str) -> String {
 
 /// Every sync candidate's peak height, strongest first: a found mark is one point far above
 /// the cloud the other hypotheses make.
-pub fn candidates(z: &[f64]) -> String {
+pub(crate) fn candidates(z: &[f64]) -> String {
     svg((640, 300), |root| {
         let top = z.first().copied().unwrap_or(1.0).max(8.0) * 1.1;
         let mut chart = ChartBuilder::on(root)
@@ -90,7 +90,7 @@ pub fn candidates(z: &[f64]) -> String {
 }
 
 /// The correlation surface around the strongest peak, as a heat map (z, blue to red).
-pub fn surface(surface: &Array2<f32>) -> String {
+pub(crate) fn surface(surface: &Array2<f32>) -> String {
     let (rows, cols) = surface.dim();
     let radius_r = rows as i32 / 2;
     let radius_c = cols as i32 / 2;
@@ -130,7 +130,7 @@ pub fn surface(surface: &Array2<f32>) -> String {
 
 /// The sync's strength in each window of the leak over time, each window coloured by
 /// whom it decoded to: `recipient` (red), another (orange), nobody (grey).
-pub fn strength(windows: &[WindowStrength], recipient: Option<u32>) -> String {
+pub(crate) fn strength(windows: &[WindowStrength], recipient: Option<u32>) -> String {
     // A film has thousands of windows: every k-th keeps the page light and the shape.
     let step = windows.len().div_ceil(MAX_POINTS).max(1);
     let windows: Vec<WindowStrength> = windows.iter().step_by(step).copied().collect();

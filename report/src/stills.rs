@@ -9,7 +9,7 @@ use filigree::pipeline::FileDetection;
 use filigree::rgb::frame_to_rgb;
 use filigree::video::ffmpeg::FfmpegReader;
 use filigree::video::{FrameSource, TimecodeClock};
-use filigree::{Error, Result};
+use filigree::{Error, Result, VideoError};
 use image::{ImageFormat, RgbImage, imageops};
 
 /// Widest still shown (larger frames are scaled down).
@@ -27,7 +27,7 @@ pub struct Still {
 }
 
 /// `count` stills spread evenly over the seconds `found` read of `suspect`.
-pub fn grab(suspect: &Path, found: &FileDetection, count: usize) -> Result<Vec<Still>> {
+pub(crate) fn grab(suspect: &Path, found: &FileDetection, count: usize) -> Result<Vec<Still>> {
     let mut reader = FfmpegReader::open(suspect)?;
     reader.allow_size_changes();
     let info = reader.info().clone();
@@ -56,12 +56,12 @@ pub fn grab(suspect: &Path, found: &FileDetection, count: usize) -> Result<Vec<S
                 picture
             };
             let mut png = Cursor::new(Vec::new());
-            picture
-                .write_to(&mut png, ImageFormat::Png)
-                .map_err(|e| Error::InvalidVideo {
+            picture.write_to(&mut png, ImageFormat::Png).map_err(|e| {
+                Error::Video(VideoError::InvalidVideo {
                     path: suspect.to_path_buf(),
                     reason: format!("cannot encode a still: {e}"),
-                })?;
+                })
+            })?;
             stills.push(Still {
                 seconds: index as f64 / rate,
                 timecode: clock.at(index).to_string(),

@@ -18,6 +18,7 @@
 //! rendered for their viewer as they watch instead ([`live`]): the marking key then stays in
 //! the process, which renders every frame's mark. `/load` reports the live load.
 
+mod error;
 pub mod live;
 mod log;
 mod routes;
@@ -32,11 +33,13 @@ use filigree::Key;
 use filigree::twostep::{Package, SessionCode};
 use tokio::net::TcpListener;
 
+pub use error::ServerError;
 pub use live::LiveConfig;
 pub use routes::router;
 
 /// What the server serves and with which secrets.
 pub struct Config {
+    /// The two-step package's folder.
     pub package: PathBuf,
     /// The marking key the package was prepared with.
     pub key: Key,
@@ -47,6 +50,7 @@ pub struct Config {
     /// The web player's folder (`player.html`, `player.js`, `player.css`, and
     /// `node_modules/hls.js/dist/hls.min.js`).
     pub web: PathBuf,
+    /// Address and port to listen on.
     pub listen: SocketAddr,
     /// Render live sessions (needs `ledger`: their overlay and label are recorded there).
     pub live: Option<LiveConfig>,
@@ -67,26 +71,21 @@ pub struct AppState {
 
 /// The state for `config`: opens the package, checks the key against it and finds the
 /// player's files. Errors are one line for the user.
-pub fn state(config: &mut Config) -> Result<Arc<AppState>, String> {
-    let package = Package::open(&config.package).map_err(|e| e.to_string())?;
-    let code = package
-        .session_code(&config.key)
-        .map_err(|e| e.to_string())?;
+pub fn state(config: &mut Config) -> Result<Arc<AppState>, ServerError> {
+    let package = Package::open(&config.package)?;
+    let code = package.session_code(&config.key)?;
     if config.token_key == config.key {
-        return Err("the token key must not be the marking key".into());
+        return Err(ServerError::TokenKeyIsMarkingKey);
     }
     for file in routes::PLAYER_FILES {
         let path = config.web.join(file.1);
         if !path.is_file() {
-            return Err(format!(
-                "web player file {} is missing (run `npm ci --prefix server/web`)",
-                path.display()
-            ));
+            return Err(ServerError::PlayerFileMissing { path });
         }
     }
     let live = match config.live.take() {
         Some(_) if config.ledger.is_none() => {
-            return Err("live sessions need --ledger (their overlay and label are there)".into());
+            return Err(ServerError::LiveNeedsLedger);
         }
         Some(live) => Some(live::Live::start(live, &package, &config.key)?),
         None => None,
@@ -105,19 +104,21 @@ pub fn state(config: &mut Config) -> Result<Arc<AppState>, String> {
 
 /// Serves until SIGTERM or SIGINT, then drains the requests in flight. Prints the bound
 /// address (`listening on http://...`) on stderr once it accepts connections.
-pub fn run(mut config: Config) -> Result<(), String> {
+pub fn run(mut config: Config) -> Result<(), ServerError> {
     let state = state(&mut config)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(|e| format!("cannot start the server runtime: {e}"))?;
+        .map_err(ServerError::Runtime)?;
     runtime.block_on(async move {
-        let listener = TcpListener::bind(config.listen)
-            .await
-            .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
-        let address = listener
-            .local_addr()
-            .map_err(|e| format!("cannot read the bound address: {e}"))?;
+        let listener =
+            TcpListener::bind(config.listen)
+                .await
+                .map_err(|source| ServerError::Listen {
+                    address: config.listen,
+                    source,
+                })?;
+        let address = listener.local_addr().map_err(ServerError::BoundAddress)?;
         eprintln!("filigree: listening on http://{address}");
         if let Some(live) = &state.live {
             eprintln!("filigree: {}", live.describe());
@@ -126,7 +127,7 @@ pub fn run(mut config: Config) -> Result<(), String> {
         let served = axum::serve(listener, router(state.clone()))
             .with_graceful_shutdown(shutdown_signal())
             .await
-            .map_err(|e| format!("server failed: {e}"));
+            .map_err(ServerError::Serve);
         if let Some(live) = &state.live {
             live.end_all(&state.log);
         }

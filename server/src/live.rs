@@ -29,6 +29,7 @@ use filigree::overlay::{OverlayConfig, Position, SessionInfo};
 use filigree::twostep::Package;
 use filigree::video::ffmpeg::EncodeOptions;
 
+use crate::error::ServerError;
 use crate::log::AccessLog;
 
 /// Segments rendered past the furthest one the player has asked for.
@@ -63,6 +64,7 @@ pub struct LiveConfig {
     pub work: PathBuf,
     /// Builds each render's marker (the GPU's where there is one), and says where it marks.
     pub marker: SharedMarkerFactory,
+    /// Where marking runs, in words (`CPU`, `GPU <name>`), for the start-up line and status.
     pub marked_on: String,
     /// The encoder (see [`live::live_encoder`]).
     pub encode: EncodeOptions,
@@ -96,6 +98,7 @@ pub enum Refusal {
     Failed,
     /// The segment was not rendered in time.
     Slow,
+    /// The session was ended (idle, or by request) while the request waited for it: 404.
     NotFound,
 }
 
@@ -133,15 +136,14 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Live {
     /// Checks the master against `package`, sweeps the work folder and sets the capacity
     /// (measuring one session's speed unless it is given).
-    pub fn start(config: LiveConfig, package: &Package, key: &Key) -> Result<Live, String> {
+    pub fn start(config: LiveConfig, package: &Package, key: &Key) -> Result<Live, ServerError> {
         let manifest = package.manifest();
         sweep(&config.work)?;
         if master_sha256(&config.master, &config.work)? != manifest.source_sha256 {
-            return Err(format!(
-                "{} is not the master {} was prepared from",
-                config.master.display(),
-                package.root().display()
-            ));
+            return Err(ServerError::NotTheMaster {
+                master: config.master,
+                package: package.root().to_path_buf(),
+            });
         }
         let timing = LiveTiming::new(
             filigree::video::Rational::new(manifest.frame_rate_num, manifest.frame_rate_den),
@@ -175,7 +177,7 @@ impl Live {
 
     /// Renders the title's first segments for a throwaway session and returns how many
     /// times faster than real time that went.
-    fn measure_speed(&self) -> Result<f64, String> {
+    fn measure_speed(&self) -> Result<f64, ServerError> {
         let dir = self.work.join("capacity-check");
         let spec = self.spec(
             0,
@@ -186,11 +188,10 @@ impl Live {
             },
         );
         let started = Instant::now();
-        let mut renderer =
-            Renderer::open(spec, &dir, self.marker.clone(), 0).map_err(|e| e.to_string())?;
+        let mut renderer = Renderer::open(spec, &dir, self.marker.clone(), 0)?;
         let mut seconds = 0.0;
         while seconds < 2.0 * live::SEGMENT_SECONDS {
-            match renderer.render_next().map_err(|e| e.to_string())? {
+            match renderer.render_next()? {
                 Some(segment) => seconds += self.timing.seconds(segment),
                 None => break,
             }
@@ -248,6 +249,7 @@ impl Live {
         )
     }
 
+    /// How the title is cut into live segments.
     pub fn timing(&self) -> &LiveTiming {
         &self.timing
     }
@@ -534,10 +536,12 @@ const MASTER_RECORD: &str = "master-sha256.json";
 /// (same path, length and modification time, as make and rsync judge a file unchanged),
 /// else hashed and recorded. A feature master is a hundred gigabytes or more: hashing it
 /// at every start-up would take minutes.
-fn master_sha256(master: &Path, work: &Path) -> Result<String, String> {
-    let unreadable =
-        |e: std::io::Error| format!("cannot read the master {}: {e}", master.display());
-    let hash = || filigree::digest::sha256_file(master).map_err(|e| e.to_string());
+fn master_sha256(master: &Path, work: &Path) -> Result<String, ServerError> {
+    let unreadable = |source| ServerError::MasterUnreadable {
+        path: master.to_path_buf(),
+        source,
+    };
+    let hash = || -> Result<String, ServerError> { Ok(filigree::digest::sha256_file(master)?) };
     let meta = std::fs::metadata(master).map_err(unreadable)?;
     // Without a modification time there is nothing to judge a record by: hash every time.
     let Some(modified) = meta
@@ -575,11 +579,16 @@ fn master_sha256(master: &Path, work: &Path) -> Result<String, String> {
 
 /// Creates the work folder, or empties one a killed server left behind (only the
 /// session folders this server makes, `<8 hex>-<n>` and `capacity-check`).
-fn sweep(work: &Path) -> Result<(), String> {
-    std::fs::create_dir_all(work)
-        .map_err(|e| format!("cannot create the live work folder {}: {e}", work.display()))?;
-    let entries = std::fs::read_dir(work)
-        .map_err(|e| format!("cannot read the live work folder {}: {e}", work.display()))?;
+fn sweep(work: &Path) -> Result<(), ServerError> {
+    let folder = |action| {
+        move |source| ServerError::WorkFolder {
+            action,
+            path: work.to_path_buf(),
+            source,
+        }
+    };
+    std::fs::create_dir_all(work).map_err(folder("create"))?;
+    let entries = std::fs::read_dir(work).map_err(folder("read"))?;
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
         let ours = name == "capacity-check"

@@ -22,7 +22,7 @@ use crate::live::{Live, Refusal};
 use crate::log::Entry;
 
 /// The player's files: URL name and path inside the web folder.
-pub const PLAYER_FILES: [(&str, &str); 4] = [
+pub(crate) const PLAYER_FILES: [(&str, &str); 4] = [
     ("player.html", "player.html"),
     ("player.js", "player.js"),
     ("player.css", "player.css"),
@@ -37,7 +37,7 @@ const UNKNOWN_SESSION_RECHECK: Duration = Duration::from_secs(10);
 
 /// What the ledger says a session is.
 #[derive(Clone)]
-pub enum SessionKind {
+pub(crate) enum SessionKind {
     TwoStep,
     Live {
         label: Option<String>,

@@ -9,10 +9,10 @@ use std::process::{Command, Output};
 use serde_json::Value;
 
 #[allow(unused_imports)] // each test binary uses a subset
-pub use filigree_testsupport::{entries, ffmpeg, p, testdata};
+pub(crate) use filigree_testsupport::{entries, ffmpeg, p, testdata};
 
 /// Runs the built `filigree` binary.
-pub fn filigree(args: &[&str]) -> Output {
+pub(crate) fn filigree(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_filigree"))
         .args(args)
         .output()
@@ -20,7 +20,7 @@ pub fn filigree(args: &[&str]) -> Output {
 }
 
 /// A new key at `dir/name`, made by `filigree keygen`.
-pub fn new_key(dir: &Path, name: &str) -> PathBuf {
+pub(crate) fn new_key(dir: &Path, name: &str) -> PathBuf {
     let key = dir.join(name);
     let out = filigree(&["keygen", "--quiet", "--out", p(&key)]);
     assert!(out.status.success(), "keygen: {}", stderr(&out));
@@ -28,12 +28,12 @@ pub fn new_key(dir: &Path, name: &str) -> PathBuf {
 }
 
 /// What a command wrote to stderr, as text.
-pub fn stderr(out: &Output) -> String {
+pub(crate) fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 /// `filigree detect --json --quiet --key KEY EXTRA... INPUT`: its exit code and its JSON.
-pub fn detect_json(key: &Path, input: &Path, extra: &[&str]) -> (i32, Value) {
+pub(crate) fn detect_json(key: &Path, input: &Path, extra: &[&str]) -> (i32, Value) {
     let mut args = vec!["detect", "--json", "--quiet", "--key", p(key)];
     args.extend_from_slice(extra);
     args.push(p(input));

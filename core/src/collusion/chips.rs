@@ -73,6 +73,7 @@ pub struct IssuedCodewords {
 }
 
 impl IssuedCodewords {
+    /// The codewords of `recipients` under `key`.
     pub fn new(key: &Key, recipients: &[u32]) -> IssuedCodewords {
         let scheme = KeyedScheme::new(key);
         IssuedCodewords {
@@ -83,10 +84,12 @@ impl IssuedCodewords {
         }
     }
 
+    /// Number of issued recipients.
     pub fn len(&self) -> usize {
         self.codewords.len()
     }
 
+    /// Whether no recipient was issued (nothing to score).
     pub fn is_empty(&self) -> bool {
         self.codewords.is_empty()
     }

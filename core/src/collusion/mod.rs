@@ -77,7 +77,9 @@ impl Issued {
 /// A recipient or session whose score stood out in one test.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Accused {
+    /// The recipient ID, or the session ID for a two-step title.
     pub id: u32,
+    /// Its score in the test: higher agrees more with the leak (`tail` bounds an innocent's).
     pub score: f64,
     /// Bound on the probability that an innocent scores this high in this one test.
     pub tail: f64,
@@ -106,6 +108,7 @@ pub fn accuse(
 /// One accusation as reported: everything said about one recipient or session.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Accusation {
+    /// The recipient ID, or the session ID when `title` is set.
     pub id: u32,
     /// The two-step title, for a session.
     pub title: Option<u16>,
@@ -131,7 +134,9 @@ pub fn merge_ranges(mut ranges: Vec<(f64, f64)>) -> Vec<(f64, f64)> {
 /// What [`peel`] found: the IDs in decoding order and the number of decodes tried.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Peeled {
+    /// Recipient IDs that decoded and passed their tags, strongest first.
     pub ids: Vec<u32>,
+    /// Decodes tried, a last one that failed or repeated an ID included.
     pub decodes: usize,
 }
 

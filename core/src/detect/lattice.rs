@@ -47,7 +47,7 @@ const BACKGROUND_RADIUS: usize = 6;
 
 /// A leak's geometry relative to the marked picture, as the detector's fold needs it.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Pose {
+pub(crate) struct Pose {
     /// Scale of the rows' axis (the magnification).
     pub scale: f32,
     /// Scale of the columns' axis relative to the rows'.
@@ -66,7 +66,7 @@ impl Pose {
 
     /// Fold steps (accumulation pixels per half working pixel, (row, col)) for a picture
     /// whose axis-aligned step at magnification 1 is `spacing`.
-    pub fn steps(&self, spacing: f32) -> ([f32; 2], [f32; 2]) {
+    pub(crate) fn steps(&self, spacing: f32) -> ([f32; 2], [f32; 2]) {
         let (sin, cos) = self.rotation.sin_cos();
         let rows = spacing * self.scale;
         let cols = rows * self.aspect;
@@ -77,7 +77,7 @@ impl Pose {
 /// The most likely poses of the tile in `accumulated` inside `picture`, best first, at
 /// most `count`, found without a key. `spacing` is the axis-aligned fold step at
 /// magnification 1 (see `sync`).
-pub fn estimate_poses(
+pub(super) fn estimate_poses(
     accumulated: ArrayView2<f32>,
     picture: ContentRect,
     spacing: f32,

@@ -43,6 +43,7 @@ impl LookSchedule {
         LookSchedule { looks: Vec::new() }
     }
 
+    /// Seconds into the file of each look before the end, in increasing order.
     pub fn looks(&self) -> &[f64] {
         &self.looks
     }

@@ -14,7 +14,7 @@ use ndarray::{Array2, ArrayView2};
 
 use crate::collusion::chips::IssuedCodewords;
 use crate::collusion::{Accused, MAX_PEELED, peel};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, VideoError};
 use crate::grid::WORKING_SIDE;
 use crate::key::Key;
 use crate::pattern::downsample2;
@@ -73,6 +73,7 @@ pub struct Detection {
     /// frame by frame (a handheld camera: see `stabilise`); `picture` is then the mean
     /// outline's bounding box, and the geometry is measured against the outline.
     pub tracked: bool,
+    /// Frames accumulated into the evidence the detection was made from.
     pub frames_used: usize,
     /// Further recipients whose IDs decoded once the stronger ones' marks were cancelled
     /// (`collusion::peel`): the leak mixes their copies with `recipient`'s. Each passed its
@@ -145,12 +146,13 @@ impl StreamShape {
 }
 
 fn size_changed((width, height): (usize, usize), first: (usize, usize)) -> Error {
-    Error::FrameSizeChanged {
+    VideoError::FrameSizeChanged {
         width,
         height,
         expected_width: first.0,
         expected_height: first.1,
     }
+    .into()
 }
 
 /// Accumulation-plane (rows, cols) of a frame: [`ACCUMULATION_SIDE`] on the shorter side.
@@ -189,6 +191,7 @@ impl Default for Detector {
 }
 
 impl Detector {
+    /// An empty detector; its plane size is set by the first frame it is given.
     pub fn new() -> Detector {
         Detector::default()
     }
@@ -287,6 +290,7 @@ impl Detector {
         Ok(())
     }
 
+    /// Frames accumulated so far, those of merged detectors included.
     pub fn frames(&self) -> usize {
         self.frames
     }
@@ -367,11 +371,12 @@ fn residue(suspect: &Array2<f32>, original: &Array2<f32>) -> Array2<f32> {
 
 fn check_suspect_side(width: usize, height: usize) -> Result<()> {
     if width.min(height) < MIN_SUSPECT_SIDE {
-        return Err(Error::FrameTooSmall {
+        return Err(VideoError::FrameTooSmall {
             width,
             height,
             min_side: MIN_SUSPECT_SIDE,
-        });
+        }
+        .into());
     }
     Ok(())
 }
@@ -435,6 +440,7 @@ impl Evidence {
         self.tracked.as_ref().map(|t| t.frames)
     }
 
+    /// Detects under `key` alone, scoring no issued recipients.
     pub fn detect(&self, key: &Key) -> Detection {
         self.detect_with(key, &IssuedCodewords::default(), 0.0)
     }

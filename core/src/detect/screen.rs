@@ -21,24 +21,24 @@ const REPEAT_CHANGE: f32 = 0.25;
 
 /// Remembers the last frame's samples to spot repeats. Feed it every frame, in order.
 #[derive(Debug, Default)]
-pub struct FrameScreen {
+pub(crate) struct FrameScreen {
     previous: Vec<f32>,
     flat: u64,
     repeated: u64,
 }
 
 impl FrameScreen {
-    pub fn new() -> FrameScreen {
+    pub(crate) fn new() -> FrameScreen {
         FrameScreen::default()
     }
 
     /// Whether `frame` adds nothing (and is counted): [`FrameScreen::adds_nothing`].
-    pub fn frame_adds_nothing(&mut self, frame: &VideoFrame) -> bool {
+    pub(crate) fn frame_adds_nothing(&mut self, frame: &VideoFrame) -> bool {
         with_luma!(frame, |luma, depth| self.adds_nothing(luma, depth))
     }
 
     /// Whether the frame whose luma is `luma` adds nothing (and is counted).
-    pub fn adds_nothing<S: Sample>(&mut self, luma: ArrayView2<S>, bit_depth: u8) -> bool {
+    pub(crate) fn adds_nothing<S: Sample>(&mut self, luma: ArrayView2<S>, bit_depth: u8) -> bool {
         let (rows, cols) = luma.dim();
         let to_8bit = 1.0 / code_value_scale(bit_depth);
         let (step_y, step_x) = ((rows / GRID).max(1), (cols / GRID).max(1));
@@ -68,12 +68,12 @@ impl FrameScreen {
     }
 
     /// Flat frames screened out so far.
-    pub fn flat(&self) -> u64 {
+    pub(crate) fn flat(&self) -> u64 {
         self.flat
     }
 
     /// Repeated frames screened out so far.
-    pub fn repeated(&self) -> u64 {
+    pub(crate) fn repeated(&self) -> u64 {
         self.repeated
     }
 }

@@ -26,7 +26,7 @@ use crate::resample::bilinear;
 /// The canvas every tracked frame is resampled onto: the picture's height over its rows,
 /// its width over its columns. 432 rows give 2.4 samples per working pixel of the
 /// picture's height; 864 columns 2 per working pixel of a scope picture's width (2.39:1).
-pub const CANVAS: (usize, usize) = (432, 864);
+pub(super) const CANVAS: (usize, usize) = (432, 864);
 
 /// Fraction of the outline left out on every side: the lines next to the edge mix bar and
 /// picture.
@@ -90,7 +90,7 @@ enum Side {
 
 /// The picture's outline in one frame, in plane coordinates (x = column, y = row).
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Outline {
+pub(super) struct Outline {
     top: Edge,
     bottom: Edge,
     left: Edge,
@@ -102,7 +102,7 @@ pub struct Outline {
 impl Outline {
     /// Finds the picture's outline in `plane` (8-bit code values), if all four edges are
     /// clear enough.
-    pub fn find(plane: ArrayView2<f32>) -> Option<Outline> {
+    pub(super) fn find(plane: ArrayView2<f32>) -> Option<Outline> {
         let (rows, cols) = plane.dim();
         if rows < 8 * STEP_HALF || cols < 8 * STEP_HALF {
             return None;
@@ -164,7 +164,11 @@ impl Outline {
     /// the corners (perspective), plus each edge's bow blended inwards (a Coons patch: a
     /// lens bows the edges and the picture with them). The top and bottom bows depend on u
     /// only and the sides' on v only, so they are computed once per column and row.
-    pub fn resample(&self, frame: ArrayView2<f32>, plane_dims: (usize, usize)) -> Array2<f32> {
+    pub(super) fn resample(
+        &self,
+        frame: ArrayView2<f32>,
+        plane_dims: (usize, usize),
+    ) -> Array2<f32> {
         let (rows, cols) = CANVAS;
         let (frame_rows, frame_cols) = frame.dim();
         let scale_y = frame_rows as f32 / plane_dims.0 as f32;
@@ -523,7 +527,7 @@ impl OutlineStats {
 /// Accumulates a stream's frames on the picture's own canvas, frame by frame from each
 /// frame's outline.
 #[derive(Debug, Clone, Default)]
-pub struct Stabiliser {
+pub(super) struct Stabiliser {
     outlines: OutlineStats,
     canvas: Option<Array2<f32>>,
     /// Frames resampled into `canvas`.
@@ -534,7 +538,7 @@ impl Stabiliser {
     /// Looks for the picture's outline in `plane` (the accumulation plane) and, once the
     /// outline has been seen to move, adds `frame` (the same frame at its own size, 8-bit
     /// code values) to the canvas, whitened.
-    pub fn add(&mut self, plane: ArrayView2<f32>, frame: ArrayView2<f32>) {
+    pub(super) fn add(&mut self, plane: ArrayView2<f32>, frame: ArrayView2<f32>) {
         let Some(outline) = Outline::find(plane) else {
             return;
         };
@@ -552,7 +556,7 @@ impl Stabiliser {
         self.tracked += 1;
     }
 
-    pub fn merge(&mut self, other: &Stabiliser) {
+    pub(super) fn merge(&mut self, other: &Stabiliser) {
         self.outlines.merge(&other.outlines);
         if let Some(theirs) = &other.canvas {
             match &mut self.canvas {
@@ -567,7 +571,11 @@ impl Stabiliser {
     /// were tracked for it to be worth searching; with the fold aspect that makes the
     /// picture's working pixels square on it, and the mean outline's bounding box in a
     /// plane of `plane_dims`.
-    pub fn canvas(&self, frames: usize, plane_dims: (usize, usize)) -> Option<TrackedCanvas<'_>> {
+    pub(super) fn canvas(
+        &self,
+        frames: usize,
+        plane_dims: (usize, usize),
+    ) -> Option<TrackedCanvas<'_>> {
         let canvas = self.canvas.as_ref()?;
         let enough = self.tracked >= MIN_TRACKED
             && self.tracked as f64 >= MIN_TRACKED_SHARE * frames as f64
@@ -587,7 +595,7 @@ impl Stabiliser {
 }
 
 /// What [`Stabiliser::canvas`] hands the sync search.
-pub struct TrackedCanvas<'s> {
+pub(super) struct TrackedCanvas<'s> {
     pub sum: ArrayView2<'s, f32>,
     pub aspect: f32,
     /// Frames resampled onto it.

@@ -3,14 +3,14 @@
 use std::f64::consts::SQRT_2;
 
 /// Upper tail of the standard normal: P(Z > z).
-pub fn normal_tail(z: f64) -> f64 {
+pub(super) fn normal_tail(z: f64) -> f64 {
     0.5 * libm::erfc(z / SQRT_2)
 }
 
 /// P(max of `trials` independent standard normals > z) = 1 - (1 - Q(z))^trials, computed
 /// without cancellation for tiny Q. Correlated trials (neighbouring shifts and scales) make
 /// the true value smaller, so this is a conservative bound.
-pub fn max_tail(z: f64, trials: f64) -> f64 {
+pub(super) fn max_tail(z: f64, trials: f64) -> f64 {
     let q = normal_tail(z);
     -(trials * (-q).ln_1p()).exp_m1()
 }

@@ -29,7 +29,7 @@ use crate::picture::ContentRect;
 use crate::resample::bilinear;
 
 /// Samples per tile period in a fold: two per working pixel.
-pub const FOLD: usize = 2 * TILE;
+pub(crate) const FOLD: usize = 2 * TILE;
 
 /// Magnifications searched: how much larger the tile appears than it would if the picture
 /// found were the whole marked picture. Cropping k % of each side magnifies by 1/(1-k):
@@ -48,13 +48,18 @@ const MAGNIFICATION_STEP: f32 = 0.0025;
 /// flipped upside down, or both (a half turn).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reflection {
+    /// Not reflected.
     None,
+    /// Mirrored left-right (columns reversed).
     Mirror,
+    /// Flipped upside down (rows reversed).
     Flip,
+    /// Mirrored and flipped: turned through 180 degrees.
     HalfTurn,
 }
 
 impl Reflection {
+    /// Every reflection the sync search tries, unreflected first.
     pub const ALL: [Reflection; 4] = [
         Reflection::None,
         Reflection::Mirror,
@@ -62,6 +67,7 @@ impl Reflection {
         Reflection::HalfTurn,
     ];
 
+    /// The reflection in words (`"none"`, `"mirror"`, `"flip"`, `"half turn"`), for reports.
     pub fn name(self) -> &'static str {
         match self {
             Reflection::None => "none",
@@ -122,7 +128,7 @@ struct Fold {
 
 /// Folded tiles of one accumulated picture at every candidate magnification, for every
 /// candidate picture rectangle (inside dark bars; inside a still surround).
-pub struct Folds {
+pub(crate) struct Folds {
     folds: Vec<Fold>,
     fft: Fft2,
     /// The accumulated plane's (rows, cols).
@@ -134,15 +140,19 @@ pub struct Folds {
 /// still surround), not against the frame.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct PictureFound {
+    /// Left edge of the picture, as a fraction of the frame's width.
     pub left: f32,
+    /// Top edge of the picture, as a fraction of the frame's height.
     pub top: f32,
+    /// Width of the picture, as a fraction of the frame's width.
     pub width: f32,
+    /// Height of the picture, as a fraction of the frame's height.
     pub height: f32,
 }
 
 /// The best alignment found for one fold in one reflection.
 #[derive(Debug, Clone, Copy)]
-pub struct SyncPeak {
+pub(crate) struct SyncPeak {
     pub fold_index: usize,
     pub pose: Pose,
     pub reflection: Reflection,
@@ -157,7 +167,11 @@ impl Folds {
     /// the columns' step `aspect` times the rows': 1 unless the plane stretches the
     /// picture), and at the poses the tile lattice suggests (rotation, aspect change; see
     /// `lattice`).
-    pub fn new(accumulated: ArrayView2<f32>, pictures: &[ContentRect], aspect: f32) -> Folds {
+    pub(crate) fn new(
+        accumulated: ArrayView2<f32>,
+        pictures: &[ContentRect],
+        aspect: f32,
+    ) -> Folds {
         let fft = Fft2::new(FOLD);
         let mut magnifications = Vec::new();
         let mut m = MIN_MAGNIFICATION;
@@ -196,7 +210,7 @@ impl Folds {
     }
 
     /// Number of (picture, magnification, reflection, shift) hypotheses a search tries.
-    pub fn hypotheses(&self) -> usize {
+    pub(crate) fn hypotheses(&self) -> usize {
         self.folds.len() * Reflection::ALL.len() * FOLD * FOLD
     }
 
@@ -207,7 +221,7 @@ impl Folds {
     }
 
     /// Best peak per fold and reflection, strongest first.
-    pub fn search(&self, layout: &ChipLayout) -> Vec<SyncPeak> {
+    pub(crate) fn search(&self, layout: &ChipLayout) -> Vec<SyncPeak> {
         let template = self.template(layout);
         // Correlating a reflected fold with the template is correlating the fold with the
         // reflected template, its surface permuted by the reflection: so the key's template
@@ -256,7 +270,7 @@ impl Folds {
     /// The correlation surface of `peak`'s fold and reflection with the key's sync
     /// template, in standard deviations above its mean, over the shifts within `radius` of
     /// the peak's (which is at the centre): what a report shows of the sync.
-    pub fn surface_around(
+    pub(crate) fn surface_around(
         &self,
         layout: &ChipLayout,
         peak: &SyncPeak,
@@ -283,7 +297,7 @@ impl Folds {
     }
 
     /// The candidate picture `peak` was found in, as fractions of the accumulated plane.
-    pub fn picture(&self, peak: &SyncPeak) -> PictureFound {
+    pub(crate) fn picture(&self, peak: &SyncPeak) -> PictureFound {
         let content = self.folds[peak.fold_index].content;
         let (rows, cols) = (self.plane.0 as f32, self.plane.1 as f32);
         PictureFound {
@@ -296,20 +310,20 @@ impl Folds {
 
     /// The folded tile at `peak`, spectrally whitened, reflected back and shifted so it
     /// lines up with the key's tile.
-    pub fn registered(&self, peak: &SyncPeak) -> Array2<f32> {
+    pub(crate) fn registered(&self, peak: &SyncPeak) -> Array2<f32> {
         self.align(&self.folds[peak.fold_index].spectrum, peak)
     }
 
     /// Folds another plane of the same accumulation geometry (a window of the leak's
     /// frames, whitened) in `peak`'s picture and pose, unregistered: such folds add up, so
     /// windows are sums of the folds of their frames.
-    pub fn fold_like(&self, plane: ArrayView2<f32>, peak: &SyncPeak) -> Array2<f32> {
+    pub(crate) fn fold_like(&self, plane: ArrayView2<f32>, peak: &SyncPeak) -> Array2<f32> {
         let fold_of = &self.folds[peak.fold_index];
         fold(plane, fold_of.content, &fold_of.pose)
     }
 
     /// [`Folds::registered`] for a sum of [`Folds::fold_like`] folds.
-    pub fn register(&self, folded: ArrayView2<f32>, peak: &SyncPeak) -> Array2<f32> {
+    pub(crate) fn register(&self, folded: ArrayView2<f32>, peak: &SyncPeak) -> Array2<f32> {
         let mut spectrum = self.fft.forward(folded);
         spectrum.iter_mut().for_each(|f| *f = phase_only(*f));
         self.align(&spectrum, peak)

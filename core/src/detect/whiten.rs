@@ -18,7 +18,7 @@ const ENERGY_FLOOR: f32 = 1.0;
 const CLIP: f32 = 3.0;
 
 /// Whitened, locally normalised residual of `plane` (8-bit code value scale).
-pub fn whiten(plane: &Array2<f32>) -> Array2<f32> {
+pub(super) fn whiten(plane: &Array2<f32>) -> Array2<f32> {
     let prediction = box_blur(&box_blur(plane, PREDICTION_RADIUS), PREDICTION_RADIUS);
     let residual = plane - &prediction;
     let energy = box_blur(&residual.mapv(|v| v * v), ENERGY_RADIUS);

@@ -59,18 +59,22 @@ const MEASURED_CHUNKS: usize = 4;
 /// One window that decoded to a variant mark.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct WindowRead {
+    /// The variant mark decoded: title, position and variant.
     pub mark: VariantMark,
     /// Leak time of the window, in seconds from the first frame fed.
     pub start_seconds: f64,
+    /// End of the window, in leak seconds from the first frame fed.
     pub end_seconds: f64,
 }
 
 /// What the windows of a two-step leak said about one title.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TitleDetection {
+    /// The title ID its windows decoded to.
     pub title: u16,
     /// Distinct positions read, each with the variants seen (both, in a mixed leak).
     pub positions: BTreeMap<u32, Vec<Variant>>,
+    /// What the title's position reads say about the session under its outer code.
     pub session: SessionDecode,
     /// Leak seconds read, from the first frame, before the session was identified.
     pub seconds_needed: Option<f64>,
@@ -89,6 +93,7 @@ pub struct TitleDetection {
 /// A single-step recipient whose ID decoded from windows, and where.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RecipientWindows {
+    /// The recipient ID decoded.
     pub recipient: u32,
     /// Leak seconds where it is the recipient of the shortest windows that decoded.
     pub time_ranges: Vec<(f64, f64)>,
@@ -97,6 +102,7 @@ pub struct RecipientWindows {
 /// What reading a leak window by window found.
 #[derive(Debug, Clone, PartialEq)]
 pub struct WindowDetection {
+    /// The variant marks read, per title.
     pub two_step: TwoStepDetection,
     /// Recipients decoded from windows, most windows first; the probability that any is
     /// false is at most `two_step.windows_decoded * 2^-32`.
@@ -113,7 +119,9 @@ pub struct WindowDetection {
 /// How strongly one window of the leak carries the sync at the registration found.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct WindowStrength {
+    /// Start of the window, in leak seconds from the first frame fed.
     pub start_seconds: f64,
+    /// End of the window, in leak seconds from the first frame fed.
     pub end_seconds: f64,
     /// Correlation with the key's sync tile in standard deviations: about N(0, 1) where the
     /// window carries no mark under the key (a single registration, no search).
@@ -129,9 +137,11 @@ pub struct TwoStepDetection {
     pub reads: Vec<WindowRead>,
     /// Titles read, most positions first.
     pub titles: Vec<TitleDetection>,
+    /// Windows decoded in all (`D` in the module docs: each a chance of a false read).
     pub windows_decoded: u64,
     /// When anything was read: the probability of a false read among all windows decoded.
     pub mark_false_positive_probability: Option<f64>,
+    /// Seconds of leak fed to the reader (frames at the frame rate given).
     pub seconds_analyzed: f64,
 }
 

@@ -11,7 +11,7 @@ use super::chain::{
     GENESIS_HASH, LedgerProblem, Link, Pending, ProblemKind, VerifyReport, check_link,
 };
 use super::entry::{LedgerEntry, NewEntry, check_new_entry};
-use crate::error::{Error, Result};
+use crate::error::{Error, LedgerError, Result};
 
 /// Longest accepted line, in bytes, not counting the line ending.
 pub const MAX_LINE_BYTES: usize = 64 * 1024;
@@ -38,7 +38,7 @@ pub fn append(path: &Path, entry: &NewEntry) -> Result<LedgerEntry> {
 /// chain.
 ///
 /// A malformed line, a line over [`MAX_LINE_BYTES`] or a file over [`MAX_FILE_BYTES`] is an
-/// [`Error::Ledger`] naming the line.
+/// [`LedgerError::Entry`] naming the line.
 pub fn read(path: &Path) -> Result<Vec<LedgerEntry>> {
     let file = open_for_reading(path)?;
     let mut entries = Vec::new();
@@ -62,17 +62,18 @@ pub fn verify(path: &Path) -> Result<VerifyReport> {
 /// Every entry, in ledger order, after verifying the chain: what lookups and collusion
 /// scoring answer from.
 ///
-/// Refuses ([`Error::Ledger`]) to answer from a damaged ledger: a label from an edited ledger
+/// Refuses ([`LedgerError::Damaged`]) to answer from a damaged ledger: a label from an edited ledger
 /// could accuse the wrong person.
 pub fn trusted_entries(path: &Path) -> Result<Vec<LedgerEntry>> {
     let file = open_for_reading(path)?;
     let mut entries = Vec::new();
     let scan = scan(path, &file, Check::Chain, |e| entries.push(e))?;
     match scan.problem {
-        Some(problem) => Err(ledger_error(
-            path,
-            format!("the ledger is damaged, not trusting it: {problem}"),
-        )),
+        Some(problem) => Err(LedgerError::Damaged {
+            path: path.to_path_buf(),
+            problem: problem.to_string(),
+        }
+        .into()),
         None => Ok(entries),
     }
 }
@@ -451,10 +452,11 @@ impl<'a> Lines<'a> {
 }
 
 fn ledger_error(path: &Path, reason: String) -> Error {
-    Error::Ledger {
+    LedgerError::Entry {
         path: path.to_path_buf(),
         reason,
     }
+    .into()
 }
 
 fn io_error(path: &Path, source: io::Error) -> Error {
@@ -465,8 +467,9 @@ fn io_error(path: &Path, source: io::Error) -> Error {
 }
 
 fn too_large(path: &Path) -> Error {
-    ledger_error(
-        path,
-        format!("file is larger than {MAX_FILE_BYTES} bytes; refusing to read it"),
-    )
+    LedgerError::TooLarge {
+        path: path.to_path_buf(),
+        limit: MAX_FILE_BYTES,
+    }
+    .into()
 }

@@ -16,7 +16,7 @@ use std::collections::VecDeque;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, VideoError};
 use crate::key::Key;
 use crate::mark::embed::EmbedConfig;
 use crate::marker::{FrameMarker, MarkingSetup, SharedMarkerFactory};
@@ -42,6 +42,7 @@ pub fn segment_name(index: u32) -> String {
 /// The title's frames cut into live segments.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LiveTiming {
+    /// The master's frame rate (frames per second).
     pub frame_rate: Rational,
     /// Frames of the title.
     pub frames: u64,
@@ -60,10 +61,12 @@ impl LiveTiming {
         }
     }
 
+    /// Number of segments: the title's frames divided by `segment_frames`, rounded up.
     pub fn segments(&self) -> u32 {
         self.frames.div_ceil(self.segment_frames) as u32
     }
 
+    /// Index in the title of `segment`'s first frame.
     pub fn first_frame(&self, segment: u32) -> u64 {
         segment as u64 * self.segment_frames
     }
@@ -74,6 +77,7 @@ impl LiveTiming {
         self.segment_frames.min(self.frames.saturating_sub(start))
     }
 
+    /// Duration of `segment` in seconds (0 past the end).
     pub fn seconds(&self, segment: u32) -> f64 {
         self.frames_in(segment) as f64 / self.frame_rate.as_f64()
     }
@@ -95,12 +99,15 @@ impl LiveTiming {
 /// What a live session renders: the master, the viewer's mark and overlay, and the stream.
 #[derive(Clone)]
 pub struct LiveSpec {
+    /// Path of the master the segments are decoded from.
     pub master: PathBuf,
     /// The marking key (it stays in the rendering process).
     pub key: Key,
     /// The ID marked into every frame: the session ID.
     pub recipient: u32,
+    /// Mark strength ([`EmbedConfig::strength`]).
     pub strength: f32,
+    /// The visible overlay burned in before marking; `None` for none.
     pub overlay: Option<OverlayConfig>,
     /// The values behind the overlay's `{label}`, `{session}`, `{date}`, `{time}`.
     pub session: SessionInfo,
@@ -108,6 +115,7 @@ pub struct LiveSpec {
     pub height: Option<usize>,
     /// libx264 or h264_nvenc, with its quality and preset.
     pub encode: EncodeOptions,
+    /// How the title is cut into segments.
     pub timing: LiveTiming,
 }
 
@@ -332,16 +340,18 @@ impl Renderer {
     /// Cuts the encoded fragment at `work` into the session's `init.mp4` (checked against an
     /// earlier run's) and the segment, retimed to its place in the title.
     fn cut(&self, segment: u32, work: &Path) -> Result<()> {
-        let fail = |reason: String| Error::Encode {
-            path: work.to_path_buf(),
-            reason,
+        let fail = |reason: String| {
+            Error::Video(VideoError::Encode {
+                path: work.to_path_buf(),
+                reason,
+            })
         };
         let data = fs::read(work).map_err(|source| Error::Io {
             path: work.to_path_buf(),
             source,
         })?;
         let _ = fs::remove_file(work);
-        let pieces = cmaf::split(&data).map_err(&fail)?;
+        let pieces = cmaf::split(&data).map_err(|e| fail(e.to_string()))?;
         let [mut media] = <[Vec<u8>; 1]>::try_from(pieces.segments)
             .map_err(|s| fail(format!("{} fragments for one segment", s.len())))?;
         let timescale = cmaf::timescale(&pieces.init)
@@ -350,7 +360,7 @@ impl Renderer {
         let decode_time =
             (self.spec.timing.first_frame(segment) as i128 * timescale as i128 * rate.den as i128
                 / rate.num as i128) as u64;
-        cmaf::retime(&mut media, segment + 1, decode_time).map_err(&fail)?;
+        cmaf::retime(&mut media, segment + 1, decode_time).map_err(|e| fail(e.to_string()))?;
         let init = self.dir.join(INIT);
         match fs::read(&init) {
             Ok(existing) if existing != pieces.init => {

@@ -3,7 +3,7 @@
 
 use ndarray::{Array2, ArrayView2, ArrayViewMut2, s};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, VideoError};
 use crate::grid::{MIN_SIDE, TILE, WorkingGrid};
 use crate::key::Key;
 use crate::mark::mask::PerceptualMask;
@@ -59,6 +59,8 @@ pub struct Embedder {
 }
 
 impl Embedder {
+    /// An embedder of `recipient`'s ID under `key` for `width x height` frames; fails for
+    /// frames smaller than [`MIN_SIDE`] or a strength out of range.
     pub fn new(
         key: &Key,
         recipient: u32,
@@ -78,11 +80,12 @@ impl Embedder {
         config: &EmbedConfig,
     ) -> Result<Embedder> {
         if width.min(height) < MIN_SIDE {
-            return Err(Error::FrameTooSmall {
+            return Err(VideoError::FrameTooSmall {
                 width,
                 height,
                 min_side: MIN_SIDE,
-            });
+            }
+            .into());
         }
         let strength = config.strength;
         if !(strength.is_finite() && strength > 0.0 && strength <= MAX_STRENGTH) {
@@ -318,6 +321,7 @@ impl GridMark {
 pub struct MarkPlan {
     /// The frame.
     pub width: usize,
+    /// Frame height in luma pixels.
     pub height: usize,
     /// The active picture, the only part marked; every table below is relative to it.
     pub picture: ContentRect,
@@ -325,16 +329,19 @@ pub struct MarkPlan {
     pub marks: bool,
     /// Working cells across and down the picture.
     pub cols: usize,
+    /// Working cells down the picture.
     pub rows: usize,
     /// The recipient's `TILE x TILE` tile, row-major, unit RMS; cell `(r, c)` uses
     /// `tile[(r % TILE) * TILE + c % TILE]`.
     pub tile: Vec<f32>,
     /// Upsampling taps per picture column (row): lower cell, upper cell, weight of the upper.
     pub col_taps: Vec<(u32, u32, f32)>,
+    /// Upsampling taps per picture row, like `col_taps`.
     pub row_taps: Vec<(u32, u32, f32)>,
     /// First picture column (row) of each working-cell column (row), then the picture width
     /// (height): cell `c` spans `col_starts[c]..col_starts[c + 1]`.
     pub col_starts: Vec<u32>,
+    /// First picture row of each working-cell row, then the picture height, like `col_starts`.
     pub row_starts: Vec<u32>,
 }
 

@@ -16,6 +16,7 @@ use crate::plane::Sample;
 /// Gain bounds of the texture term: a flat sky still carries ~45 % of the average mark so the
 /// detector has something to find, heavy texture at most 2.2x before ringing shows on edges.
 pub const MIN_TEXTURE_GAIN: f32 = 0.45;
+/// Upper gain bound of the texture term (see [`MIN_TEXTURE_GAIN`]).
 pub const MAX_TEXTURE_GAIN: f32 = 2.2;
 /// Mean absolute gradient (8-bit code values) that doubles the gain.
 pub const ACTIVITY_PER_UNIT_GAIN: f32 = 6.0;
@@ -42,6 +43,7 @@ pub struct PerceptualMask {
 }
 
 impl PerceptualMask {
+    /// A mask for frames on `grid`, with no temporal history yet.
     pub fn new(grid: WorkingGrid) -> PerceptualMask {
         let row_cell: Vec<usize> = (0..grid.height)
             .map(|r| grid.cell_of(r, grid.rows))

@@ -62,8 +62,11 @@ impl Mask {
 /// A colour as 8-bit video-range Y'CbCr code values (scaled up for deeper video).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct YCbCr {
+    /// Luma (Y'), 16 ..= 235 in video range.
     pub y: f32,
+    /// Blue-difference chroma (Cb), 16 ..= 240 around 128.
     pub cb: f32,
+    /// Red-difference chroma (Cr), 16 ..= 240 around 128.
     pub cr: f32,
 }
 

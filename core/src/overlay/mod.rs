@@ -96,7 +96,9 @@ pub struct OverlayConfig {
     pub opacity: f32,
     /// Text colour, R'G'B'.
     pub color: [u8; 3],
+    /// How the text stands out from the picture: outline (default), shadow or nothing.
     pub style: Style,
+    /// Where the text goes; corner placements are inset by 3 % of the frame's shorter side.
     pub position: Position,
 }
 
@@ -134,7 +136,9 @@ impl Default for OverlayConfig {
 /// Who and when: the values behind the template's session fields.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionInfo {
+    /// The recipient ID, shown by `{recipient}`.
     pub recipient: u32,
+    /// The recipient's label (e-mail, name), shown by `{label}`; `None` shows nothing.
     pub label: Option<String>,
     /// Session ID shown by `{session}`; with the key it also seeds the moving path.
     pub session: String,
@@ -165,7 +169,9 @@ impl SessionInfo {
 /// mask, blended at each corner in order, halo first, then fill.
 #[derive(Debug, Clone)]
 pub struct OverlayLayers<'a> {
+    /// Width of the text mask in luma pixels.
     pub mask_width: usize,
+    /// Height of the text mask in luma pixels.
     pub mask_height: usize,
     /// Coverage of the text, `0..=1`, row-major `mask_height x mask_width`.
     pub fill_coverage: &'a [f32],
@@ -175,7 +181,9 @@ pub struct OverlayLayers<'a> {
     pub corners: Vec<(i64, i64)>,
     /// Colours as 8-bit video-range Y'CbCr (scaled by 2^(depth - 8) for deeper video).
     pub fill: YCbCr,
+    /// Colour of the outline or shadow, like `fill`: contrasting with the text.
     pub halo: YCbCr,
+    /// Blend opacity, 0 (invisible) to 1 (opaque), applied to both layers' coverage.
     pub opacity: f32,
 }
 

@@ -7,11 +7,16 @@ use crate::key::{Key, Purpose};
 /// Placement of the overlay text in the frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Position {
+    /// Top-left corner, inset by the margin.
     TopLeft,
+    /// Top-right corner, inset by the margin.
     TopRight,
+    /// Bottom-left corner, inset by the margin.
     BottomLeft,
+    /// Bottom-right corner, inset by the margin (the default).
     #[default]
     BottomRight,
+    /// Centred in the frame.
     Center,
     /// Copies of the text across the whole frame, each row shifted so the copies line up
     /// along diagonals: there is no clean region to crop to.
@@ -46,9 +51,13 @@ impl Position {
 /// edges are clipped).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Rect {
+    /// Left edge in luma pixels from the frame's left edge; negative when it starts off-frame.
     pub x: i64,
+    /// Top edge in luma pixels from the frame's top edge; negative when it starts off-frame.
     pub y: i64,
+    /// Width in luma pixels.
     pub width: usize,
+    /// Height in luma pixels.
     pub height: usize,
 }
 

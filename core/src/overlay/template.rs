@@ -69,8 +69,11 @@ pub struct Template {
 /// The per-session values a template is rendered with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionValues {
+    /// The recipient ID, rendered in decimal by `{recipient}`.
     pub recipient: u32,
+    /// The recipient's label (e-mail, name) for `{label}`; empty when none was given.
     pub label: String,
+    /// The session ID, as `{session}` shows it.
     pub session: String,
     /// `YYYY-MM-DD` (UTC).
     pub date: String,

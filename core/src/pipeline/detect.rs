@@ -14,7 +14,7 @@ use crate::detect::windows::{
     RecipientWindows, TwoStepDetection, WindowDetection, WindowReader, WindowStrength,
 };
 use crate::detect::{Detection, Detector, Evidence, SyncPicture};
-use crate::error::{Error, Result};
+use crate::error::{Result, VideoError};
 use crate::key::Key;
 use crate::ledger::LedgerEntry;
 use crate::video::readahead::{Progress, ReadFor, STDIO, spawn_reader};
@@ -27,7 +27,9 @@ const MAX_DETECT_WORKERS: usize = 8;
 /// What a file detection found.
 #[derive(Debug, Clone)]
 pub struct FileDetection {
+    /// The file's video stream: size, format, frame rate, colour.
     pub info: StreamInfo,
+    /// What the detector found under the key at `key_index`: recipient, sync, probabilities.
     pub detection: Detection,
     /// Seconds of the file read (by its timestamps), up to where reading stopped.
     pub seconds_analyzed: f64,
@@ -156,7 +158,9 @@ pub fn detect_file(
 /// One key of a keyring, with what its ledger says was issued under it (to accuse from).
 #[derive(Debug, Clone, Copy)]
 pub struct KeyringEntry<'a> {
+    /// A key to detect under.
     pub key: &'a Key,
+    /// What the ledger says was issued under `key`, to accuse from; `None` without a ledger.
     pub issued: Option<&'a Issued>,
 }
 
@@ -215,6 +219,7 @@ impl Keyring {
             .collect()
     }
 
+    /// The key at `index` (the keys given, repeats dropped, in order); panics past the end.
     pub fn key(&self, index: usize) -> &Key {
         &self.keys[index]
     }
@@ -642,9 +647,10 @@ fn read_suspect<T>(
         detector.merge(local?)?;
     }
     if read == 0 {
-        return Err(Error::NoFrames {
+        return Err(VideoError::NoFrames {
             path: input.to_path_buf(),
-        });
+        }
+        .into());
     }
     Ok(SuspectRead {
         info,

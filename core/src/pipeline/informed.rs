@@ -15,7 +15,7 @@ use super::detect::{
     issued_codewords, strongest_key,
 };
 use crate::detect::Detector;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, VideoError};
 use crate::plane::code_value_scale;
 use crate::resample::area_resize;
 use crate::video::readahead::{FrameQueue, Progress, ReadFor, spawn_reader};
@@ -152,9 +152,10 @@ fn thumbnails(path: &Path, max_seconds: Option<f64>) -> Result<Vec<Vec<f32>>> {
     reader.join().expect("reader thread does not panic");
     read?;
     if thumbs.is_empty() {
-        return Err(Error::NoFrames {
+        return Err(VideoError::NoFrames {
             path: path.to_path_buf(),
-        });
+        }
+        .into());
     }
     Ok(thumbs)
 }
@@ -201,9 +202,11 @@ impl MasterFrames {
             *self = MasterFrames::open(&self.path)?;
         }
         while self.first + self.kept.len() <= index {
-            let frame = self.frames.recv().map_err(|_| Error::InvalidVideo {
-                path: self.path.clone(),
-                reason: "the master ended before a frame it matched".into(),
+            let frame = self.frames.recv().map_err(|_| {
+                Error::Video(VideoError::InvalidVideo {
+                    path: self.path.clone(),
+                    reason: "the master ended before a frame it matched".into(),
+                })
             })??;
             self.kept.push_back(luma_8bit(&frame));
             if self.kept.len() > KEPT_BEHIND + 1 {

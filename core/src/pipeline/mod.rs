@@ -4,7 +4,7 @@
 //! bounded queues, so marking overlaps the codecs and adds little to a plain transcode.
 //! `-` as a path means a y4m stream on stdin (input) or stdout (output).
 //!
-//! Marking takes progressive frames only: interlaced input is refused ([`Error::Interlaced`])
+//! Marking takes progressive frames only: interlaced input is refused ([`VideoError::Interlaced`])
 //! rather than marked across its fields. An embed can be stopped between frames
 //! ([`EmbedJob::cancel`]); its temporary output is then removed, and a new embed first sweeps
 //! the temporaries that killed processes left in its output folder ([`crate::video::temp`]).
@@ -16,7 +16,7 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, LedgerError, Result, VideoError};
 use crate::key::Key;
 use crate::mark::embed::EmbedConfig;
 use crate::marker::{CpuMarker, MarkerFactory, MarkingSetup};
@@ -40,9 +40,13 @@ pub use informed::{INFORMED_MAX_SECONDS, detect_file_informed};
 /// What to embed and how to write it.
 #[derive(Debug, Clone)]
 pub struct EmbedJob<'a> {
+    /// The marking key.
     pub key: &'a Key,
+    /// The recipient ID marked into every frame.
     pub recipient: u32,
+    /// Mark strength.
     pub config: EmbedConfig,
+    /// Encoder, quality, preset and pixel format of the output.
     pub encode: EncodeOptions,
     /// Replace an existing output file.
     pub overwrite: bool,
@@ -68,8 +72,11 @@ pub struct EmbedReport {
     pub info: StreamInfo,
     /// Pixel format of the written video (see [`EncodeOptions::pix_fmt`]).
     pub output_format: PixelFormat,
+    /// Frames marked and written.
     pub frames: u64,
+    /// Wall-clock seconds the embed took, from opening the input to the finished output.
     pub wall_seconds: f64,
+    /// Luma PSNR/SSIM of the marked frames against their originals, when `measure_quality` was set.
     pub quality: Option<QualityStats>,
     /// Streams of the input that could not be copied into the output container.
     pub skipped_streams: Vec<String>,
@@ -178,9 +185,10 @@ pub fn embed_file_with(
         }
         marker.finish(&mut |marked| collector.take(marked))?;
         if frames_read == 0 {
-            return Err(Error::NoFrames {
+            return Err(VideoError::NoFrames {
                 path: input.to_path_buf(),
-            });
+            }
+            .into());
         }
         if cancelled() {
             return Err(Error::Interrupted);
@@ -280,14 +288,15 @@ fn plan_output(output: &Path, info: &StreamInfo, encode: &EncodeOptions) -> Resu
         return ffmpeg::output_format(output, info.format, encode);
     }
     match encode.pix_fmt {
-        Some(wanted) if wanted != info.format => Err(Error::Encode {
+        Some(wanted) if wanted != info.format => Err(VideoError::Encode {
             path: output.to_path_buf(),
             reason: format!(
                 "a y4m stream keeps the source's pixel format ({}); {} needs an encoded output",
                 info.format.name(),
                 wanted.name()
             ),
-        }),
+        }
+        .into()),
         _ => Ok(info.format),
     }
 }
@@ -301,10 +310,11 @@ fn check_output(input: &Path, output: &Path, overwrite: bool) -> Result<()> {
             input != Path::new(STDIO) && input.canonicalize().ok() == output.canonicalize().ok();
         if same || !overwrite {
             return Err(if same {
-                Error::Encode {
+                VideoError::Encode {
                     path: output.to_path_buf(),
                     reason: "output is the input file".into(),
                 }
+                .into()
             } else {
                 Error::OutputExists {
                     path: output.to_path_buf(),
@@ -388,17 +398,18 @@ fn luma_quality(original: &VideoFrame, marked: &VideoFrame) -> (f64, f64) {
     }
 }
 
-/// Refuses ([`Error::Ledger`]) when the ledger at `path` exists and its hash chain is
+/// Refuses ([`LedgerError::DamagedBeforeEmbed`]) when the ledger at `path` exists and its hash chain is
 /// damaged. Called before an embed, so no time is spent on a copy that could not be recorded.
 pub fn check_ledger_before_embed(path: &Path) -> Result<()> {
     if !path.exists() {
         return Ok(());
     }
     match crate::ledger::verify(path)?.problem {
-        Some(problem) => Err(Error::Ledger {
+        Some(problem) => Err(LedgerError::DamagedBeforeEmbed {
             path: path.to_path_buf(),
-            reason: format!("damaged ({}); not embedding", problem.message),
-        }),
+            problem: problem.message,
+        }
+        .into()),
         None => Ok(()),
     }
 }

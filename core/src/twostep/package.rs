@@ -14,7 +14,8 @@
 //! ```
 //!
 //! Per-session playlists are computed on request from the key and the session ID
-//! ([`Package::media_playlist`] with [`Package::variant`]), never stored.
+//! ([`Package::media_playlist`] with [`SessionCode::variant`](crate::variant::SessionCode::variant)),
+//! never stored.
 
 use std::fs;
 use std::io::Write;
@@ -22,7 +23,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, PackageError, Result};
 use crate::key::Key;
 use crate::variant::{SessionCode, Variant};
 use crate::video::temp::TempOutput;
@@ -30,6 +31,7 @@ use crate::video::temp::TempOutput;
 /// The manifest's `format` value.
 pub const FORMAT: &str = "filigree-two-step/1";
 
+/// File name of the manifest in the package's root folder.
 pub const MANIFEST: &str = "package.json";
 
 /// One rendition of the ABR ladder.
@@ -37,10 +39,13 @@ pub const MANIFEST: &str = "package.json";
 pub struct Rendition {
     /// Folder name, e.g. `720p`.
     pub name: String,
+    /// Frame width in pixels.
     pub width: usize,
+    /// Frame height in pixels (a rung of the ladder, e.g. 720).
     pub height: usize,
     /// Peak and mean bit rate over the segments of both variants (bits/s), for HLS.
     pub peak_bandwidth: u64,
+    /// Mean bit rate over all segments of both variants, in bits/s.
     pub average_bandwidth: u64,
     /// RFC 6381 codecs string, e.g. `avc1.64001f`.
     pub codecs: String,
@@ -51,10 +56,13 @@ pub struct Rendition {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AudioRendition {
+    /// Number of audio channels.
     pub channels: u16,
+    /// Sample rate in Hz.
     pub rate: u32,
     /// RFC 6381 codecs string (`mp4a.40.2`, AAC-LC).
     pub codecs: String,
+    /// Mean bit rate over the whole rendition, in bits/s (added to each video stream's in HLS).
     pub bandwidth: u64,
     /// Duration of each segment `audio/<index>.m4s`, in seconds.
     pub segment_seconds: Vec<f64>,
@@ -64,11 +72,15 @@ pub struct AudioRendition {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Manifest {
+    /// Always [`FORMAT`]; a package of another format is refused on open.
     pub format: String,
+    /// The title's ID, carried in every variant mark (at most [`crate::variant::MAX_TITLE_ID`]).
     pub title_id: u16,
     /// Fingerprint of the marking key (never the key).
     pub key_fingerprint: String,
+    /// Numerator of the master's frame rate (frames per second).
     pub frame_rate_num: i32,
+    /// Denominator of the master's frame rate; always positive.
     pub frame_rate_den: i32,
     /// Frames of the title.
     pub frames: u64,
@@ -76,6 +88,7 @@ pub struct Manifest {
     pub position_frames: u64,
     /// Units per second of the segments' decode times.
     pub timescale: u32,
+    /// The video renditions of the ABR ladder.
     pub renditions: Vec<Rendition>,
     /// The audio rendition, when the master has audio.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -85,10 +98,12 @@ pub struct Manifest {
 }
 
 impl Manifest {
+    /// Number of positions: the title's frames divided by `position_frames`, rounded up.
     pub fn positions(&self) -> u32 {
         self.frames.div_ceil(self.position_frames) as u32
     }
 
+    /// Frames per second.
     pub fn frame_rate(&self) -> f64 {
         self.frame_rate_num as f64 / self.frame_rate_den as f64
     }
@@ -100,6 +115,7 @@ impl Manifest {
         frames as f64 / self.frame_rate()
     }
 
+    /// Duration of the title in seconds.
     pub fn duration_seconds(&self) -> f64 {
         self.frames as f64 / self.frame_rate()
     }
@@ -123,11 +139,14 @@ pub struct Package {
 }
 
 impl Package {
+    /// Opens the package in `root`, reading and checking its manifest.
     pub fn open(root: &Path) -> Result<Package> {
         let path = root.join(MANIFEST);
-        let fail = |reason: String| Error::Package {
-            path: root.to_path_buf(),
-            reason,
+        let fail = |reason: String| {
+            Error::Package(PackageError::Invalid {
+                path: root.to_path_buf(),
+                reason,
+            })
         };
         let text = fs::read_to_string(&path).map_err(|e| fail(format!("{MANIFEST}: {e}")))?;
         let manifest: Manifest =
@@ -155,10 +174,12 @@ impl Package {
         })
     }
 
+    /// The package's folder.
     pub fn root(&self) -> &Path {
         &self.root
     }
 
+    /// The package's manifest (`package.json`).
     pub fn manifest(&self) -> &Manifest {
         &self.manifest
     }
@@ -168,6 +189,7 @@ impl Package {
         self.manifest.renditions.iter().max_by_key(|r| r.height)
     }
 
+    /// The rendition named `name`, if the package has one.
     pub fn rendition(&self, name: &str) -> Option<&Rendition> {
         self.manifest.renditions.iter().find(|r| r.name == name)
     }
@@ -176,24 +198,27 @@ impl Package {
     /// not prepared with.
     pub fn session_code(&self, key: &Key) -> Result<SessionCode> {
         if key.fingerprint() != self.manifest.key_fingerprint {
-            return Err(Error::Package {
+            return Err(PackageError::Invalid {
                 path: self.root.clone(),
                 reason: format!(
                     "prepared under key {}, not the key given ({})",
                     self.manifest.key_fingerprint,
                     key.fingerprint()
                 ),
-            });
+            }
+            .into());
         }
         Ok(SessionCode::new(key, self.manifest.title_id))
     }
 
+    /// Path of `rendition`'s initialisation segment in `variant`'s folder (the same bytes in both).
     pub fn init_path(&self, variant: Variant, rendition: &str) -> PathBuf {
         self.root
             .join(rendition_dir(variant, rendition))
             .join("init.mp4")
     }
 
+    /// Path of `variant`'s segment of `rendition` at `position`.
     pub fn segment_path(&self, variant: Variant, rendition: &str, position: u32) -> PathBuf {
         self.root
             .join(rendition_dir(variant, rendition))
@@ -281,11 +306,12 @@ impl Package {
         write_playlist(|out| playlist.write_to(out))
     }
 
-    /// `audio/`'s initialisation segment and segment `index`.
+    /// Path of `audio/`'s initialisation segment.
     pub fn audio_init_path(&self) -> PathBuf {
         self.root.join(AUDIO_DIR).join("init.mp4")
     }
 
+    /// Path of audio segment `index`; `None` without audio or past the last segment.
     pub fn audio_segment_path(&self, index: u32) -> Option<PathBuf> {
         let audio = self.manifest.audio.as_ref()?;
         ((index as usize) < audio.segment_seconds.len())
@@ -303,10 +329,11 @@ impl Package {
         output: &Path,
     ) -> Result<()> {
         if self.rendition(rendition).is_none() {
-            return Err(Error::Package {
+            return Err(PackageError::Invalid {
                 path: self.root.clone(),
                 reason: format!("has no rendition {rendition:?}"),
-            });
+            }
+            .into());
         }
         let io = |path: &Path| {
             let path = path.to_path_buf();

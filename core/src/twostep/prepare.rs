@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, PackageError, Result};
 use crate::key::Key;
 use crate::mark::embed::{EmbedConfig, Embedder};
 use crate::scheme::Payload;
@@ -47,7 +47,9 @@ pub struct PreparePlan {
     pub ladder: Vec<usize>,
     /// libx264 CRF and preset of every rendition.
     pub crf: u8,
+    /// libx264 preset name, e.g. `medium`.
     pub preset: String,
+    /// Mark strength of both variants ([`EmbedConfig::strength`]).
     pub strength: f32,
 }
 
@@ -70,24 +72,37 @@ impl Default for PreparePlan {
 pub struct RangeRecord {
     /// Positions `first .. end`.
     pub first: u32,
+    /// End of the range: one past the last position written.
     pub end: u32,
     /// The master's frame count, when this range reached its end.
     pub title_frames: Option<u64>,
+    /// The title's ID, as planned.
     pub title_id: u16,
+    /// Fingerprint of the key the range was marked with.
     pub key_fingerprint: String,
+    /// Numerator of the master's frame rate.
     pub frame_rate_num: i32,
+    /// Denominator of the master's frame rate.
     pub frame_rate_den: i32,
+    /// Frames per position, from the plan's position length at the master's frame rate.
     pub position_frames: u64,
+    /// What the range wrote of each rendition; empty for a range past the end.
     pub renditions: Vec<RangeRendition>,
 }
 
+/// What one range wrote of one rendition (its [`Rendition`] before the bandwidths are known).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RangeRendition {
+    /// Folder name, e.g. `720p`.
     pub name: String,
+    /// Frame width in pixels.
     pub width: usize,
+    /// Frame height in pixels.
     pub height: usize,
+    /// Units per second of the segments' decode times (from the initialisation segment).
     pub timescale: u32,
+    /// RFC 6381 codecs string of the video, e.g. `avc1.64001f`.
     pub codecs: String,
     /// Bytes of each position's segment, variant A then B.
     pub segment_bytes: [Vec<u64>; 2],
@@ -118,9 +133,11 @@ pub fn prepare_range(
     cancel: Option<&AtomicBool>,
     progress: Progress,
 ) -> Result<RangeRecord> {
-    let fail = |reason: String| Error::Package {
-        path: dir.to_path_buf(),
-        reason,
+    let fail = |reason: String| {
+        Error::Package(PackageError::Invalid {
+            path: dir.to_path_buf(),
+            reason,
+        })
     };
     if plan.title_id > MAX_TITLE_ID {
         return Err(fail(format!(
@@ -275,7 +292,8 @@ pub fn prepare_range(
                 .ok_or_else(|| fail("init segment has no timescale".into()))?;
             let start_time = (first_frame as i128 * timescale as i128 * info.frame_rate.den as i128
                 / info.frame_rate.num as i128) as u64;
-            let muxer_start = cmaf::decode_time(&cut.segments[0]).map_err(&fail)?;
+            let muxer_start =
+                cmaf::decode_time(&cut.segments[0]).map_err(|e| fail(e.to_string()))?;
             let folder = dir.join(rendition_dir(variant, &r.0));
             fs::create_dir_all(&folder).map_err(|source| Error::Io {
                 path: folder.clone(),
@@ -283,8 +301,10 @@ pub fn prepare_range(
             })?;
             for (k, mut segment) in cut.segments.into_iter().enumerate() {
                 let position = range.start + k as u32;
-                let time = cmaf::decode_time(&segment).map_err(&fail)? - muxer_start + start_time;
-                cmaf::retime(&mut segment, position + 1, time).map_err(&fail)?;
+                let time = cmaf::decode_time(&segment).map_err(|e| fail(e.to_string()))?
+                    - muxer_start
+                    + start_time;
+                cmaf::retime(&mut segment, position + 1, time).map_err(|e| fail(e.to_string()))?;
                 sizes[slot].push(segment.len() as u64);
                 write_atomically(&folder.join(segment_name(position)), &segment)?;
             }
@@ -343,9 +363,11 @@ pub fn plan_ranges(
     position_seconds: f64,
     positions_per_range: u32,
 ) -> Result<Vec<Range<u32>>> {
-    let fail = |reason: String| Error::Package {
-        path: master.to_path_buf(),
-        reason,
+    let fail = |reason: String| {
+        Error::Package(PackageError::Invalid {
+            path: master.to_path_buf(),
+            reason,
+        })
     };
     let reader = crate::video::ffmpeg::FfmpegReader::open(master)?;
     let info = crate::video::FrameSource::info(&reader);
@@ -371,9 +393,11 @@ pub fn plan_ranges(
 /// Checks that the ranges in `dir` cover the title and agree, then writes `package.json`,
 /// `wmpaceinfo.json` and the playlists. Returns the manifest.
 pub fn finalize(master: &Path, dir: &Path, key: &Key) -> Result<Manifest> {
-    let fail = |reason: String| Error::Package {
-        path: dir.to_path_buf(),
-        reason,
+    let fail = |reason: String| {
+        Error::Package(PackageError::Invalid {
+            path: dir.to_path_buf(),
+            reason,
+        })
     };
     let ranges_dir = dir.join("ranges");
     let mut records: Vec<RangeRecord> = Vec::new();
@@ -493,9 +517,11 @@ fn prepare_audio(
     dir: &Path,
     position_seconds: f64,
 ) -> Result<Option<AudioRendition>> {
-    let fail = |reason: String| Error::Package {
-        path: dir.to_path_buf(),
-        reason,
+    let fail = |reason: String| {
+        Error::Package(PackageError::Invalid {
+            path: dir.to_path_buf(),
+            reason,
+        })
     };
     let work = dir.join(".work");
     fs::create_dir_all(&work).map_err(|source| Error::Io {
@@ -520,11 +546,12 @@ fn prepare_audio(
         .segments
         .iter()
         .map(|s| cmaf::decode_time(s))
-        .collect::<std::result::Result<Vec<u64>, String>>()
-        .map_err(&fail)?;
+        .collect::<std::result::Result<Vec<u64>, _>>()
+        .map_err(|e| fail(e.to_string()))?;
     let last = cut.segments.last().expect("split finds fragments");
     // AAC frames are 1024 samples at the track's rate (its timescale).
-    let last_seconds = cmaf::sample_count(last).map_err(&fail)? as f64 * 1024.0 / timescale;
+    let last_seconds =
+        cmaf::sample_count(last).map_err(|e| fail(e.to_string()))? as f64 * 1024.0 / timescale;
     let segment_seconds: Vec<f64> = times
         .windows(2)
         .map(|w| (w[1] - w[0]) as f64 / timescale)

@@ -22,7 +22,9 @@ pub const TOKEN_LEN: usize = 2 * (CLAIM_BYTES + TAG_BYTES);
 /// What a token grants.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SessionClaims {
+    /// The session ID: which outer codeword the viewer is served, and what detection recovers.
     pub session: u32,
+    /// The title the token plays (a package's [`crate::twostep::Manifest::title_id`]).
     pub title_id: u16,
     /// Unix seconds after which the token is refused; `None` never.
     pub expires: Option<u64>,
@@ -31,8 +33,11 @@ pub struct SessionClaims {
 /// Why a token was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenError {
+    /// Not [`TOKEN_LEN`] lowercase hex digits.
     Malformed,
+    /// Well formed, but the HMAC tag does not verify under the token key.
     BadSignature,
+    /// Signed, but presented at or after its expiry time.
     Expired,
 }
 
@@ -158,8 +163,11 @@ mod tests {
 /// A session opened on a package: its claims, token and ledger entry.
 #[derive(Debug, Clone)]
 pub struct OpenedSession {
+    /// What the token grants: session, title, expiry.
     pub claims: SessionClaims,
+    /// The session's token ([`TOKEN_LEN`] hex digits), for the viewer's player.
     pub token: String,
+    /// The entry recorded in the ledger for this session.
     pub entry: crate::ledger::LedgerEntry,
 }
 
@@ -221,10 +229,11 @@ fn open(
 ) -> crate::Result<OpenedSession> {
     use sha2::Digest;
     if token_key == key {
-        return Err(crate::Error::Package {
+        return Err(crate::error::PackageError::Invalid {
             path: package.root().to_path_buf(),
             reason: "the token key must not be the marking key".into(),
-        });
+        }
+        .into());
     }
     let code = package.session_code(key)?;
     let manifest = package.manifest();

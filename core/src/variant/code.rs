@@ -47,15 +47,25 @@ const TARDOS_LABEL: &[u8] = b"tardos";
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum PositionCode {
     /// A row of the outer code: B when `parity(generator & session) xor offset`.
-    Outer { generator: u32, offset: bool },
+    Outer {
+        /// Mask of the session bits whose parity the position takes.
+        generator: u32,
+        /// Bit XORed onto that parity: the affine part of the row.
+        offset: bool,
+    },
     /// A Tardos position: B with probability `bias`, independently per session.
-    Tardos { bias: f64 },
+    Tardos {
+        /// Probability that a session is served B, in [`BIAS_CUTOFF`, 1 - `BIAS_CUTOFF`].
+        bias: f64,
+    },
 }
 
 /// One position read from a leak: which variant of it the leak carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct PositionRead {
+    /// Index of the position in the title, from 0.
     pub position: u32,
+    /// The variant the leak carries there.
     pub variant: Variant,
 }
 
@@ -69,7 +79,10 @@ pub enum SessionDecode {
     Inconsistent,
     /// Not enough independent positions: `rank` of the session's 32 bits are fixed (counting
     /// only what survives dropping any single read).
-    Undetermined { rank: usize },
+    Undetermined {
+        /// Bits of the session fixed with any one read dropped (a rank over GF(2), below 32).
+        rank: usize,
+    },
 }
 
 /// The keyed outer code of one title.
@@ -85,6 +98,7 @@ impl std::fmt::Debug for SessionCode {
 }
 
 impl SessionCode {
+    /// The outer code of title `title` under `key` (keyed by a subkey derived from both).
     pub fn new(key: &Key, title: u16) -> SessionCode {
         SessionCode {
             subkey: key.derive(Purpose::SessionCode, &title.to_le_bytes()),

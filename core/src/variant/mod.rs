@@ -20,11 +20,14 @@ pub const MAX_TITLE_ID: u16 = (1 << TITLE_BITS) - 1;
 /// One of the two versions every position is encoded in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Variant {
+    /// The version served at a position when the session's code symbol is 0 (folder `a`).
     A,
+    /// The version served at a position when the session's code symbol is 1 (folder `b`).
     B,
 }
 
 impl Variant {
+    /// Both variants, A first: the order segments are prepared and recorded in.
     pub const BOTH: [Variant; 2] = [Variant::A, Variant::B];
 
     /// The DASH-IF folder name: `a` or `b`.
@@ -40,6 +43,7 @@ impl Variant {
         self == Variant::B
     }
 
+    /// The variant of a WMPaceInfo variant number: A for 0 (`false`), B for 1.
     pub fn from_bit(bit: bool) -> Variant {
         if bit { Variant::B } else { Variant::A }
     }
@@ -48,8 +52,11 @@ impl Variant {
 /// What the frames of one variant of one position carry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct VariantMark {
+    /// The title's ID (0 ..= [`MAX_TITLE_ID`]), 10 bits.
     pub title: u16,
+    /// Index of the position in the title, from 0 (below [`MAX_POSITIONS`]), 21 bits.
     pub position: u32,
+    /// Which of the position's two versions these frames are.
     pub variant: Variant,
 }
 
@@ -79,6 +86,7 @@ impl VariantMark {
         self.variant.bit() as u32 | self.position << 1 | (self.title as u32) << (1 + POSITION_BITS)
     }
 
+    /// The mark a 32-bit payload spells (the inverse of [`VariantMark::to_bits`]); any bits decode.
     pub fn from_bits(bits: u32) -> VariantMark {
         VariantMark {
             variant: Variant::from_bit(bits & 1 == 1),

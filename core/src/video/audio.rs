@@ -25,7 +25,7 @@ pub(super) struct AacTranscoder {
 impl AacTranscoder {
     /// Sets up decoding of `stream` and AAC encoding of it; the reason when either is not
     /// possible. `global_header`: the container wants codec headers out of band (MP4, MOV).
-    pub fn new(stream: &ff::Stream, global_header: bool) -> Result<AacTranscoder, String> {
+    pub(super) fn new(stream: &ff::Stream, global_header: bool) -> Result<AacTranscoder, String> {
         let packet_time_base = stream.time_base();
         let context = codec::context::Context::from_parameters(stream.parameters())
             .map_err(|e| e.to_string())?;
@@ -68,17 +68,21 @@ impl AacTranscoder {
     }
 
     /// The encoder, for the output stream's parameters.
-    pub fn encoder(&self) -> &encoder::Audio {
+    pub(super) fn encoder(&self) -> &encoder::Audio {
         &self.encoder
     }
 
     /// The time base of the packets this returns.
-    pub fn time_base(&self) -> ff::Rational {
+    pub(super) fn time_base(&self) -> ff::Rational {
         ff::Rational::new(1, self.encoder.rate() as i32)
     }
 
     /// Decodes `packet` and appends the AAC packets now complete to `out`.
-    pub fn push(&mut self, packet: &ff::Packet, out: &mut Vec<ff::Packet>) -> Result<(), String> {
+    pub(super) fn push(
+        &mut self,
+        packet: &ff::Packet,
+        out: &mut Vec<ff::Packet>,
+    ) -> Result<(), String> {
         // A damaged packet is skipped, as the video decoder does.
         if self.decoder.send_packet(packet).is_ok() {
             self.take_decoded()?;
@@ -87,7 +91,7 @@ impl AacTranscoder {
     }
 
     /// Encodes what is left and drains the encoder into `out`.
-    pub fn finish(&mut self, out: &mut Vec<ff::Packet>) -> Result<(), String> {
+    pub(super) fn finish(&mut self, out: &mut Vec<ff::Packet>) -> Result<(), String> {
         if self.decoder.send_eof().is_ok() {
             self.take_decoded()?;
         }

@@ -25,6 +25,7 @@ pub enum Codec {
 }
 
 impl Codec {
+    /// Every encoder, in the order [`Codec::names`] lists them.
     pub const ALL: [Codec; 7] = [
         Codec::X264,
         Codec::X265,
@@ -115,6 +116,7 @@ impl Codec {
 /// How a file's video is encoded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EncodeOptions {
+    /// Which encoder writes the video.
     pub codec: Codec,
     /// Constant rate factor; `None` uses [`Codec::default_crf`]. Refused for ProRes and DNxHR.
     pub crf: Option<u8>,

@@ -7,15 +7,22 @@ use super::Timecode;
 /// Planar Y'CbCr layouts Filigree reads and writes without conversion.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PixelFormat {
+    /// 8-bit 4:2:0: chroma halved across and down.
     Yuv420p,
+    /// 8-bit 4:2:2: chroma halved across, full height.
     Yuv422p,
+    /// 8-bit 4:4:4: chroma at full resolution.
     Yuv444p,
+    /// 10-bit 4:2:0 (`yuv420p10le`), samples held in `u16`.
     Yuv420p10,
+    /// 10-bit 4:2:2 (`yuv422p10le`), samples held in `u16`.
     Yuv422p10,
+    /// 10-bit 4:4:4 (`yuv444p10le`), samples held in `u16`.
     Yuv444p10,
 }
 
 impl PixelFormat {
+    /// Every supported format, 8-bit ones first.
     pub const ALL: [PixelFormat; 6] = [
         PixelFormat::Yuv420p,
         PixelFormat::Yuv422p,
@@ -33,6 +40,7 @@ impl PixelFormat {
             .find(|f| f.name() == name || f.name().strip_suffix("le") == Some(name.as_str()))
     }
 
+    /// Bits per sample: 8 for the `u8` formats, 10 for the `u16` ones.
     pub fn bit_depth(self) -> u8 {
         match self {
             PixelFormat::Yuv420p | PixelFormat::Yuv422p | PixelFormat::Yuv444p => 8,
@@ -72,15 +80,19 @@ impl PixelFormat {
 /// A rational number (frame rates, time bases).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Rational {
+    /// Numerator.
     pub num: i32,
+    /// Denominator (a zero denominator reads as 0.0 in [`Rational::as_f64`]).
     pub den: i32,
 }
 
 impl Rational {
+    /// `num / den`, unreduced.
     pub const fn new(num: i32, den: i32) -> Rational {
         Rational { num, den }
     }
 
+    /// The value as a float; 0.0 when the denominator is 0.
     pub fn as_f64(self) -> f64 {
         if self.den == 0 {
             0.0
@@ -95,22 +107,29 @@ impl Rational {
 /// 2 / 0 mean "unspecified".
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct ColorInfo {
+    /// Colour primaries (`AVColorPrimaries`; 1 is BT.709, 2 unspecified).
     pub primaries: i32,
+    /// Transfer characteristic (`AVColorTransferCharacteristic`; 2 unspecified).
     pub transfer: i32,
+    /// Y'CbCr matrix coefficients (`AVColorSpace`; 2 unspecified).
     pub matrix: i32,
+    /// Sample range (`AVColorRange`: 1 video/limited, 2 full, 0 unspecified).
     pub range: i32,
 }
 
 /// How the fields of an interlaced stream are ordered in time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FieldOrder {
+    /// The top field is the earlier in time.
     TopFieldFirst,
+    /// The bottom field is the earlier in time.
     BottomFieldFirst,
     /// Field order varies or is not stated (y4m `Im`).
     Mixed,
 }
 
 impl FieldOrder {
+    /// The order in words ("top field first"), for messages.
     pub fn describe(self) -> &'static str {
         match self {
             FieldOrder::TopFieldFirst => "top field first",
@@ -123,12 +142,17 @@ impl FieldOrder {
 /// What a stream is: frame size and format, timing, colour.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StreamInfo {
+    /// Luma width in pixels.
     pub width: usize,
+    /// Luma height in pixels (lines).
     pub height: usize,
+    /// Pixel format of every frame in the stream.
     pub format: PixelFormat,
+    /// Nominal frame rate in frames per second, as a fraction (`30000/1001` for 29.97).
     pub frame_rate: Rational,
     /// Time base of frame timestamps (`VideoFrame::pts`).
     pub time_base: Rational,
+    /// Colour description to carry through to the output.
     pub color: ColorInfo,
     /// Frame count if the container states it (for progress bars; may be absent or wrong).
     pub frames_hint: Option<u64>,
@@ -150,14 +174,18 @@ impl StreamInfo {
 /// The three planes of a frame, at the stream's bit depth.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Planes {
+    /// 8-bit samples: luma, Cb, Cr.
     Eight([Array2<u8>; 3]),
+    /// High-bit-depth samples (10 bits in a `u16`): luma, Cb, Cr.
     High([Array2<u16>; 3]),
 }
 
 /// One decoded frame.
 #[derive(Debug, Clone, PartialEq)]
 pub struct VideoFrame {
+    /// Pixel format; its bit depth matches the `planes` variant.
     pub format: PixelFormat,
+    /// Luma, Cb and Cr planes, each indexed `[row, column]`.
     pub planes: Planes,
     /// Presentation timestamp in the stream's time base, when known.
     pub pts: Option<i64>,
@@ -187,6 +215,7 @@ impl VideoFrame {
         }
     }
 
+    /// Luma width in pixels.
     pub fn width(&self) -> usize {
         match &self.planes {
             Planes::Eight(p) => p[0].ncols(),
@@ -194,6 +223,7 @@ impl VideoFrame {
         }
     }
 
+    /// Luma height in pixels.
     pub fn height(&self) -> usize {
         match &self.planes {
             Planes::Eight(p) => p[0].nrows(),
@@ -221,14 +251,18 @@ impl VideoFrame {
 /// A frame's luma plane: the plane every mark and detector works on.
 #[derive(Debug, Clone, Copy)]
 pub enum Luma<'a> {
+    /// 8-bit luma.
     Eight(ArrayView2<'a, u8>),
+    /// High-bit-depth luma (10 bits in a `u16`).
     High(ArrayView2<'a, u16>),
 }
 
 /// A frame's luma plane, writable.
 #[derive(Debug)]
 pub enum LumaMut<'a> {
+    /// 8-bit luma.
     Eight(ArrayViewMut2<'a, u8>),
+    /// High-bit-depth luma (10 bits in a `u16`).
     High(ArrayViewMut2<'a, u16>),
 }
 

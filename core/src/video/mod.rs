@@ -27,6 +27,7 @@ use crate::error::Result;
 
 /// Something frames come from, in display order.
 pub trait FrameSource {
+    /// What the stream is: frame size, format, rate, colour.
     fn info(&self) -> &StreamInfo;
     /// The next frame, or `None` at the end of the stream.
     fn next_frame(&mut self) -> Result<Option<VideoFrame>>;
@@ -35,6 +36,8 @@ pub trait FrameSource {
 /// Something frames go to. Output becomes visible only when `finish` succeeds: a sink that is
 /// dropped without finishing leaves nothing behind (no half-written files).
 pub trait FrameSink {
+    /// Writes (or queues for encoding) the next frame, in display order.
     fn write_frame(&mut self, frame: &VideoFrame) -> Result<()>;
+    /// Flushes what is still held and makes the output visible (a file is renamed into place).
     fn finish(self: Box<Self>) -> Result<()>;
 }

@@ -9,7 +9,7 @@ use std::thread;
 use super::ffmpeg::FfmpegReader;
 use super::y4m::Y4mReader;
 use super::{FrameSource, StreamInfo, VideoFrame};
-use crate::error::{Error, Result};
+use crate::error::{Result, VideoError};
 
 /// Frames in flight between stages: enough to keep every thread busy, bounded for memory
 /// (a 4K 10-bit frame is 25 MB).
@@ -68,10 +68,11 @@ pub(crate) fn spawn_reader(
         }
         Err(_) => {
             let _ = handle.join();
-            Err(Error::InvalidVideo {
+            Err(VideoError::InvalidVideo {
                 path: PathBuf::from(STDIO),
                 reason: "the reader stopped before describing the stream".into(),
-            })
+            }
+            .into())
         }
     }
 }
@@ -98,10 +99,11 @@ fn open_source(input: &Path, purpose: ReadFor) -> Result<Box<dyn FrameSource>> {
     if input == Path::new(STDIO) {
         let reader = Y4mReader::new(std::io::stdin().lock(), STDIO)?;
         match reader.info().interlaced {
-            Some(order) if purpose == ReadFor::Marking => Err(Error::Interlaced {
+            Some(order) if purpose == ReadFor::Marking => Err(VideoError::Interlaced {
                 path: PathBuf::from(STDIO),
                 order: order.describe(),
-            }),
+            }
+            .into()),
             _ => Ok(Box::new(reader)),
         }
     } else {

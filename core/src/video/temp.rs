@@ -59,10 +59,12 @@ impl TempOutput {
         Ok(TempOutput { file: Some(file) })
     }
 
+    /// Where the temporary file is now, beside its target.
     pub fn path(&self) -> &Path {
         self.named().path()
     }
 
+    /// The open temporary file.
     pub fn as_file(&self) -> &File {
         self.named().as_file()
     }

@@ -11,10 +11,15 @@ use std::fmt;
 /// A timecode label: hours, minutes, seconds, frames, and whether it is drop-frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Timecode {
+    /// Hours; not wrapped at 24.
     pub hours: u64,
+    /// Minutes, 0 ..= 59.
     pub minutes: u8,
+    /// Seconds, 0 ..= 59.
     pub seconds: u8,
+    /// Frame label within the second, counted at the nominal integer rate (0 ..= 29 at 29.97).
     pub frames: u32,
+    /// Drop-frame labelling (written with `;` before the frames), as at 29.97 and 59.94.
     pub drop_frame: bool,
 }
 

@@ -27,11 +27,11 @@ use filigree_testsupport::{ffmpeg, ffprobe, p};
 use ndarray::Array2;
 
 #[allow(unused_imports)] // each test binary uses a subset
-pub use filigree_testsupport::{handheld_leak, testdata};
+pub(crate) use filigree_testsupport::{handheld_leak, testdata};
 
 /// One yuv420p frame. Chroma planes are `((h + 1) / 2, (w + 1) / 2)`.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Frame {
+pub(crate) struct Frame {
     pub y: Array2<u8>,
     pub u: Array2<u8>,
     pub v: Array2<u8>,
@@ -39,7 +39,7 @@ pub struct Frame {
 
 impl Frame {
     /// Builds a frame from one packed yuv420p frame (`Y` then `U` then `V`, no padding).
-    pub fn from_yuv420p(bytes: &[u8], width: usize, height: usize) -> Frame {
+    pub(crate) fn from_yuv420p(bytes: &[u8], width: usize, height: usize) -> Frame {
         let (cw, ch) = chroma_size(width, height);
         let (ys, cs) = (width * height, cw * ch);
         assert_eq!(
@@ -59,7 +59,7 @@ impl Frame {
     }
 
     /// Packed yuv420p bytes of this frame (`Y` then `U` then `V`, no padding).
-    pub fn to_yuv420p(&self) -> Vec<u8> {
+    pub(crate) fn to_yuv420p(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(self.y.len() + self.u.len() + self.v.len());
         for plane in [&self.y, &self.u, &self.v] {
             out.extend(plane.iter().copied()); // logical (row-major) order for any layout
@@ -67,18 +67,18 @@ impl Frame {
         out
     }
 
-    pub fn width(&self) -> usize {
+    pub(crate) fn width(&self) -> usize {
         self.y.ncols()
     }
 
-    pub fn height(&self) -> usize {
+    pub(crate) fn height(&self) -> usize {
         self.y.nrows()
     }
 }
 
 /// A decoded clip: size, frame rate `(num, den)` and its frames in display order.
 #[derive(Clone, Debug)]
-pub struct Clip {
+pub(crate) struct Clip {
     pub width: usize,
     pub height: usize,
     pub fps: (u32, u32),
@@ -87,12 +87,12 @@ pub struct Clip {
 
 impl Clip {
     /// Frame rate as a float.
-    pub fn fps_f64(&self) -> f64 {
+    pub(crate) fn fps_f64(&self) -> f64 {
         self.fps.0 as f64 / self.fps.1 as f64
     }
 
     /// Duration in seconds (`frames / fps`).
-    pub fn duration_s(&self) -> f64 {
+    pub(crate) fn duration_s(&self) -> f64 {
         self.frames.len() as f64 / self.fps_f64()
     }
 }
@@ -114,7 +114,7 @@ fn assert_succeeded(output: &std::process::Output, cmd: &Command, what: &str) {
 }
 
 /// Width, height and `r_frame_rate` of the first video stream, via `ffprobe`.
-pub fn probe(path: &Path) -> (usize, usize, (u32, u32)) {
+pub(crate) fn probe(path: &Path) -> (usize, usize, (u32, u32)) {
     let what = format!("ffprobe {}", path.display());
     let text = ffprobe(
         &[
@@ -152,7 +152,7 @@ pub fn probe(path: &Path) -> (usize, usize, (u32, u32)) {
 ///
 /// Every decoded frame is returned once (`-fps_mode passthrough`: no duplication or
 /// dropping to a constant rate); `fps` is the stream's `r_frame_rate`.
-pub fn decode(path: &Path, max_frames: Option<usize>) -> Clip {
+pub(crate) fn decode(path: &Path, max_frames: Option<usize>) -> Clip {
     let (width, height, fps) = probe(path);
     let frames = max_frames.map(|n| n.to_string());
     let mut args = vec!["-i", p(path)];
@@ -196,7 +196,7 @@ enum Codec {
 /// ffmpeg command: `ffmpeg -f rawvideo -pix_fmt yuv420p -s WxH -r N/D -i - -vf [trim,]FILTERS
 /// -c:v libx264|libx265 -preset PRESET -crf CRF -pix_fmt yuv420p OUT.mp4`.
 #[derive(Clone, Debug)]
-pub struct Attack {
+pub(crate) struct Attack {
     pub name: String,
     codec: Codec,
     crf: u8,
@@ -224,12 +224,12 @@ impl Attack {
     }
 
     /// libx264, `-crf crf`.
-    pub fn h264(crf: u8) -> Attack {
+    pub(crate) fn h264(crf: u8) -> Attack {
         Attack::new(Codec::H264, crf)
     }
 
     /// libx265, `-crf crf` (`-x265-params log-level=error`).
-    pub fn h265(crf: u8) -> Attack {
+    pub(crate) fn h265(crf: u8) -> Attack {
         Attack::new(Codec::H265, crf)
     }
 
@@ -243,31 +243,31 @@ impl Attack {
     /// Appends `vf` to the `-vf` chain (comma-joined, in call order). It must leave even
     /// dimensions: use `scale=W:-2`-style expressions.
     /// Encodes at `preset` (`medium`, `veryfast`, ...) instead of veryfast.
-    pub fn preset(mut self, preset: &'static str) -> Attack {
+    pub(crate) fn preset(mut self, preset: &'static str) -> Attack {
         self.preset = preset;
         self
     }
 
-    pub fn filter(mut self, vf: &str) -> Attack {
+    pub(crate) fn filter(mut self, vf: &str) -> Attack {
         self.filters.push(vf.to_string());
         self.describe(vf)
     }
 
     /// Changes the output frame rate with the `fps` filter (e.g. 25 -> 30), in chain order.
-    pub fn fps(mut self, fps: u32) -> Attack {
+    pub(crate) fn fps(mut self, fps: u32) -> Attack {
         self.filters.push(format!("fps={fps}"));
         self.describe(&format!("{fps} fps"))
     }
 
     /// Keeps only `duration_s` seconds starting at `start_s` of the input clip, cut before
     /// any other filter (a `trim` filter; see [`attack`]).
-    pub fn excerpt(mut self, start_s: f64, duration_s: f64) -> Attack {
+    pub(crate) fn excerpt(mut self, start_s: f64, duration_s: f64) -> Attack {
         self.excerpt = Some((start_s, duration_s));
         self.describe(&format!("excerpt {start_s}s+{duration_s}s"))
     }
 
     /// Replaces the generated name (later builder calls keep it).
-    pub fn named(mut self, name: &str) -> Attack {
+    pub(crate) fn named(mut self, name: &str) -> Attack {
         self.name = name.to_string();
         self.custom_name = true;
         self
@@ -276,7 +276,7 @@ impl Attack {
 
 /// Applies `attack` to `clip` with ffmpeg and decodes the result (which has the attacked
 /// size, frame count and frame rate).
-pub fn attack(clip: &Clip, attack: &Attack) -> Clip {
+pub(crate) fn attack(clip: &Clip, attack: &Attack) -> Clip {
     assert!(
         !clip.frames.is_empty(),
         "attack {:?}: clip has no frames",
@@ -378,7 +378,7 @@ pub fn attack(clip: &Clip, attack: &Attack) -> Clip {
 }
 
 /// A copy of `clip` with `f(frame_index, &mut luma)` applied to every frame's luma plane.
-pub fn with_luma(clip: &Clip, mut f: impl FnMut(usize, &mut Array2<u8>)) -> Clip {
+pub(crate) fn with_luma(clip: &Clip, mut f: impl FnMut(usize, &mut Array2<u8>)) -> Clip {
     let mut out = clip.clone();
     for (i, frame) in out.frames.iter_mut().enumerate() {
         f(i, &mut frame.y);
@@ -393,35 +393,35 @@ pub fn with_luma(clip: &Clip, mut f: impl FnMut(usize, &mut Array2<u8>)) -> Clip
 
 /// The core robustness suite: every attack a leaked screener is expected to survive, each one
 /// a real filter chain and a real encode. Tests and the `attack_report` example share it.
-pub mod suite {
+pub(crate) mod suite {
     use super::{Attack, Clip};
 
-    pub fn h264_crf23() -> Attack {
+    pub(crate) fn h264_crf23() -> Attack {
         Attack::h264(23)
     }
-    pub fn h264_crf28() -> Attack {
+    pub(crate) fn h264_crf28() -> Attack {
         Attack::h264(28)
     }
-    pub fn h264_crf32() -> Attack {
+    pub(crate) fn h264_crf32() -> Attack {
         Attack::h264(32)
     }
-    pub fn h265_crf28() -> Attack {
+    pub(crate) fn h265_crf28() -> Attack {
         Attack::h265(28)
     }
-    pub fn downscale_640x360_h264_crf28() -> Attack {
+    pub(crate) fn downscale_640x360_h264_crf28() -> Attack {
         Attack::h264(28)
             .filter("scale=640:360")
             .named("downscale 640x360 + h264 crf28")
     }
     /// 10 % of width and height removed, more from the left and top than right and bottom.
-    pub fn crop_10_percent_off_centre_h264_crf26() -> Attack {
+    pub(crate) fn crop_10_percent_off_centre_h264_crf26() -> Attack {
         Attack::h264(26)
             .filter("crop=trunc(iw*0.9/2)*2:trunc(ih*0.9/2)*2:iw*0.07:ih*0.03")
             .named("crop 10% off-centre + h264 crf26")
     }
     /// Picture scaled to 75 % and centred in the original frame: bars on all four sides
     /// (letterbox and pillarbox at once).
-    pub fn letterbox_h264_crf26() -> Attack {
+    pub(crate) fn letterbox_h264_crf26() -> Attack {
         Attack::h264(26)
             .filter(
                 "scale=trunc(iw*0.75/2)*2:-2,\
@@ -429,24 +429,24 @@ pub mod suite {
             )
             .named("letterbox+pillarbox 75% + h264 crf26")
     }
-    pub fn brightness_contrast_gamma_h264_crf26() -> Attack {
+    pub(crate) fn brightness_contrast_gamma_h264_crf26() -> Attack {
         Attack::h264(26)
             .filter("eq=brightness=0.1:contrast=1.2:gamma=0.8")
             .named("brightness +10%, contrast 1.2, gamma 0.8 + h264 crf26")
     }
-    pub fn frame_rate_30_h264_crf26() -> Attack {
+    pub(crate) fn frame_rate_30_h264_crf26() -> Attack {
         Attack::h264(26)
             .fps(30)
             .named("frame rate -> 30 fps + h264 crf26")
     }
     /// Three seconds from the middle of the clip.
-    pub fn excerpt_3s_h264_crf26(clip: &Clip) -> Attack {
+    pub(crate) fn excerpt_3s_h264_crf26(clip: &Clip) -> Attack {
         let start = (clip.duration_s() / 2.0 - 1.5).max(0.0);
         Attack::h264(26)
             .excerpt(start, 3.0)
             .named("3 s excerpt from the middle + h264 crf26")
     }
-    pub fn chain_crop_downscale_brightness_h264_crf30() -> Attack {
+    pub(crate) fn chain_crop_downscale_brightness_h264_crf30() -> Attack {
         Attack::h264(30)
             .filter(
                 "crop=trunc(iw*0.95/2)*2:trunc(ih*0.95/2)*2:iw*0.02:ih*0.04,\
@@ -455,7 +455,7 @@ pub mod suite {
             .named("crop 5% + downscale 854x480 + brightness + h264 crf30")
     }
 
-    pub fn all(clip: &Clip) -> Vec<Attack> {
+    pub(crate) fn all(clip: &Clip) -> Vec<Attack> {
         vec![
             h264_crf23(),
             h264_crf28(),
@@ -473,7 +473,7 @@ pub mod suite {
 }
 
 /// Marks every frame's luma for `recipient`; returns the marked clip and its fidelity.
-pub fn mark_clip(
+pub(crate) fn mark_clip(
     clip: &Clip,
     key: &filigree::Key,
     recipient: u32,
@@ -495,7 +495,7 @@ pub fn mark_clip(
 }
 
 /// Accumulates every frame's luma into a detector.
-pub fn accumulate(clip: &Clip) -> filigree::Detector {
+pub(crate) fn accumulate(clip: &Clip) -> filigree::Detector {
     let mut detector = filigree::Detector::new();
     for frame in &clip.frames {
         detector
@@ -510,11 +510,11 @@ pub fn accumulate(clip: &Clip) -> filigree::Detector {
 /// feature sits inside a 16:9 master. The bars are lifted a little above code 16 and carry
 /// grain, as real masters' bars do; the picture is the clip's own. Encoded losslessly, so
 /// the master is exactly what the embedder gets.
-pub mod masters {
+pub(crate) mod masters {
     use super::{Attack, Clip, attack};
 
     /// `aspect` wider than the frame: letterbox (bars above and below); narrower: pillarbox.
-    pub fn boxed(clip: &Clip, aspect: f64) -> Clip {
+    pub(crate) fn boxed(clip: &Clip, aspect: f64) -> Clip {
         let frame_aspect = clip.width as f64 / clip.height as f64;
         let (w, h) = if aspect >= frame_aspect {
             (clip.width, even(clip.width as f64 / aspect))
@@ -531,17 +531,17 @@ pub mod masters {
     }
 
     /// A scope (2.39:1) feature inside the frame.
-    pub fn scope(clip: &Clip) -> Clip {
+    pub(crate) fn scope(clip: &Clip) -> Clip {
         boxed(clip, 2.39)
     }
 
     /// A flat (1.85:1) feature inside the frame.
-    pub fn flat(clip: &Clip) -> Clip {
+    pub(crate) fn flat(clip: &Clip) -> Clip {
         boxed(clip, 1.85)
     }
 
     /// A 4:3 picture pillarboxed inside the frame.
-    pub fn academy(clip: &Clip) -> Clip {
+    pub(crate) fn academy(clip: &Clip) -> Clip {
         boxed(clip, 4.0 / 3.0)
     }
 
@@ -552,58 +552,58 @@ pub mod masters {
 
 /// How leaks are made from a (boxed or full-frame) master: bars removed or re-boxed, and the
 /// geometry pirates apply to defeat content matching, each a real filter chain and encode.
-pub mod geometry {
+pub(crate) mod geometry {
     use super::Attack;
 
     /// Black bars cropped away (`bars` the fraction of height, then width, they take).
-    pub fn bars_cropped_off(rows: usize, cols: usize) -> Attack {
+    pub(crate) fn bars_cropped_off(rows: usize, cols: usize) -> Attack {
         Attack::h264(26)
             .filter(&format!("crop=iw-{}:ih-{}", 2 * cols, 2 * rows))
             .named("bars cropped off + h264 crf26")
     }
     /// The whole 16:9 frame, bars and all, letterboxed again into a 4:3 frame.
-    pub fn reboxed_into_4_3() -> Attack {
+    pub(crate) fn reboxed_into_4_3() -> Attack {
         Attack::h264(26)
             .filter("pad=iw:trunc(iw*3/4/2)*2:0:(oh-ih)/2")
             .named("bars kept, letterboxed into 4:3 + h264 crf26")
     }
-    pub fn mirror() -> Attack {
+    pub(crate) fn mirror() -> Attack {
         Attack::h264(26)
             .filter("hflip")
             .named("horizontal mirror + h264 crf26")
     }
-    pub fn flip() -> Attack {
+    pub(crate) fn flip() -> Attack {
         Attack::h264(26)
             .filter("vflip")
             .named("vertical flip + h264 crf26")
     }
     /// A quarter of each side's length cropped off-centre, scaled back up (x1.33).
-    pub fn zoom_1_33() -> Attack {
+    pub(crate) fn zoom_1_33() -> Attack {
         Attack::h264(26)
             .filter("crop=trunc(iw*0.75/2)*2:trunc(ih*0.75/2)*2:iw*0.17:ih*0.08,scale=iw/0.75:-2")
             .named("zoom: crop 25% off-centre, scale up x1.33 + h264 crf26")
     }
     /// Down to a quarter of the source height (a 1080p master leaked at 270p).
-    pub fn quarter_height() -> Attack {
+    pub(crate) fn quarter_height() -> Attack {
         Attack::h264(26)
             .filter("scale=-2:trunc(ih/4/2)*2")
             .named("downscale to 0.25x height + h264 crf26")
     }
     /// Rotation by `degrees`, corners filled black.
-    pub fn rotate(degrees: f64) -> Attack {
+    pub(crate) fn rotate(degrees: f64) -> Attack {
         Attack::h264(26)
             .filter(&format!("rotate={}*PI/180:fillcolor=black", degrees))
             .named(&format!("rotate {degrees} deg + h264 crf26"))
     }
     /// Width scaled by `factor`, height kept (anamorphic squeeze or stretch).
-    pub fn aspect(factor: f64) -> Attack {
+    pub(crate) fn aspect(factor: f64) -> Attack {
         Attack::h264(26)
             .filter(&format!("scale=trunc(iw*{factor}/2)*2:ih"))
             .named(&format!("aspect x{factor} + h264 crf26"))
     }
     /// The picture in a player window at an offset inside a larger desktop, `surround` an
     /// ffmpeg colour; `scale` of the window's height to the desktop's.
-    pub fn screen_recording(surround: &str, scale: f64) -> Attack {
+    pub(crate) fn screen_recording(surround: &str, scale: f64) -> Attack {
         Attack::h264(26)
             .filter(&format!(
                 "scale=-2:trunc(ih*{scale}/2)*2,pad=trunc(iw/{scale}/2)*2:trunc(ih/{scale}/2)*2:(ow-iw)*0.3:(oh-ih)*0.6:color={surround}"
@@ -612,7 +612,7 @@ pub mod geometry {
     }
     /// The picture in a player window inside a textured, still desktop (a wallpaper: fixed
     /// grain on grey-blue) of a `width x height` clip at `fps`.
-    pub fn screen_recording_textured(
+    pub(crate) fn screen_recording_textured(
         width: usize,
         height: usize,
         fps: (u32, u32),
@@ -633,14 +633,14 @@ pub mod geometry {
     }
     /// A camera at a screen: keystone (corners moved by up to 3 %), blur, sensor noise and a
     /// gamma change, down to 720 lines at most, CRF 28.
-    pub fn camcorder_keystone() -> Attack {
+    pub(crate) fn camcorder_keystone() -> Attack {
         Attack::h264(28)
             .filter("perspective=x0=W*0.03:y0=H*0.02:x1=W*0.98:y1=H*0.03:x2=W*0.01:y2=H*0.97:x3=W*0.97:y3=H*0.99:interpolation=cubic,gblur=sigma=0.8,noise=alls=6:allf=t,eq=gamma=1.15,scale=-2:'min(ih,720)'")
             .named("keystone 3% + blur + noise + gamma + h264 crf28")
     }
 
     /// Every leak path above that applies to any master.
-    pub fn all() -> Vec<Attack> {
+    pub(crate) fn all() -> Vec<Attack> {
         vec![
             reboxed_into_4_3(),
             mirror(),

@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use super::{MAX_DIMENSION, MAX_PIXELS};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, VideoError};
 use crate::video::{ColorInfo, FieldOrder, PixelFormat, Rational, StreamInfo};
 
 /// What every y4m stream starts with.
@@ -23,9 +23,11 @@ const RANGE_FULL: i32 = 2;
 
 /// Reads a header line (newline included) of the stream called `name`.
 pub(super) fn parse_header(line: &[u8], name: &Path) -> Result<StreamInfo> {
-    let malformed = |reason: String| Error::MalformedY4m {
-        path: name.to_owned(),
-        reason,
+    let malformed = |reason: String| {
+        Error::Video(VideoError::MalformedY4m {
+            path: name.to_owned(),
+            reason,
+        })
     };
     let text =
         std::str::from_utf8(line).map_err(|_| malformed("header is not valid UTF-8".into()))?;
@@ -67,10 +69,11 @@ pub(super) fn parse_header(line: &[u8], name: &Path) -> Result<StreamInfo> {
                     "422p10" => PixelFormat::Yuv422p10,
                     "444p10" => PixelFormat::Yuv444p10,
                     other => {
-                        return Err(Error::UnsupportedPixelFormat {
+                        return Err(VideoError::UnsupportedPixelFormat {
                             path: name.to_owned(),
                             format: format!("y4m C{other}"),
-                        });
+                        }
+                        .into());
                     }
                 }
             }
@@ -229,7 +232,9 @@ mod tests {
         ] {
             let header = format!("YUV4MPEG2 W8 H8 C{c}\n");
             match reader(header.as_bytes()) {
-                Err(Error::UnsupportedPixelFormat { format, .. }) => assert!(format.contains(c)),
+                Err(Error::Video(VideoError::UnsupportedPixelFormat { format, .. })) => {
+                    assert!(format.contains(c))
+                }
                 other => panic!("C{c}: {:?}", other.map(|r| r.info().clone())),
             }
         }

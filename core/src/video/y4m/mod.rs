@@ -19,7 +19,7 @@
 //! - `A`: ignored.
 //! - `C`: `420jpeg`, `420paldv`, `420mpeg2`, `420` (4:2:0, the default when absent), `422`,
 //!   `444`, `420p10`, `422p10`, `444p10`. Anything else (`mono`, `411`, `444alpha`,
-//!   `420p12`, ...) is [`Error::UnsupportedPixelFormat`]. Chroma siting is not kept.
+//!   `420p12`, ...) is [`VideoError::UnsupportedPixelFormat`]. Chroma siting is not kept.
 //! - `XCOLORRANGE=FULL|LIMITED` sets [`ColorInfo::range`] (2 / 1, FFmpeg's `AVColorRange`);
 //!   other `X` tags and unknown tags are ignored.
 //!
@@ -29,7 +29,7 @@
 //! `reader.rs` and `writer.rs` handle the frames that follow.
 //!
 //! [`StreamInfo::interlaced`]: crate::video::StreamInfo::interlaced
-//! [`Error::UnsupportedPixelFormat`]: crate::Error::UnsupportedPixelFormat
+//! [`VideoError::UnsupportedPixelFormat`]: crate::error::VideoError::UnsupportedPixelFormat
 //! [`ColorInfo::range`]: crate::video::ColorInfo::range
 
 mod header;
@@ -55,7 +55,7 @@ mod fixtures {
 
     use super::Y4mReader;
     use super::header::UNSPECIFIED_COLOR;
-    use crate::error::{Error, Result};
+    use crate::error::{Error, Result, VideoError};
     use crate::video::{FrameSource, PixelFormat, Planes, Rational, StreamInfo, VideoFrame};
 
     pub(super) fn info(format: PixelFormat, width: usize, height: usize) -> StreamInfo {
@@ -113,7 +113,7 @@ mod fixtures {
         Ok((r.info().clone(), frames))
     }
 
-    /// Reads `bytes` to the end and insists it fails with [`Error::MalformedY4m`] saying
+    /// Reads `bytes` to the end and insists it fails with [`VideoError::MalformedY4m`] saying
     /// `needle`.
     pub(super) fn assert_malformed(bytes: &[u8], needle: &str) {
         let mut err = match reader(bytes) {
@@ -127,7 +127,7 @@ mod fixtures {
             },
         };
         match err.take() {
-            Some(Error::MalformedY4m { reason, .. }) => {
+            Some(Error::Video(VideoError::MalformedY4m { reason, .. })) => {
                 assert!(reason.contains(needle), "{reason:?} lacks {needle:?}")
             }
             other => panic!("expected MalformedY4m containing {needle:?}, got {other:?}"),

@@ -10,7 +10,7 @@ use ndarray::Array2;
 
 use super::MAX_LINE;
 use super::header::{SIGNATURE, parse_header};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, VideoError};
 use crate::video::{FrameSource, Planes, StreamInfo, VideoFrame};
 
 const FRAME_TAG: &[u8] = b"FRAME";
@@ -18,7 +18,7 @@ const FRAME_TAG: &[u8] = b"FRAME";
 /// Reads frames from a y4m stream (a pipe or a file).
 ///
 /// After the stream ends, or after any error, `next_frame` returns `Ok(None)`. A stream with
-/// a valid header but no frames makes the first `next_frame` return [`Error::NoFrames`]
+/// a valid header but no frames makes the first `next_frame` return [`VideoError::NoFrames`]
 /// (and later calls `Ok(None)`).
 pub struct Y4mReader<R: BufRead> {
     reader: R,
@@ -51,9 +51,11 @@ impl<R: BufRead> Y4mReader<R> {
     pub fn new(mut reader: R, name: impl Into<PathBuf>) -> Result<Self> {
         let name = name.into();
         let mut line = Vec::new();
-        let malformed = |reason: String| Error::MalformedY4m {
-            path: name.clone(),
-            reason,
+        let malformed = |reason: String| {
+            Error::Video(VideoError::MalformedY4m {
+                path: name.clone(),
+                reason,
+            })
         };
         let complete = read_line_bounded(&mut reader, &mut line).map_err(|source| Error::Io {
             path: name.clone(),
@@ -89,10 +91,11 @@ impl<R: BufRead> Y4mReader<R> {
     }
 
     fn malformed(&self, reason: String) -> Error {
-        Error::MalformedY4m {
+        VideoError::MalformedY4m {
             path: self.name.clone(),
             reason,
         }
+        .into()
     }
 
     fn io(&self, source: io::Error) -> Error {
@@ -108,9 +111,10 @@ impl<R: BufRead> Y4mReader<R> {
             .map_err(|source| self.io(source))?;
         if self.line.is_empty() {
             if index == 0 {
-                return Err(Error::NoFrames {
+                return Err(VideoError::NoFrames {
                     path: self.name.clone(),
-                });
+                }
+                .into());
             }
             return Ok(None);
         }
@@ -308,7 +312,10 @@ mod tests {
 
         // Header only: NoFrames, then None.
         let mut r = reader(header).unwrap();
-        assert!(matches!(r.next_frame(), Err(Error::NoFrames { .. })));
+        assert!(matches!(
+            r.next_frame(),
+            Err(Error::Video(VideoError::NoFrames { .. }))
+        ));
         assert!(r.next_frame().unwrap().is_none());
 
         // After an error the reader is done.

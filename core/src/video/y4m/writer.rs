@@ -6,7 +6,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use super::header::format_header;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, VideoError};
 use crate::video::temp::TempOutput;
 use crate::video::{FrameSink, Planes, StreamInfo, VideoFrame};
 
@@ -26,13 +26,15 @@ pub struct Y4mWriter<W: Write> {
 }
 
 impl<W: Write> Y4mWriter<W> {
-    /// Writes the stream header for `info`. Fails with [`Error::Encode`] when `info` cannot be
+    /// Writes the stream header for `info`. Fails with [`VideoError::Encode`] when `info` cannot be
     /// described in y4m (a size outside the reader's bounds, a non-positive frame rate).
     pub fn new(mut writer: W, info: &StreamInfo, name: impl Into<PathBuf>) -> Result<Self> {
         let name = name.into();
-        let header = format_header(info).map_err(|reason| Error::Encode {
-            path: name.clone(),
-            reason,
+        let header = format_header(info).map_err(|reason| {
+            Error::Video(VideoError::Encode {
+                path: name.clone(),
+                reason,
+            })
         })?;
         writer
             .write_all(header.as_bytes())
@@ -65,14 +67,16 @@ impl<W: Write> Y4mWriter<W> {
     fn check(&self, frame: &VideoFrame) -> Result<()> {
         let index = self.frames_written;
         let info = &self.info;
-        let mismatch = |what: String| Error::Encode {
-            path: self.name.clone(),
-            reason: format!(
-                "frame {index} is {what} but the y4m stream is {}x{} {}",
-                info.width,
-                info.height,
-                info.format.name()
-            ),
+        let mismatch = |what: String| {
+            Error::Video(VideoError::Encode {
+                path: self.name.clone(),
+                reason: format!(
+                    "frame {index} is {what} but the y4m stream is {}x{} {}",
+                    info.width,
+                    info.height,
+                    info.format.name()
+                ),
+            })
         };
         if frame.format != info.format {
             return Err(mismatch(frame.format.name().to_string()));
@@ -221,7 +225,10 @@ mod tests {
                 ..VideoFrame::black(PixelFormat::Yuv444p, 33, 17)
             },
         ] {
-            assert!(matches!(w.write_frame(&frame), Err(Error::Encode { .. })));
+            assert!(matches!(
+                w.write_frame(&frame),
+                Err(Error::Video(VideoError::Encode { .. }))
+            ));
         }
         w.write_frame(&VideoFrame::black(PixelFormat::Yuv420p, 33, 17))
             .unwrap();
@@ -229,13 +236,13 @@ mod tests {
         let mut bad = info(PixelFormat::Yuv420p, 0, 17);
         assert!(matches!(
             Y4mWriter::new(Vec::new(), &bad, "-"),
-            Err(Error::Encode { .. })
+            Err(Error::Video(VideoError::Encode { .. }))
         ));
         bad = info(PixelFormat::Yuv420p, 16, 16);
         bad.frame_rate = Rational::new(0, 0);
         assert!(matches!(
             Y4mWriter::new(Vec::new(), &bad, "-"),
-            Err(Error::Encode { .. })
+            Err(Error::Video(VideoError::Encode { .. }))
         ));
     }
 
