@@ -69,9 +69,14 @@ fn assert_problem(report: &VerifyReport, line: usize, seq: Option<u64>, kind: Pr
     assert!(!problem.message.is_empty());
 }
 
+/// The message of a ledger error (a refused entry, a damaged chain or an oversized file).
 fn ledger_reason(err: Error) -> String {
     match err {
-        Error::Ledger(LedgerError::Entry { reason, .. }) => reason,
+        Error::Ledger(
+            ledger @ (LedgerError::Entry { .. }
+            | LedgerError::Damaged { .. }
+            | LedgerError::TooLarge { .. }),
+        ) => ledger.to_string(),
         other => panic!("expected a ledger error, got {other:?}"),
     }
 }
