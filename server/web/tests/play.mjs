@@ -263,7 +263,8 @@ async function main() {
       throw new Error(`the video did not end within ${DEFAULT_MAX_SECONDS} s`);
     }
   } finally {
-    await context.close();
+    // A kiosk window closes the browser with its last page, so the context may be gone.
+    await context.close().catch(() => {});
     if (browser) await browser.close();
     if (profile) fs.rmSync(profile, { recursive: true, force: true });
   }
