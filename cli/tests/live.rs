@@ -8,66 +8,14 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{entries, ffmpeg, filigree, new_key, p, stderr};
+use common::{Server, entries, ffmpeg, filigree, new_key, open_live, p, stderr};
 use filigree_testsupport::{http, leak_720p, player, repo};
 use serde_json::Value;
-
-/// `filigree serve` running as a child process; killed when dropped.
-struct Server {
-    child: Child,
-    address: SocketAddr,
-}
-
-impl Server {
-    fn start(args: &[&str]) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_filigree"))
-            .arg("serve")
-            .args(args)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("filigree serve starts");
-        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-        let address = loop {
-            let line = lines
-                .next()
-                .expect("serve prints its address")
-                .expect("stderr is text");
-            eprintln!("serve: {line}");
-            if let Some(url) = line.split("listening on http://").nth(1) {
-                break url.trim().parse().expect("an address");
-            }
-        };
-        // Keep reading stderr so the server never blocks on a full pipe.
-        std::thread::spawn(move || {
-            for line in lines.map_while(Result::ok) {
-                eprintln!("serve: {line}");
-            }
-        });
-        Server { child, address }
-    }
-
-    fn signal(&self, signal: &str) {
-        let status = Command::new("kill")
-            .args([signal, &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn load(address: SocketAddr) -> Value {
     let (status, _, body) = http(address, "GET", "/load");
@@ -85,37 +33,6 @@ fn await_sessions(address: SocketAddr, n: u64) -> Value {
         }
         std::thread::sleep(Duration::from_millis(200));
     }
-}
-
-/// A live session opened by `filigree session new --live`: its ID and token.
-fn open_live(
-    key: &Path,
-    token_key: &Path,
-    ledger: &Path,
-    package: &Path,
-    label: &str,
-) -> (u32, String) {
-    let out = filigree(&[
-        "session",
-        "new",
-        "--key",
-        p(key),
-        "--token-key",
-        p(token_key),
-        "--ledger",
-        p(ledger),
-        "--label",
-        label,
-        "--live",
-        "--overlay",
-        "{label}  {session}  {timecode}",
-        p(package),
-    ]);
-    assert!(out.status.success(), "session new: {}", stderr(&out));
-    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(json["live"], true);
-    let id = u32::from_str_radix(json["session"].as_str().unwrap(), 16).unwrap();
-    (id, json["token"].as_str().unwrap().to_string())
 }
 
 /// Every file under `dir` with its bytes, sorted: what "left intact" is checked against.

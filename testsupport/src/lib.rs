@@ -1,7 +1,7 @@
 //! Helpers shared by the workspace's integration tests, whatever crate they test: the
 //! repository's bundled clips and titles made from them, the FFmpeg tools (Debian's `ffmpeg`
-//! package, see `scripts/setup-debian`) and the scripts built on them, and a plain HTTP
-//! client for the servers under test.
+//! package, see `scripts/setup-debian`) and the scripts built on them, a plain HTTP
+//! client for the servers under test, and a virtual screen (Xvfb) recorded with x11grab.
 //!
 //! This is test code: every failure panics, with the tool's stderr where there is one.
 
@@ -9,10 +9,12 @@ use std::path::{Path, PathBuf};
 
 mod clips;
 mod http;
+mod screen;
 mod tools;
 
 pub use clips::{X264_LEAK, X264_MASTER, leak_720p, title};
 pub use http::{http, player};
+pub use screen::{Recorded, ScreenRecorder, Xvfb};
 pub use tools::{ffmpeg, ffmpeg_with_input, ffprobe, ffprobe_json, handheld_leak};
 
 /// The repository's root folder.

@@ -1,10 +1,12 @@
-//! Helpers shared by the CLI integration tests: running `filigree`, and the workspace's
-//! shared test helpers (`filigree-testsupport`) they use most.
+//! Helpers shared by the CLI integration tests: running `filigree`, `filigree serve` as a
+//! process, and the workspace's shared test helpers (`filigree-testsupport`) they use most.
 
 #![allow(dead_code)] // each test binary uses a subset
 
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
 
 use serde_json::Value;
 
@@ -47,4 +49,89 @@ pub(crate) fn detect_json(key: &Path, input: &Path, extra: &[&str]) -> (i32, Val
         )
     });
     (code, json)
+}
+
+/// `filigree serve` running as a child process; killed when dropped.
+pub struct Server {
+    pub child: Child,
+    pub address: SocketAddr,
+}
+
+impl Server {
+    /// Starts `filigree serve ARGS` and waits for the address it listens on.
+    pub fn start(args: &[&str]) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_filigree"))
+            .arg("serve")
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("filigree serve starts");
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let address = loop {
+            let line = lines
+                .next()
+                .expect("serve prints its address")
+                .expect("stderr is text");
+            eprintln!("serve: {line}");
+            if let Some(url) = line.split("listening on http://").nth(1) {
+                break url.trim().parse().expect("an address");
+            }
+        };
+        // Keep reading stderr so the server never blocks on a full pipe.
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                eprintln!("serve: {line}");
+            }
+        });
+        Server { child, address }
+    }
+
+    /// Sends `signal` (`-TERM`, `-KILL` ...) to the server.
+    pub fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .args([signal, &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A live session opened by `filigree session new --live` (overlay `{label}  {session}
+/// {timecode}`): its ID and token.
+pub fn open_live(
+    key: &Path,
+    token_key: &Path,
+    ledger: &Path,
+    package: &Path,
+    label: &str,
+) -> (u32, String) {
+    let out = filigree(&[
+        "session",
+        "new",
+        "--key",
+        p(key),
+        "--token-key",
+        p(token_key),
+        "--ledger",
+        p(ledger),
+        "--label",
+        label,
+        "--live",
+        "--overlay",
+        "{label}  {session}  {timecode}",
+        p(package),
+    ]);
+    assert!(out.status.success(), "session new: {}", stderr(&out));
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["live"], true);
+    let id = u32::from_str_radix(json["session"].as_str().unwrap(), 16).unwrap();
+    (id, json["token"].as_str().unwrap().to_string())
 }

@@ -2,6 +2,7 @@
 // Plays a Filigree screening link in headless Chromium and keeps what the browser fetched.
 //
 //   node server/web/tests/play.mjs URL OUTDIR [--seconds N] [--screenshot FILE]
+//                                   [--display :N [--screen WxH]]
 //
 // URL is a player page (http://HOST:PORT/play/TOKEN). Every media segment response
 // (path ending in .mp4 or .m4s, status 200 or 206) is saved in OUTDIR, in the order the
@@ -14,12 +15,19 @@
 // It waits until the player reports the end of the video, or for N seconds with
 // --seconds (without it: until the end, and at most 120 s, after which it fails).
 // --screenshot FILE takes a picture of the page about 2 s into playback.
+// --display :N runs Chromium with a window on that X display (an Xvfb screen, say) instead
+// of headless: full screen in kiosk mode (no tabs or address bar), a fresh profile in a
+// temporary folder, the window the size of the screen (--screen, default 1280x720), so
+// what the screen shows can be recorded (scripts/capture-chain records it with FFmpeg's
+// x11grab).
 //
 // Prints one JSON line: {"segments":N,"played_seconds":X,"ended":bool,"levels":[...],
-// "first_frame_seconds":S,"stalls":K,"stalled_seconds":W,"live":bool}: seconds from the
-// page request to the first frame played, and the stalls after it (playback waiting for
-// data). The page is closed before the browser, so a live session's player ends its
-// session as a leaving viewer's does.
+// "first_frame_seconds":S,"stalls":K,"stalled_seconds":W,"live":bool,
+// "decoded_frames":D,"dropped_frames":F,"requested_at_ms":T}: seconds from the page
+// request (at T, ms since the Unix epoch) to the first frame played, the stalls after it
+// (playback waiting for data), and the video frames the browser decoded and dropped (late
+// for their display time: getVideoPlaybackQuality). The page is closed before the
+// browser, so a live session's player ends its session as a leaving viewer's does.
 // Exits 1 with one line on stderr when the player reports an error, no segment was
 // fetched, or playback never advanced.
 //
@@ -27,6 +35,7 @@
 
 import { chromium } from 'playwright-core';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 
 const DEFAULT_MAX_SECONDS = 120;
@@ -39,7 +48,8 @@ function usage(msg) {
 }
 
 function parseArgs(argv) {
-  const opts = { url: null, outdir: null, seconds: null, screenshot: null };
+  const opts = { url: null, outdir: null, seconds: null, screenshot: null, display: null,
+    screen: '1280x720' };
   const positional = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -50,6 +60,12 @@ function parseArgs(argv) {
     } else if (a === '--screenshot') {
       opts.screenshot = argv[++i];
       if (!opts.screenshot) usage('--screenshot needs a file');
+    } else if (a === '--display') {
+      opts.display = argv[++i];
+      if (!/^:\d+(\.\d+)?$/.test(opts.display || '')) usage('--display needs :N');
+    } else if (a === '--screen') {
+      opts.screen = argv[++i];
+      if (!/^\d+x\d+$/.test(opts.screen || '')) usage('--screen needs WxH');
     } else if (a === '-h' || a === '--help') {
       usage();
     } else if (a.startsWith('--')) {
@@ -72,27 +88,48 @@ async function main() {
   const opts = parseArgs(process.argv.slice(2));
   fs.mkdirSync(opts.outdir, { recursive: true });
 
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    headless: true,
-    args: [
-      '--headless=new',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--disable-dev-shm-usage',
-      '--autoplay-policy=no-user-gesture-required',
-    ],
-  });
+  const args = [
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-quic',
+    '--no-first-run',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    '--disable-dev-shm-usage',
+    '--autoplay-policy=no-user-gesture-required',
+  ];
+  let browser = null;
+  let context;
+  let profile = null;
+  if (opts.display) {
+    // A window on the display, full screen: the first window of a persistent context is
+    // the one --kiosk applies to (a context made by newContext() opens a normal window).
+    profile = fs.mkdtempSync(path.join(os.tmpdir(), 'filigree-play-'));
+    context = await chromium.launchPersistentContext(profile, {
+      executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+      headless: false,
+      viewport: null,
+      env: { ...process.env, DISPLAY: opts.display },
+      args: [
+        ...args,
+        '--kiosk',
+        '--window-position=0,0',
+        `--window-size=${opts.screen.replace('x', ',')}`,
+      ],
+    });
+  } else {
+    browser = await chromium.launch({
+      executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+      headless: true,
+      args: ['--headless=new', ...args],
+    });
+    // A new context is a fresh, temporary profile.
+    context = await browser.newContext({ viewport: { width: 1280, height: 720 } });
+  }
 
   try {
-    // A new context is a fresh, temporary profile.
-    const context = await browser.newContext({ viewport: { width: 1280, height: 720 } });
-    const page = await context.newPage();
+    const page = context.pages()[0] || (await context.newPage());
 
     const segments = []; // fetched.json
     const playlists = []; // playlists.json
@@ -170,7 +207,13 @@ async function main() {
           stalls: f.stalls,
           stalledSeconds: f.stalledSeconds,
           live: Boolean(f.session && f.session.live),
+          quality: quality(),
         };
+        function quality() {
+          const v = document.getElementById('video');
+          const q = v && v.getVideoPlaybackQuality ? v.getVideoPlaybackQuality() : null;
+          return q ? { decoded: q.totalVideoFrames, dropped: q.droppedVideoFrames } : null;
+        }
       });
       if (st) {
         if (st.error) break;
@@ -203,6 +246,9 @@ async function main() {
       stalls: st ? st.stalls : 0,
       stalled_seconds: st ? Math.round(st.stalledSeconds * 1000) / 1000 : 0,
       live: Boolean(st && st.live),
+      decoded_frames: st && st.quality ? st.quality.decoded : null,
+      dropped_frames: st && st.quality ? st.quality.dropped : null,
+      requested_at_ms: requested,
     };
     // Leave the page as a viewer does (a live player ends its session on 'pagehide').
     await page.close({ runBeforeUnload: true });
@@ -217,7 +263,10 @@ async function main() {
       throw new Error(`the video did not end within ${DEFAULT_MAX_SECONDS} s`);
     }
   } finally {
-    await browser.close();
+    // A kiosk window closes the browser with its last page, so the context may be gone.
+    await context.close().catch(() => {});
+    if (browser) await browser.close();
+    if (profile) fs.rmSync(profile, { recursive: true, force: true });
   }
 }
 
