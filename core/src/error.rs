@@ -94,6 +94,13 @@ pub enum Error {
 
     #[error("GPU: {0}")]
     Gpu(String),
+
+    #[error("{path}: {reason}")]
+    Evidence {
+        /// The report, statement or ledger concerned.
+        path: PathBuf,
+        reason: String,
+    },
 }
 
 impl Error {

@@ -21,6 +21,7 @@
 pub mod collusion;
 pub mod digest;
 pub mod error;
+pub mod evidence;
 pub mod key;
 pub mod ledger;
 #[cfg(feature = "ffmpeg")]
