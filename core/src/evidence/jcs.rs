@@ -8,7 +8,10 @@
 //! it). Integers are written exactly up to 2^53; a larger integer has no exact JCS form and
 //! is refused rather than silently rounded.
 
-use serde_json::Value;
+use std::cmp::Ordering;
+use std::fmt::Write;
+
+use serde_json::{Map, Value};
 
 /// Largest integer a double holds exactly (2^53).
 const MAX_EXACT_INTEGER: u64 = 1 << 53;
@@ -21,6 +24,17 @@ pub fn canonicalize(value: &Value) -> std::result::Result<String, String> {
     Ok(out)
 }
 
+/// The canonical form of the object `members` without its member `skip`: what a signature
+/// block inside an object covers, without copying the object.
+pub fn canonicalize_without(
+    members: &Map<String, Value>,
+    skip: &str,
+) -> std::result::Result<String, String> {
+    let mut out = String::with_capacity(1024);
+    write_object(members, Some(skip), &mut out)?;
+    Ok(out)
+}
+
 fn write_value(value: &Value, out: &mut String) -> std::result::Result<(), String> {
     match value {
         Value::Null => out.push_str("null"),
@@ -30,15 +44,15 @@ fn write_value(value: &Value, out: &mut String) -> std::result::Result<(), Strin
                 if u > MAX_EXACT_INTEGER {
                     return Err(format!("integer {u} is beyond 2^53: no exact JCS form"));
                 }
-                out.push_str(&u.to_string());
+                write!(out, "{u}").expect("writing to a String");
             } else if let Some(i) = n.as_i64() {
                 if i.unsigned_abs() > MAX_EXACT_INTEGER {
                     return Err(format!("integer {i} is beyond 2^53: no exact JCS form"));
                 }
-                out.push_str(&i.to_string());
+                write!(out, "{i}").expect("writing to a String");
             } else {
                 let f = n.as_f64().ok_or("a number that is not a double")?;
-                out.push_str(&number(f)?);
+                write_number(f, out)?;
             }
         }
         Value::String(s) => write_string(s, out),
@@ -52,22 +66,43 @@ fn write_value(value: &Value, out: &mut String) -> std::result::Result<(), Strin
             }
             out.push(']');
         }
-        Value::Object(members) => {
-            let mut sorted: Vec<(&String, &Value)> = members.iter().collect();
-            sorted.sort_by(|(a, _), (b, _)| a.encode_utf16().cmp(b.encode_utf16()));
-            out.push('{');
-            for (i, (name, item)) in sorted.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                write_string(name, out);
-                out.push(':');
-                write_value(item, out)?;
-            }
-            out.push('}');
-        }
+        Value::Object(members) => write_object(members, None, out)?,
     }
     Ok(())
+}
+
+fn write_object(
+    members: &Map<String, Value>,
+    skip: Option<&str>,
+    out: &mut String,
+) -> std::result::Result<(), String> {
+    let mut sorted: Vec<(&String, &Value)> = members
+        .iter()
+        .filter(|(name, _)| Some(name.as_str()) != skip)
+        .collect();
+    sorted.sort_by(|(a, _), (b, _)| utf16_order(a, b));
+    out.push('{');
+    for (i, (name, item)) in sorted.into_iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        write_string(name, out);
+        out.push(':');
+        write_value(item, out)?;
+    }
+    out.push('}');
+    Ok(())
+}
+
+/// Order by UTF-16 code units. UTF-8 bytes order strings by code point, which is the same
+/// order unless a character from U+E000 up is involved (lead bytes 0xEE and above): only
+/// then are the code units compared.
+fn utf16_order(a: &str, b: &str) -> Ordering {
+    if a.bytes().chain(b.bytes()).all(|byte| byte < 0xee) {
+        a.cmp(b)
+    } else {
+        a.encode_utf16().cmp(b.encode_utf16())
+    }
 }
 
 fn write_string(s: &str, out: &mut String) {
@@ -90,29 +125,45 @@ fn write_string(s: &str, out: &mut String) {
 
 /// ECMAScript's `Number.prototype.toString` of a finite double (ECMA-262, 7.1.12.1).
 pub fn number(f: f64) -> std::result::Result<String, String> {
+    let mut out = String::new();
+    write_number(f, &mut out)?;
+    Ok(out)
+}
+
+/// [`number`], appended to `out` without allocating (the value's own digits are written
+/// to `out` first, read back, and replaced).
+fn write_number(f: f64, out: &mut String) -> std::result::Result<(), String> {
     if !f.is_finite() {
         return Err(format!("{f} has no JSON form"));
     }
     if f == 0.0 {
-        return Ok("0".into()); // -0 too
+        out.push('0'); // -0 too
+        return Ok(());
     }
     // Rust's `{:e}` writes the shortest digits that round-trip: "1.2345e-7", "5e-324".
-    let scientific = format!("{:e}", f.abs());
-    let (mantissa, exponent) = scientific
+    let start = out.len();
+    write!(out, "{:e}", f.abs()).expect("writing to a String");
+    let (mantissa, exponent) = out[start..]
         .split_once('e')
         .expect("`{:e}` always writes an exponent");
-    let mut digits: String = mantissa.chars().filter(|c| *c != '.').collect();
     let exponent: i32 = exponent.parse().expect("`{:e}` writes a decimal exponent");
-    ties_to_even(&mut digits, exponent, f.abs());
-    let k = digits.len() as i32;
+    let mut buffer = [0u8; 24];
+    let mut k = 0;
+    for b in mantissa.bytes().filter(|b| *b != b'.') {
+        buffer[k] = b;
+        k += 1;
+    }
+    out.truncate(start);
+    ties_to_even(&mut buffer[..k], exponent, f.abs());
+    let digits = std::str::from_utf8(&buffer[..k]).expect("ASCII digits");
+    let k = k as i32;
     // The value is 0.DIGITS x 10^n.
     let n = exponent + 1;
-    let mut out = String::new();
     if f < 0.0 {
         out.push('-');
     }
     if k <= n && n <= 21 {
-        out.push_str(&digits);
+        out.push_str(digits);
         out.extend(std::iter::repeat_n('0', (n - k) as usize));
     } else if 0 < n && n <= 21 {
         out.push_str(&digits[..n as usize]);
@@ -121,7 +172,7 @@ pub fn number(f: f64) -> std::result::Result<String, String> {
     } else if -6 < n && n <= 0 {
         out.push_str("0.");
         out.extend(std::iter::repeat_n('0', (-n) as usize));
-        out.push_str(&digits);
+        out.push_str(digits);
     } else {
         out.push_str(&digits[..1]);
         if k > 1 {
@@ -130,48 +181,68 @@ pub fn number(f: f64) -> std::result::Result<String, String> {
         }
         out.push('e');
         out.push(if n - 1 < 0 { '-' } else { '+' });
-        out.push_str(&(n - 1).abs().to_string());
+        write!(out, "{}", (n - 1).abs()).expect("writing to a String");
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Where two shortest digit strings are equally close to the value, ECMAScript takes the
 /// even one; Rust's shortest formatting rounds the tie up (RFC 8785's 1424953923781206.2).
-fn ties_to_even(digits: &mut String, exponent: i32, f: f64) {
-    let bytes = digits.as_bytes();
-    let last = bytes[bytes.len() - 1] - b'0';
-    if last % 2 == 0 {
+/// `digits` are the shortest digits of `f` (positive), `exponent` its decimal exponent.
+fn ties_to_even(digits: &mut [u8], exponent: i32, f: f64) {
+    let k = digits.len();
+    let last = digits[k - 1];
+    if last % 2 == 0 || !exact_tie(f, k as i32, exponent) {
         return;
     }
-    let with_last = |d: u8| {
-        let mut other = digits[..digits.len() - 1].to_string();
-        other.push((b'0' + d) as char);
-        other
-    };
-    let parses_to_f = |candidate: &str| {
-        let text = format!("{}.{}e{exponent}", &candidate[..1], &candidate[1..]);
-        text.parse::<f64>() == Ok(f)
-    };
-    let mut candidates = vec![with_last(last - 1)];
-    if last < 9 {
-        candidates.push(with_last(last + 1));
+    // The value is exactly LOWER5 x 10^(exponent - k): write those k + 1 digits out.
+    let exact = format!("{f:.k$e}");
+    let lower: Vec<u8> = exact
+        .bytes()
+        .take_while(|b| *b != b'e')
+        .filter(|b| *b != b'.')
+        .take(k)
+        .collect();
+    if lower != digits {
+        // The digits were rounded up to an odd last digit: the even one is below.
+        digits.copy_from_slice(&lower);
+    } else if last != b'9' {
+        // Rounded down to an odd digit: the even one is above (a 9 would carry into a
+        // shorter string, which the shortest digits would have been).
+        digits[k - 1] = last + 1;
     }
-    for candidate in candidates {
-        // Rare: another string of the same length reads back as the same double. Only then
-        // is the exact expansion (at most 767 significant digits) worth writing out.
-        if !parses_to_f(&candidate) {
-            continue;
-        }
-        let exact = format!("{f:.800e}");
-        let (mantissa, exact_exponent) = exact.split_once('e').expect("an exponent");
-        let exact_digits: String = mantissa.chars().filter(|c| *c != '.').collect();
-        let exact_digits = exact_digits.trim_end_matches('0');
-        let lower = candidate.as_str().min(digits.as_str());
-        if exact_exponent.parse() == Ok(exponent) && exact_digits == format!("{lower}5") {
-            *digits = candidate;
-            return;
-        }
+}
+
+/// Whether the positive double `f` is exactly halfway between two decimals of `k`
+/// significant digits at decimal exponent `exponent`: whether 2 f 10^(k-1-exponent) is an
+/// odd integer, decided on f's integer significand and binary exponent.
+fn exact_tie(f: f64, k: i32, exponent: i32) -> bool {
+    let bits = f.to_bits();
+    let biased = ((bits >> 52) & 0x7ff) as i32;
+    let fraction = bits & ((1 << 52) - 1);
+    let (mut m, q) = if biased == 0 {
+        (fraction, -1074)
+    } else {
+        (fraction | (1 << 52), biased - 1075)
+    };
+    if m == 0 {
+        return false;
     }
+    // 2 f 10^s = m 5^s 2^(q + 1 + s).
+    let s = k - 1 - exponent;
+    let twos = q + 1 + s;
+    if s < 0 {
+        // Divide m by 5^-s; m < 2^53 < 5^23.
+        if -s >= 23 {
+            return false;
+        }
+        let five_power = 5u64.pow((-s) as u32);
+        if m % five_power != 0 {
+            return false;
+        }
+        m /= five_power;
+    }
+    twos <= 0 && m.trailing_zeros() as i32 == -twos
 }
 
 #[cfg(test)]
@@ -212,6 +283,26 @@ mod tests {
         }
         assert!(number(f64::from_bits(0x7fffffffffffffff)).is_err()); // NaN
         assert!(number(f64::from_bits(0x7ff0000000000000)).is_err()); // Infinity
+    }
+
+    /// Exact halfway values take the even digit; values near halfway do not move.
+    #[test]
+    fn ties_go_to_the_even_digit() {
+        // 1424953923781206.25 is exactly representable: .2 and .3 are equally close.
+        assert_eq!(number(1424953923781206.25).unwrap(), "1424953923781206.2");
+        assert_eq!(number(-1424953923781206.25).unwrap(), "-1424953923781206.2");
+        // 0.1 + 0.2 and friends keep Rust's (closest, unique) digits.
+        assert_eq!(number(0.1 + 0.2).unwrap(), "0.30000000000000004");
+        assert_eq!(number(1.0 / 3.0).unwrap(), "0.3333333333333333");
+        assert_eq!(number(2.0f64.powi(60)).unwrap(), "1152921504606847000");
+        assert_eq!(number(1.5e-50).unwrap(), "1.5e-50");
+        // Every digit string read back is the same double.
+        let mut x = 0.123456789f64;
+        for _ in 0..10_000 {
+            x = (x * 3.7 + 0.1).fract() * 1e3;
+            let text = number(x).unwrap();
+            assert_eq!(text.parse::<f64>().unwrap(), x, "{text}");
+        }
     }
 
     /// RFC 8785, section 3.2.2's example.

@@ -18,7 +18,7 @@
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
-use super::jcs::canonicalize;
+use super::jcs::canonicalize_without;
 use super::key::{ALGORITHM, EvidenceKey, fingerprint_of, unhex, verify};
 use crate::digest::hex;
 
@@ -34,8 +34,7 @@ pub fn sign_object(
     object: &mut Map<String, Value>,
     key: &EvidenceKey,
 ) -> std::result::Result<(), String> {
-    object.remove(SIGNATURE_MEMBER);
-    let payload = canonicalize(&Value::Object(object.clone()))?;
+    let payload = canonicalize_without(object, SIGNATURE_MEMBER)?;
     let block = json!({
         "algorithm": ALGORITHM,
         "canonicalization": CANONICALIZATION,
@@ -108,9 +107,7 @@ pub fn verify_object(value: &Value, expected_signer: Option<&str>) -> SignatureC
             "the key fingerprint does not belong to the public key".into(),
         );
     }
-    let mut unsigned = object.clone();
-    unsigned.remove(SIGNATURE_MEMBER);
-    let payload = match canonicalize(&Value::Object(unsigned)) {
+    let payload = match canonicalize_without(object, SIGNATURE_MEMBER) {
         Ok(payload) => payload,
         Err(reason) => return SignatureCheck::Invalid(format!("no canonical form: {reason}")),
     };
