@@ -30,7 +30,7 @@ fn facts(windows: usize) -> Value {
         "windows": (0..windows).map(|i| json!({
             "start_seconds": i as f64 * 1.0000000000000002, "end_seconds": (i + 1) as f64 / 3.0,
             // Full-precision values, as detection writes them.
-            "sync_z": 4.0 + 9.0 * (i as f64 * 0.7071067811865476).sin().abs(), "recipient": 42,
+            "sync_z": 4.0 + 9.0 * (i as f64 * std::f64::consts::FRAC_1_SQRT_2).sin().abs(), "recipient": 42,
         })).collect::<Vec<_>>(),
     })
 }

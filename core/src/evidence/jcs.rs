@@ -192,7 +192,7 @@ fn write_number(f: f64, out: &mut String) -> std::result::Result<(), String> {
 fn ties_to_even(digits: &mut [u8], exponent: i32, f: f64) {
     let k = digits.len();
     let last = digits[k - 1];
-    if last % 2 == 0 || !exact_tie(f, k as i32, exponent) {
+    if last.is_multiple_of(2) || !exact_tie(f, k as i32, exponent) {
         return;
     }
     // The value is exactly LOWER5 x 10^(exponent - k): write those k + 1 digits out.
@@ -237,7 +237,7 @@ fn exact_tie(f: f64, k: i32, exponent: i32) -> bool {
             return false;
         }
         let five_power = 5u64.pow((-s) as u32);
-        if m % five_power != 0 {
+        if !m.is_multiple_of(five_power) {
             return false;
         }
         m /= five_power;
@@ -289,8 +289,10 @@ mod tests {
     #[test]
     fn ties_go_to_the_even_digit() {
         // 1424953923781206.25 is exactly representable: .2 and .3 are equally close.
-        assert_eq!(number(1424953923781206.25).unwrap(), "1424953923781206.2");
-        assert_eq!(number(-1424953923781206.25).unwrap(), "-1424953923781206.2");
+        let tie = f64::from_bits(0x43143ff3c1cb0959);
+        assert_eq!(tie * 4.0, 5699815695124825.0);
+        assert_eq!(number(tie).unwrap(), "1424953923781206.2");
+        assert_eq!(number(-tie).unwrap(), "-1424953923781206.2");
         // 0.1 + 0.2 and friends keep Rust's (closest, unique) digits.
         assert_eq!(number(0.1 + 0.2).unwrap(), "0.30000000000000004");
         assert_eq!(number(1.0 / 3.0).unwrap(), "0.3333333333333333");
