@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 use filigree::collusion::{Accusation, DEFAULT_FALSE_ACCUSATION};
+use filigree::evidence::EvidenceKey;
 use filigree::pipeline::{self, Keyring, ReadPlan};
 use filigree::twostep::SessionDecode;
 use filigree::{Key, TwoStepDetection};
@@ -44,6 +45,10 @@ pub(crate) struct DetectArgs {
     /// beside it (same name, `.json`). For a batch, a folder that gets one report per file.
     #[arg(long, value_name = "FILE.html")]
     report: Option<PathBuf>,
+    /// With --report: sign the report's facts with this evidence key (`filigree keygen
+    /// --evidence`), so `filigree verify-report` can prove who made them and from what.
+    #[arg(long, value_name = "EVIDENCE_KEY", requires = "report")]
+    sign: Option<PathBuf>,
     /// The original master: informed detection registers the leak to it (in time and
     /// size), subtracts it and detects on the residue, for leaks too short or damaged for a
     /// blind reading. Reads every frame, at most 120 s of the leak.
@@ -87,6 +92,8 @@ fn keyring(args: &DetectArgs) -> Result<Vec<Key>, Failure> {
 }
 
 pub(crate) fn run(args: &DetectArgs, quiet: bool) -> Result<ExitCode, Failure> {
+    // Loaded first: a bad evidence key fails before minutes of reading.
+    let signer = args.sign.as_deref().map(EvidenceKey::load).transpose()?;
     let ring = Keyring::new(
         keyring(args)?,
         args.ledger.as_deref(),
@@ -94,7 +101,8 @@ pub(crate) fn run(args: &DetectArgs, quiet: bool) -> Result<ExitCode, Failure> {
     )?;
     let inputs = batch_inputs(&args.input)?;
     if inputs.len() == 1 && args.input.len() == 1 && !args.input[0].is_dir() {
-        let outcome = detect_one(args, &inputs[0], &ring, quiet, args.report.as_deref())?;
+        let report = args.report.as_deref().map(|path| (path, signer.as_ref()));
+        let outcome = detect_one(args, &inputs[0], &ring, quiet, report)?;
         if args.json {
             println!("{}", outcome.json);
         } else {
@@ -120,7 +128,8 @@ pub(crate) fn run(args: &DetectArgs, quiet: bool) -> Result<ExitCode, Failure> {
             let stem = input.file_stem().unwrap_or_default().to_string_lossy();
             folder.join(format!("{i:04}-{stem}.html"))
         });
-        let mut json = match detect_one(args, input, &ring, true, report.as_deref()) {
+        let report = report.as_deref().map(|path| (path, signer.as_ref()));
+        let mut json = match detect_one(args, input, &ring, true, report) {
             Ok(outcome) => outcome.json,
             Err(Failure(error)) => {
                 failed += 1;
@@ -185,7 +194,7 @@ fn detect_one(
     input: &std::path::Path,
     ring: &Keyring,
     quiet: bool,
-    report: Option<&std::path::Path>,
+    report: Option<(&std::path::Path, Option<&EvidenceKey>)>,
 ) -> Result<Outcome, Failure> {
     let mut progress = FrameProgress::new("analysing", quiet);
     let entries = ring.entries();
@@ -387,8 +396,11 @@ fn detect_one(
         }
     }
     let mut json = json;
-    if let Some(path) = report {
+    if let Some((path, signer)) = report {
         let command_line: Vec<String> = std::env::args().collect();
+        let fingerprints: Vec<String> = (0..found.keys_tried)
+            .map(|i| ring.key(i).fingerprint())
+            .collect();
         let case = filigree_report::Case {
             suspect: input,
             found: &found,
@@ -397,8 +409,14 @@ fn detect_one(
             ledger: args.ledger.as_deref(),
             command_line: &command_line,
             verdict: &lines[0],
+            options: filigree_report::Options {
+                plan,
+                keys: &fingerprints,
+                false_accusation: args.false_accusation,
+                reference: args.reference.as_deref(),
+            },
         };
-        let facts = filigree_report::write(&case, path)?;
+        let facts = filigree_report::write_signed(&case, path, signer)?;
         json["report"] = path.display().to_string().into();
         json["report_json"] = facts.display().to_string().into();
         lines.push(format!(

@@ -1,8 +1,9 @@
 //! `filigree`: mark video files for a recipient, find the recipient in a leaked copy, and
 //! keep a tamper-evident ledger of who got which copy.
 //!
-//! Exit codes: 0 success (for `detect`: a recipient was found), 1 `detect` found no watermark
-//! or `ledger verify` found a problem, 2 any error. Errors are one line on stderr.
+//! Exit codes: 0 success (for `detect`: a recipient was found), 1 `detect` found no watermark,
+//! `ledger verify` found a problem or `verify-report` a failed check, 2 any error. Errors are
+//! one line on stderr.
 
 mod detect;
 mod embed;
@@ -14,6 +15,7 @@ mod prepare;
 mod progress;
 mod serve;
 mod session;
+mod verify_report;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -41,6 +43,10 @@ enum Command {
         /// Where to write the key.
         #[arg(long)]
         out: PathBuf,
+        /// Make an Ed25519 evidence key instead (signs reports and ledger heads; never the
+        /// marking key): its fingerprint and public key are printed, the secret never.
+        #[arg(long)]
+        evidence: bool,
     },
     /// Mark a video for one recipient.
     Embed(embed::EmbedArgs),
@@ -58,7 +64,10 @@ enum Command {
     },
     /// Serve a two-step package: per-session HLS under signed tokens, and the web player.
     Serve(serve::ServeArgs),
-    /// Inspect an embedding ledger.
+    /// Check a signed evidence report; given the leak and the key, re-run its detection and
+    /// say whether it reproduces (exit 1 on any failed check).
+    VerifyReport(verify_report::VerifyReportArgs),
+    /// Inspect an embedding ledger, sign its head, verify it against signed heads.
     Ledger {
         #[command(subcommand)]
         command: ledger::LedgerCommand,
@@ -117,13 +126,14 @@ fn main() -> ExitCode {
     }
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Keygen { out } => keygen::run(&out, cli.quiet),
+        Command::Keygen { out, evidence } => keygen::run(&out, evidence, cli.quiet),
         Command::Embed(args) => embed::run(&args, cli.quiet),
         Command::Screen(args) => embed::run_screen(&args, cli.quiet),
         Command::Detect(args) => detect::run(&args, cli.quiet),
         Command::Prepare(args) => prepare::run(&args, cli.quiet),
         Command::Session { command } => session::run(&command),
         Command::Serve(args) => serve::run(&args),
+        Command::VerifyReport(args) => verify_report::run(&args),
         Command::Ledger { command } => ledger::run(&command),
     };
     match result {

@@ -21,6 +21,7 @@
 pub mod collusion;
 pub mod digest;
 pub mod error;
+pub mod evidence;
 pub mod key;
 pub mod ledger;
 #[cfg(feature = "ffmpeg")]
@@ -54,7 +55,7 @@ pub use detect::windows::{
 pub use detect::{
     Detection, Detector, Evidence, MARK_PRESENT_SYNC_P, SyncPicture, TAG_CHECKS, detect_still,
 };
-pub use error::{Error, KeyError, LedgerError, PackageError, Result, VideoError};
+pub use error::{Error, EvidenceError, KeyError, LedgerError, PackageError, Result, VideoError};
 pub use grid::{MIN_SIDE, TILE, WORKING_SIDE};
 pub use key::Key;
 pub use mark::embed::{BASE_AMPLITUDE, EmbedConfig, Embedder, MAX_STRENGTH, MarkPlan};

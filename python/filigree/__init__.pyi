@@ -258,6 +258,7 @@ def detect_file(
     full: bool = False,
     report: _Path | None = None,
     reference: _Path | None = None,
+    sign: _Path | None = None,
 ) -> Detection:
     """Detects the recipient in the video at ``path`` under ``key`` (and ``keys``), its
     first ``max_seconds`` if given; stops at an early look once certain unless ``full``;
@@ -294,3 +295,33 @@ def session_mp4(
     """Writes a session's copy of one rendition by stream copy."""
 
 __all__: list[str]
+
+class ReportVerification:
+    """What ``verify_report`` found; each check is ``None`` when it did not run."""
+
+    ok: bool
+    signature: str  # "valid", "invalid" or "unsigned"
+    signer: str | None
+    leak_matches: bool | None
+    ledger_extends: bool | None
+    same_answer: bool | None
+    same_probabilities: bool | None
+    lines: list[str]
+
+def verify_report(
+    path: _Path,
+    leak: _Path | None = None,
+    key: Key | None = None,
+    ledger: _Path | None = None,
+    *,
+    keys: list[Key] | None = None,
+    reference: _Path | None = None,
+    signer: str | None = None,
+) -> ReportVerification:
+    """Checks the signature of the evidence report at ``path``; with ``leak`` its SHA-256;
+    with ``leak`` and ``key`` re-runs the detection and compares the answer and
+    probabilities; with ``ledger`` that it still extends the head the report names."""
+
+def generate_evidence_key(path: _Path) -> str:
+    """Writes a new Ed25519 evidence key (mode 0600, never overwrites); returns its
+    fingerprint."""

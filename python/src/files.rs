@@ -205,10 +205,11 @@ pub(crate) fn embed_file<'py>(
 /// (same name, ``.json``), as ``filigree detect --report`` does. ``reference`` (the original
 /// master) makes the detection informed: the leak is registered to the master, the master
 /// subtracted and the residue detected (at most 120 s of the leak, every frame), for leaks
-/// too short or damaged for a blind reading (``Detection.informed`` says how it matched). The GIL is
-/// released while the file is read.
+/// too short or damaged for a blind reading (``Detection.informed`` says how it matched).
+/// ``sign`` (an evidence key file, ``filigree.generate_evidence_key``) signs the report's
+/// facts, for ``filigree.verify_report``. The GIL is released while the file is read.
 #[pyfunction]
-#[pyo3(signature = (path, key, *, keys=None, max_seconds=None, ledger=None, false_accusation=1e-9, full=false, report=None, reference=None))]
+#[pyo3(signature = (path, key, *, keys=None, max_seconds=None, ledger=None, false_accusation=1e-9, full=false, report=None, reference=None, sign=None))]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn detect_file(
     py: Python<'_>,
@@ -221,6 +222,7 @@ pub(crate) fn detect_file(
     full: bool,
     report: Option<PathBuf>,
     reference: Option<PathBuf>,
+    sign: Option<PathBuf>,
 ) -> PyResult<PyDetection> {
     if !(false_accusation > 0.0 && false_accusation < 1.0) {
         return Err(Kind::InvalidInput.err(format!(
@@ -238,6 +240,10 @@ pub(crate) fn detect_file(
     ring.extend(keys.iter().flatten().map(|k| k.inner.clone()));
     let (found, ring) = py
         .detach(|| -> filigree::Result<_> {
+            let signer = sign
+                .as_deref()
+                .map(filigree::evidence::EvidenceKey::load)
+                .transpose()?;
             let ring = pipeline::Keyring::new(ring, ledger.as_deref(), false_accusation)?;
             let plan = pipeline::ReadPlan {
                 max_seconds,
@@ -258,6 +264,9 @@ pub(crate) fn detect_file(
                     .recipient
                     .and_then(|id| ring.label(found.key_index, id, None));
                 let command_line = vec![format!("filigree.detect_file({})", path.display())];
+                let fingerprints: Vec<String> = (0..found.keys_tried)
+                    .map(|i| ring.key(i).fingerprint())
+                    .collect();
                 let case = filigree_report::Case {
                     suspect: &path,
                     found: &found,
@@ -266,8 +275,14 @@ pub(crate) fn detect_file(
                     ledger: ledger.as_deref(),
                     command_line: &command_line,
                     verdict: &filigree_report::verdict(&found, label),
+                    options: filigree_report::Options {
+                        plan,
+                        keys: &fingerprints,
+                        false_accusation,
+                        reference: reference.as_deref(),
+                    },
                 };
-                filigree_report::write(&case, html)?;
+                filigree_report::write_signed(&case, html, signer.as_ref())?;
             }
             Ok((found, ring))
         })

@@ -6,6 +6,7 @@
 mod detect;
 mod embed;
 mod errors;
+mod evidence;
 mod files;
 mod frames;
 mod key;
@@ -22,6 +23,7 @@ fn _filigree(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<embed::PyEmbedder>()?;
     m.add_class::<detect::PyDetector>()?;
     m.add_class::<detect::PyDetection>()?;
+    m.add_class::<evidence::PyReportVerification>()?;
     m.add_function(wrap_pyfunction!(embed::embed_frame, m)?)?;
     m.add_function(wrap_pyfunction!(files::embed_file, m)?)?;
     m.add_function(wrap_pyfunction!(files::detect_file, m)?)?;
@@ -29,6 +31,8 @@ fn _filigree(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(twostep::finalize, m)?)?;
     m.add_function(wrap_pyfunction!(twostep::plan_ranges, m)?)?;
     m.add_function(wrap_pyfunction!(twostep::session_mp4, m)?)?;
+    m.add_function(wrap_pyfunction!(evidence::verify_report, m)?)?;
+    m.add_function(wrap_pyfunction!(evidence::generate_evidence_key, m)?)?;
     errors::register(m)?;
     Ok(())
 }

@@ -35,7 +35,58 @@ fn table(rows: &[(&str, &Value)]) -> String {
     format!("<table>{body}</table>")
 }
 
-pub(crate) fn page(facts: &Value, found: &FileDetection, stills: &[Still]) -> String {
+/// What the page says about the facts' signature, the ledger head and how to reproduce.
+fn verification(facts: &Value, json_name: &str) -> String {
+    let f = |path: &str| facts.pointer(path).unwrap_or(&Value::Null);
+    let signature = match f("/signature/key_fingerprint").as_str() {
+        Some(fingerprint) => format!(
+            "<p class=\"signed\">Signed with evidence key <b>{}</b> (Ed25519 over the RFC 8785 \
+             canonical form of the facts in <code>{}</code>; signed payload SHA-256 <code>{}</code>). \
+             The JSON is the signed evidence; this page shows it.</p>",
+            html_escape(fingerprint),
+            html_escape(json_name),
+            html_escape(f("/signature/payload_sha256").as_str().unwrap_or_default()),
+        ),
+        None => format!(
+            "<p class=\"unsigned\">Not signed: the facts in <code>{}</code> carry no signature \
+             (make signed reports with <code>filigree detect --report FILE.html --sign EVIDENCE.key</code>).</p>",
+            html_escape(json_name)
+        ),
+    };
+    let ledger = match f("/ledger") {
+        Value::Null => "No ledger head was checked (no ledger given).".to_string(),
+        _ => format!(
+            "Ledger head checked: {} entries, head hash <code>{}</code>, hash chain verified: {}.",
+            cell(f("/ledger/entries")),
+            cell(f("/ledger/head_hash")),
+            cell(f("/ledger/chain_verified")),
+        ),
+    };
+    let command = f("/reproduce/command")
+        .as_str()
+        .unwrap_or_default()
+        .replacen("REPORT.json", json_name, 1);
+    let detector = f("/reproduce/detector/build");
+    format!(
+        "{signature}<p>{ledger}</p><p>Detector: filigree {} ({}, {}, commit {}). \
+         Verify the signature and reproduce the detection from the leak file, the marking key \
+         and the ledger:</p><p><code class=\"reproduce\">{}</code></p>",
+        cell(f("/reproduce/detector/version")),
+        cell(&detector["target"]),
+        cell(&detector["profile"]),
+        cell(&detector["commit"]),
+        html_escape(&command),
+    )
+}
+
+/// The whole page; `json_name` is the file name of the facts beside it.
+pub(crate) fn page(
+    facts: &Value,
+    found: &FileDetection,
+    stills: &[Still],
+    json_name: &str,
+) -> String {
+    let verification = verification(facts, json_name);
     let f = |path: &str| facts.pointer(path).unwrap_or(&Value::Null);
     let verdict = f("/verdict/text").as_str().unwrap_or_default();
     let mark_found = f("/verdict/recipient").is_number() || !found.accusations.is_empty();
@@ -180,10 +231,13 @@ td {{ font-family: monospace; word-break: break-all; }}
 figure {{ display: inline-block; margin: 0.3em; }} figcaption {{ font-size: 0.85em; color: #555; }}
 .plots svg {{ max-width: 100%; height: auto; }}
 code {{ background: #f4f4f4; padding: 0.2em; word-break: break-all; }}
+.signed {{ border-left: 4px solid #2e7d32; padding-left: 0.6em; }}
+.unsigned {{ border-left: 4px solid #b26a00; padding-left: 0.6em; }}
 </style></head><body>
 <h1>Filigree evidence report</h1>
 <p>Generated {generated} by filigree {version}. Reproduce with: <code>{command}</code></p>
 <div class="verdict {class}">{verdict}</div>
+<h2>Verification</h2>{verification}
 <h2>Suspect file</h2>{suspect}
 <h2>Result</h2>{result}
 <h2>What the false-positive bound counts</h2>{bound}

@@ -6,16 +6,24 @@
 //! that JSON and a self-contained HTML page (no network: plots are inline SVG drawn with
 //! plotters, stills inline PNG) showing the sync peak, the mark's strength window by window
 //! and stills of the suspect with their timecodes.
+//!
+//! [`write_signed`] signs the facts with the studio's evidence key (Ed25519 over their
+//! RFC 8785 canonical form, see [`filigree::evidence`]); [`verify::verify_report`] checks
+//! that signature and, given the leak, the keys and the ledger, re-runs the detection with
+//! the options the facts record and says whether it reproduces the same answer and
+//! probabilities.
 
 mod html;
 mod plots;
 mod stills;
+pub mod verify;
 
 use std::path::{Path, PathBuf};
 
-use filigree::pipeline::FileDetection;
+use filigree::evidence::{self, EvidenceKey};
+use filigree::pipeline::{FileDetection, ReadPlan};
 use filigree::video::ffmpeg;
-use filigree::{Error, Result, TAG_CHECKS, digest, ledger};
+use filigree::{Error, EvidenceError, Result, TAG_CHECKS, digest, ledger};
 use serde_json::{Value, json};
 
 pub use stills::Still;
@@ -23,7 +31,7 @@ pub use stills::Still;
 /// One case: the suspect, what detection found, and what it was checked against.
 #[derive(Debug, Clone, Copy)]
 pub struct Case<'a> {
-    /// Path of the suspect file, as given.
+    /// The suspect (leaked) file.
     pub suspect: &'a Path,
     /// Read with [`filigree::pipeline::ReadPlan::explain`] set, so it carries what the
     /// plots show.
@@ -38,6 +46,36 @@ pub struct Case<'a> {
     pub command_line: &'a [String],
     /// The verdict in words, as the tool printed it.
     pub verdict: &'a str,
+    /// Every option that changes the result, recorded so the detection can be re-run.
+    pub options: Options<'a>,
+}
+
+/// The options a detection ran with that change its result: what
+/// [`verify::verify_report`] re-runs it with.
+#[derive(Debug, Clone, Copy)]
+pub struct Options<'a> {
+    /// How much of the leak was read (`explain` is not recorded: it changes no result).
+    pub plan: ReadPlan,
+    /// Fingerprints of every key tried, in keyring order (never the keys).
+    pub keys: &'a [String],
+    /// The false-accusation bound accusations were made at (with a ledger).
+    pub false_accusation: f64,
+    /// The master of an informed detection.
+    pub reference: Option<&'a Path>,
+}
+
+/// What a report's facts say about the build that made them.
+fn detector() -> Value {
+    json!({
+        "name": "filigree",
+        "version": env!("CARGO_PKG_VERSION"),
+        "build": {
+            "target": format!("{}-{}", std::env::consts::ARCH, std::env::consts::OS),
+            "profile": if cfg!(debug_assertions) { "debug" } else { "release" },
+            // Set by a release build (`FILIGREE_COMMIT=$(git rev-parse HEAD) cargo build`).
+            "commit": option_env!("FILIGREE_COMMIT"),
+        },
+    })
 }
 
 /// The verdict in words, for callers that print none of their own (the Python binding).
@@ -84,6 +122,31 @@ pub fn facts(case: &Case) -> Result<Value> {
         .ledger
         .map(|path| ledger_facts(path, case))
         .transpose()?;
+    let options = &case.options;
+    let reference = options
+        .reference
+        .map(|master| -> Result<Value> {
+            Ok(json!({
+                "file_name": master.file_name().map(|n| n.to_string_lossy().into_owned()),
+                "sha256": digest::sha256_file(master)?,
+            }))
+        })
+        .transpose()?;
+    let reproduce = json!({
+        "detector": detector(),
+        "options": {
+            "full": !options.plan.fast,
+            "max_seconds": options.plan.max_seconds,
+            "keys": options.keys,
+            "false_accusation": case.ledger.map(|_| options.false_accusation),
+            "reference": reference,
+        },
+        "ledger_head": ledger.as_ref().map(|l| json!({
+            "entries": l["entries"],
+            "head_hash": l["head_hash"],
+        })),
+        "command": reproduce_command(case),
+    });
     Ok(json!({
         "report": "filigree evidence report v1",
         "generated": humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
@@ -157,7 +220,48 @@ pub fn facts(case: &Case) -> Result<Value> {
             "recipient": w.recipient,
         })).collect::<Vec<_>>()),
         "ledger": ledger,
+        "reproduce": reproduce,
     }))
+}
+
+/// The command line that verifies the report and re-runs its detection, with the files
+/// named as the report knows them (`KEY.key` stands for the marking key file).
+fn reproduce_command(case: &Case) -> String {
+    let name = |path: &Path| {
+        path.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    };
+    let mut words = vec![
+        "filigree".to_string(),
+        "verify-report".into(),
+        "REPORT.json".into(),
+        "--leak".into(),
+        shell_word(&name(case.suspect)),
+    ];
+    for _ in case.options.keys {
+        words.extend(["--key".into(), "KEY.key".into()]);
+    }
+    if let Some(ledger) = case.ledger {
+        words.extend(["--ledger".into(), shell_word(&name(ledger))]);
+    }
+    if let Some(master) = case.options.reference {
+        words.extend(["--reference".into(), shell_word(&name(master))]);
+    }
+    words.join(" ")
+}
+
+/// `word` quoted for a POSIX shell when it needs to be.
+fn shell_word(word: &str) -> String {
+    if !word.is_empty()
+        && word
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_./+=:@,".contains(&b))
+    {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
 }
 
 /// The ledger's chain check and the entry that issued what was found.
@@ -195,14 +299,41 @@ fn ledger_facts(path: &Path, case: &Case) -> Result<Value> {
 /// Writes the HTML report to `html_path` and its facts to the same path with `.json`;
 /// each file appears complete or not at all.
 pub fn write(case: &Case, html_path: &Path) -> Result<PathBuf> {
-    let facts = facts(case)?;
+    write_signed(case, html_path, None)
+}
+
+/// [`write`], with the facts signed by `key` when given: a `signature` block (see
+/// [`filigree::evidence::sign_object`]) over the RFC 8785 canonical form of the facts
+/// without it, which the page shows.
+pub fn write_signed(case: &Case, html_path: &Path, key: Option<&EvidenceKey>) -> Result<PathBuf> {
+    let mut facts = facts(case)?;
+    if let Some(key) = key {
+        sign_facts(&mut facts, key).map_err(|reason| {
+            Error::Evidence(EvidenceError::Invalid {
+                path: html_path.with_extension("json"),
+                reason,
+            })
+        })?;
+    }
     let stills = stills::grab(case.suspect, case.found, STILLS)?;
-    let page = html::page(&facts, case.found, &stills);
     let json_path = html_path.with_extension("json");
+    let json_name = json_path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let page = html::page(&facts, case.found, &stills, &json_name);
     let text = serde_json::to_string_pretty(&facts).expect("JSON values serialise");
     commit(&json_path, text.as_bytes())?;
     commit(html_path, page.as_bytes())?;
     Ok(json_path)
+}
+
+/// Signs a report's facts in place with the evidence key.
+pub fn sign_facts(facts: &mut Value, key: &EvidenceKey) -> std::result::Result<(), String> {
+    let object = facts
+        .as_object_mut()
+        .ok_or("the facts are not a JSON object")?;
+    evidence::sign_object(object, key)
 }
 
 /// Writes `bytes` to a hidden temporary beside `path`, then renames it into place.

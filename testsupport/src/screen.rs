@@ -68,8 +68,11 @@ impl Drop for Xvfb {
 /// gaps the grabber left (or dropped), from its `-progress` report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Recorded {
+    /// Frames written to the recording.
     pub frames: u64,
+    /// Frames FFmpeg repeated to fill times the grabber missed.
     pub duplicated: u64,
+    /// Frames FFmpeg dropped.
     pub dropped: u64,
 }
 

@@ -1,16 +1,18 @@
 //! The library's errors: one enum per domain (video files and frames, key files, the ledger,
-//! two-step packages, the overlay), gathered in [`Error`]. Every message says what went
+//! two-step packages, signed evidence), gathered in [`Error`]. Every message says what went
 //! wrong and with which input, never contains key material, and gives no command-line
 //! advice (the CLI adds its own).
 
 use std::io;
 use std::path::PathBuf;
 
+mod evidence;
 mod key;
 mod ledger;
 mod package;
 mod video;
 
+pub use evidence::EvidenceError;
 pub use key::KeyError;
 pub use ledger::LedgerError;
 pub use package::PackageError;
@@ -35,6 +37,10 @@ pub enum Error {
     /// A two-step package that cannot be prepared or read.
     #[error(transparent)]
     Package(#[from] PackageError),
+
+    /// A signed report, ledger head statement or evidence key that cannot be read or used.
+    #[error(transparent)]
+    Evidence(#[from] EvidenceError),
 
     /// An overlay template, position or style that cannot be drawn.
     #[error("overlay: {reason}")]

@@ -59,6 +59,16 @@ pub fn verify(path: &Path) -> Result<VerifyReport> {
     Ok(scan.report())
 }
 
+/// The entries that verified, in ledger order, with the chain report: everything before
+/// the first problem, when there is one. What a signed head is checked against (the
+/// `evidence` module): an entry the head vouches for may sit before a later break.
+pub fn verified_prefix(path: &Path) -> Result<(Vec<LedgerEntry>, VerifyReport)> {
+    let file = open_for_reading(path)?;
+    let mut entries = Vec::new();
+    let scan = scan(path, &file, Check::Chain, |e| entries.push(e))?;
+    Ok((entries, scan.report()))
+}
+
 /// Every entry, in ledger order, after verifying the chain: what lookups and collusion
 /// scoring answer from.
 ///

@@ -85,5 +85,5 @@ pub use entry::{
 };
 pub use file::{
     MAX_FILE_BYTES, MAX_LINE_BYTES, append, find_recipient, find_session, issued_under,
-    latest_issue, read, trusted_entries, verify,
+    latest_issue, read, trusted_entries, verified_prefix, verify,
 };
