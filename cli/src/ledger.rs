@@ -125,7 +125,8 @@ fn verify(file: &Path, heads: &[String], signer: Option<&str>) -> Result<ExitCod
     for check in &audit.heads {
         println!("{}", describe(check));
     }
-    if audit.heads.is_empty() {
+    if audit.heads.is_empty() && audit.unreadable.is_empty() && audit.chain.is_ok() {
+        // A broken chain is the one line: nothing else about it can be trusted.
         println!(
             "unsigned: no signed head for this ledger (filigree ledger head --sign EVIDENCE_KEY \
              --record signs it); its order is proven, not who wrote it, nor against truncation \
