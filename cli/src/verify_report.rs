@@ -10,7 +10,7 @@ use filigree_report::verify::{Against, verify_report};
 use crate::Failure;
 
 #[derive(Args)]
-pub struct VerifyReportArgs {
+pub(crate) struct VerifyReportArgs {
     /// The report's facts (`case.json`, beside `case.html`; the `.html` path works too).
     report: PathBuf,
     /// The leak the report is about: its SHA-256 is checked and, with --key, the detection
@@ -32,7 +32,7 @@ pub struct VerifyReportArgs {
     signer: Option<String>,
 }
 
-pub fn run(args: &VerifyReportArgs) -> Result<ExitCode, Failure> {
+pub(crate) fn run(args: &VerifyReportArgs) -> Result<ExitCode, Failure> {
     let keys = args
         .key
         .iter()

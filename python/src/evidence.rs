@@ -69,7 +69,7 @@ impl PyReportVerification {
 #[pyfunction]
 #[pyo3(signature = (path, leak=None, key=None, ledger=None, *, keys=None, reference=None, signer=None))]
 #[allow(clippy::too_many_arguments)]
-pub fn verify_report(
+pub(crate) fn verify_report(
     py: Python<'_>,
     path: PathBuf,
     leak: Option<PathBuf>,
@@ -116,7 +116,7 @@ pub fn verify_report(
 /// its fingerprint. It signs evidence reports (``detect_file(report=..., sign=path)``);
 /// it is never the marking key.
 #[pyfunction]
-pub fn generate_evidence_key(py: Python<'_>, path: PathBuf) -> PyResult<String> {
+pub(crate) fn generate_evidence_key(py: Python<'_>, path: PathBuf) -> PyResult<String> {
     py.detach(|| -> filigree::Result<String> {
         let key = filigree::evidence::EvidenceKey::generate()?;
         key.save(&path)?;

@@ -52,14 +52,14 @@ pub(crate) fn detect_json(key: &Path, input: &Path, extra: &[&str]) -> (i32, Val
 }
 
 /// `filigree serve` running as a child process; killed when dropped.
-pub struct Server {
+pub(crate) struct Server {
     pub child: Child,
     pub address: SocketAddr,
 }
 
 impl Server {
     /// Starts `filigree serve ARGS` and waits for the address it listens on.
-    pub fn start(args: &[&str]) -> Server {
+    pub(crate) fn start(args: &[&str]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_filigree"))
             .arg("serve")
             .args(args)
@@ -88,7 +88,7 @@ impl Server {
     }
 
     /// Sends `signal` (`-TERM`, `-KILL` ...) to the server.
-    pub fn signal(&self, signal: &str) {
+    pub(crate) fn signal(&self, signal: &str) {
         let status = Command::new("kill")
             .args([signal, &self.child.id().to_string()])
             .status()
@@ -106,7 +106,7 @@ impl Drop for Server {
 
 /// A live session opened by `filigree session new --live` (overlay `{label}  {session}
 /// {timecode}`): its ID and token.
-pub fn open_live(
+pub(crate) fn open_live(
     key: &Path,
     token_key: &Path,
     ledger: &Path,
