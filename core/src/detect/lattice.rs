@@ -213,7 +213,8 @@ fn refine(
 struct WhitenedSpectrum {
     rows: usize,
     cols: usize,
-    power: Array2<f32>,
+    /// Row-major `rows x cols`, both powers of two.
+    power: Vec<f32>,
 }
 
 impl WhitenedSpectrum {
@@ -238,9 +239,11 @@ impl WhitenedSpectrum {
         fft2(&mut data, rows, cols);
         let raw = Array2::from_shape_fn((rows, cols), |(r, c)| data[r * cols + c].norm_sqr());
         let background = blur(&blur(&raw, BACKGROUND_RADIUS), BACKGROUND_RADIUS);
-        let power = ndarray::Zip::from(&raw)
-            .and(&background)
-            .map_collect(|&p, &b| (p / b.max(1e-12)).min(MAX_WHITENED_POWER));
+        let power = raw
+            .iter()
+            .zip(&background)
+            .map(|(&p, &b)| (p / b.max(1e-12)).min(MAX_WHITENED_POWER))
+            .collect();
         WhitenedSpectrum { rows, cols, power }
     }
 
@@ -265,19 +268,33 @@ impl WhitenedSpectrum {
         sum / weights
     }
 
-    /// Bilinear lookup at frequency (fr, fc) in cycles per pixel, wrapping around.
+    /// Bilinear lookup at frequency (fr, fc) in cycles per pixel, wrapping around. The
+    /// coarse pose grid calls this tens of millions of times per leak: the sizes are powers
+    /// of two, so a mask wraps (negative indices included) where `rem_euclid` divided.
     fn at(&self, fr: f32, fc: f32) -> f32 {
         let r = fr * self.rows as f32;
         let c = fc * self.cols as f32;
-        let (r0, c0) = (r.floor(), c.floor());
+        let (r0, c0) = (floor(r), floor(c));
         let (dr, dc) = (r - r0, c - c0);
-        let wrap = |v: f32, n: usize| (v as i64).rem_euclid(n as i64) as usize;
+        let wrap = |v: f32, n: usize| (v as i64 as usize) & (n - 1);
         let (r0, c0) = (wrap(r0, self.rows), wrap(c0, self.cols));
-        let (r1, c1) = ((r0 + 1) % self.rows, (c0 + 1) % self.cols);
+        let (r1, c1) = ((r0 + 1) & (self.rows - 1), (c0 + 1) & (self.cols - 1));
+        let (top_row, bottom_row) = (r0 * self.cols, r1 * self.cols);
         let p = &self.power;
-        let top = p[[r0, c0]] + (p[[r0, c1]] - p[[r0, c0]]) * dc;
-        let bottom = p[[r1, c0]] + (p[[r1, c1]] - p[[r1, c0]]) * dc;
+        let top = p[top_row + c0] + (p[top_row + c1] - p[top_row + c0]) * dc;
+        let bottom = p[bottom_row + c0] + (p[bottom_row + c1] - p[bottom_row + c0]) * dc;
         top + (bottom - top) * dr
+    }
+}
+
+/// `x.floor()` for the spectrum's small frequencies, without the libm call that
+/// `f32::floor` compiles to on baseline x86-64 (same value for every |x| < 2^31).
+fn floor(x: f32) -> f32 {
+    let truncated = x as i32 as f32;
+    if truncated > x {
+        truncated - 1.0
+    } else {
+        truncated
     }
 }
 

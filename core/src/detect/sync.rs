@@ -243,7 +243,11 @@ impl Folds {
                         .iter()
                         .zip(&reflected[a])
                         .zip(&reflected[b])
-                        .map(|((f, ta), tb)| f * ta + Complex32::i() * (f * tb))
+                        .map(|((f, ta), tb)| {
+                            // i times (f tb), as a rotation rather than a complex product.
+                            let second = f * tb;
+                            f * ta + Complex32::new(-second.im, second.re)
+                        })
                         .collect();
                     let (first, second) = self.fft.inverse_pair_transposed(combined);
                     [(Reflection::ALL[a], first), (Reflection::ALL[b], second)]
@@ -372,6 +376,17 @@ fn fold(picture: ArrayView2<f32>, content: ContentRect, pose: &Pose) -> Array2<f
     };
     let mut tile = Array2::<f32>::zeros((FOLD, FOLD));
     let n = FOLD as isize;
+    if axis_aligned {
+        fold_axis_aligned(
+            &mut tile,
+            picture,
+            (centre_row, row_step[0]),
+            half_rows,
+            (centre_col, col_step[1]),
+            half_cols,
+        );
+        return tile;
+    }
     for i in -half_rows..=half_rows {
         let (row0, col0) = (
             centre_row + i as f32 * row_step[0],
@@ -381,9 +396,7 @@ fn fold(picture: ArrayView2<f32>, content: ContentRect, pose: &Pose) -> Array2<f
         for j in -half_cols..=half_cols {
             let row = row0 + j as f32 * col_step[0];
             let col = col0 + j as f32 * col_step[1];
-            if !axis_aligned
-                && ((row - centre_row).abs() > half_height || (col - centre_col).abs() > half_width)
-            {
+            if (row - centre_row).abs() > half_height || (col - centre_col).abs() > half_width {
                 continue;
             }
             if let Some(v) = bilinear(&picture, row, col) {
@@ -392,6 +405,54 @@ fn fold(picture: ArrayView2<f32>, content: ContentRect, pose: &Pose) -> Array2<f
         }
     }
     tile
+}
+
+/// [`fold`] for a pose without rotation, where every fold row samples one line of the
+/// picture and every fold column one column: the column weights are worked out once rather
+/// than per sample (the detector folds ~170 magnifications per picture). Same sums, in the
+/// same order, as [`bilinear`] sample by sample.
+fn fold_axis_aligned(
+    tile: &mut Array2<f32>,
+    picture: ArrayView2<f32>,
+    (centre_row, row_step): (f32, f32),
+    half_rows: isize,
+    (centre_col, col_step): (f32, f32),
+    half_cols: isize,
+) {
+    let (rows, cols) = picture.dim();
+    let n = FOLD as isize;
+    // (tile column, left column, right column, weight of the right one) per fold column
+    // inside the picture.
+    let columns: Vec<(usize, usize, usize, f32)> = (-half_cols..=half_cols)
+        .filter_map(|j| {
+            let col = centre_col + j as f32 * col_step;
+            if col < 0.0 || col > (cols - 1) as f32 {
+                return None;
+            }
+            let c0 = col as usize;
+            Some((
+                j.rem_euclid(n) as usize,
+                c0,
+                (c0 + 1).min(cols - 1),
+                col - c0 as f32,
+            ))
+        })
+        .collect();
+    for i in -half_rows..=half_rows {
+        let row = centre_row + i as f32 * row_step;
+        if row < 0.0 || row > (rows - 1) as f32 {
+            continue;
+        }
+        let r0 = row as usize;
+        let (fr, r1) = (row - r0 as f32, (r0 + 1).min(rows - 1));
+        let (upper, lower) = (picture.row(r0), picture.row(r1));
+        let mut out = tile.row_mut(i.rem_euclid(n) as usize);
+        for &(t, c0, c1, fc) in &columns {
+            let top = upper[c0] + (upper[c1] - upper[c0]) * fc;
+            let bottom = lower[c0] + (lower[c1] - lower[c0]) * fc;
+            out[t] += top + (bottom - top) * fr;
+        }
+    }
 }
 
 /// Unit-magnitude version of a spectral coefficient (zero stays zero).
