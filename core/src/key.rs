@@ -15,6 +15,7 @@ use rand_chacha::ChaCha20Rng;
 use rand_chacha::rand_core::SeedableRng;
 use sha2::{Digest, Sha256};
 
+use crate::digest::{hex, unhex};
 use crate::error::{Error, KeyError, Result};
 
 /// Length of a Filigree key in bytes (256 bits).
@@ -110,44 +111,12 @@ impl Key {
     /// Refuses to overwrite an existing file. The key is written to a temporary file in the
     /// same directory first and linked into place, so a crash never leaves a partial key.
     pub fn save(&self, path: &Path) -> Result<()> {
-        let io_error = |source| {
-            Error::Key(KeyError::Io {
-                path: path.to_path_buf(),
-                source,
-            })
-        };
-        let dir = match path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p,
-            _ => Path::new("."),
-        };
-        let mut tmp = tempfile::Builder::new()
-            .prefix(".filigree-key-")
-            .permissions(owner_only())
-            .tempfile_in(dir)
-            .map_err(io_error)?;
-        writeln!(tmp, "{KEY_FILE_HEADER}\n{}", hex(&self.0)).map_err(io_error)?;
-        tmp.as_file().sync_all().map_err(io_error)?;
-        tmp.persist_noclobber(path).map_err(|e| io_error(e.error))?;
-        Ok(())
+        save_secret_file(path, KEY_FILE_HEADER, &self.0)
     }
 
     /// Reads a key written by [`Key::save`].
     pub fn load(path: &Path) -> Result<Key> {
-        let malformed = |reason: String| {
-            Error::Key(KeyError::Malformed {
-                path: path.to_path_buf(),
-                reason,
-            })
-        };
-        let text = fs::read_to_string(path).map_err(|source| match source.kind() {
-            std::io::ErrorKind::InvalidData => malformed("not a text file".into()),
-            _ => KeyError::Io {
-                path: path.to_path_buf(),
-                source,
-            }
-            .into(),
-        })?;
-        Key::parse_key_file(&text).map_err(malformed)
+        Key::parse_key_file(&read_secret_file(path)?).map_err(|reason| malformed(path, reason))
     }
 
     /// Parses the text of a key file; the error says what is wrong without quoting the
@@ -165,15 +134,7 @@ impl Key {
                 digits.len()
             ));
         }
-        // Checked up front: `from_str_radix` alone would take "+f" as a hex pair.
-        if !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err("non-hex characters".into());
-        }
-        let mut bytes = [0u8; KEY_LEN];
-        for (byte, pair) in bytes.iter_mut().zip(digits.as_bytes().chunks(2)) {
-            let pair = std::str::from_utf8(pair).expect("ASCII hex digits");
-            *byte = u8::from_str_radix(pair, 16).expect("two hex digits");
-        }
+        let bytes = unhex::<KEY_LEN>(digits).ok_or("non-hex characters")?;
         if lines.any(|l| !l.trim().is_empty()) {
             return Err("unexpected content after the key".into());
         }
@@ -187,6 +148,51 @@ impl fmt::Debug for Key {
     }
 }
 
+/// Writes `header` and `secret` in hex to a new file readable only by its owner (mode
+/// 0600), through a temporary file in the same directory linked into place: never over an
+/// existing file, never a partial key after a crash. Marking and evidence keys alike.
+pub(crate) fn save_secret_file(path: &Path, header: &str, secret: &[u8]) -> Result<()> {
+    let io_error = |source| {
+        Error::Key(KeyError::Io {
+            path: path.to_path_buf(),
+            source,
+        })
+    };
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".filigree-key-")
+        .permissions(owner_only())
+        .tempfile_in(dir)
+        .map_err(io_error)?;
+    writeln!(tmp, "{header}\n{}", hex(secret)).map_err(io_error)?;
+    tmp.as_file().sync_all().map_err(io_error)?;
+    tmp.persist_noclobber(path).map_err(|e| io_error(e.error))?;
+    Ok(())
+}
+
+/// The text of a key file written by [`save_secret_file`]. Errors never quote the file.
+pub(crate) fn read_secret_file(path: &Path) -> Result<String> {
+    fs::read_to_string(path).map_err(|source| match source.kind() {
+        std::io::ErrorKind::InvalidData => malformed(path, "not a text file".into()),
+        _ => KeyError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+        .into(),
+    })
+}
+
+/// A key file that does not hold a key, and why (never its content).
+pub(crate) fn malformed(path: &Path, reason: String) -> Error {
+    Error::Key(KeyError::Malformed {
+        path: path.to_path_buf(),
+        reason,
+    })
+}
+
 #[cfg(unix)]
 fn owner_only() -> fs::Permissions {
     use std::os::unix::fs::PermissionsExt;
@@ -198,10 +204,6 @@ fn owner_only() -> fs::Permissions {
     let mut p = fs::metadata(".").expect("cwd").permissions();
     p.set_readonly(false);
     p
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

@@ -7,15 +7,14 @@
 //! file); neither loader accepts the other's file.
 
 use std::fmt;
-use std::fs;
-use std::io::Write;
 use std::path::Path;
 
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use sha2::{Digest, Sha256};
 
-use crate::digest::hex;
-use crate::error::{Error, KeyError, Result};
+use crate::digest::{hex, unhex};
+use crate::error::{Error, Result};
+use crate::key::{malformed, read_secret_file, save_secret_file};
 
 /// First line of an evidence key file; the second is the Ed25519 seed in hex.
 const EVIDENCE_KEY_HEADER: &str = "filigree-evidence-key-v1";
@@ -58,62 +57,27 @@ impl EvidenceKey {
 
     /// Writes the key to a new owner-only file (mode 0600); refuses to overwrite.
     pub fn save(&self, path: &Path) -> Result<()> {
-        let io_error = |source| {
-            Error::from(KeyError::Io {
-                path: path.to_path_buf(),
-                source,
-            })
-        };
-        let dir = match path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p,
-            _ => Path::new("."),
-        };
-        let mut tmp = tempfile::Builder::new()
-            .prefix(".filigree-evidence-key-")
-            .permissions(owner_only())
-            .tempfile_in(dir)
-            .map_err(io_error)?;
-        writeln!(tmp, "{EVIDENCE_KEY_HEADER}\n{}", hex(self.0.as_bytes())).map_err(io_error)?;
-        tmp.as_file().sync_all().map_err(io_error)?;
-        tmp.persist_noclobber(path).map_err(|e| io_error(e.error))?;
-        Ok(())
+        save_secret_file(path, EVIDENCE_KEY_HEADER, self.0.as_bytes())
     }
 
     /// Reads a key written by [`EvidenceKey::save`]. The error never quotes the file.
     pub fn load(path: &Path) -> Result<EvidenceKey> {
-        let malformed = |reason: String| {
-            Error::from(KeyError::Malformed {
-                path: path.to_path_buf(),
-                reason,
-            })
-        };
-        let text = fs::read_to_string(path).map_err(|source| match source.kind() {
-            std::io::ErrorKind::InvalidData => malformed("not a text file".into()),
-            _ => KeyError::Io {
-                path: path.to_path_buf(),
-                source,
-            }
-            .into(),
-        })?;
+        let text = read_secret_file(path)?;
+        let malformed = |reason: &str| malformed(path, reason.into());
         let mut lines = text.lines();
         match lines.next().map(str::trim) {
             Some(EVIDENCE_KEY_HEADER) => {}
             Some("filigree-key-v1") => {
                 return Err(malformed(
-                    "this is a marking key; sign with an evidence key (filigree keygen --evidence)"
-                        .into(),
+                    "this is a marking key; sign with an evidence key (filigree keygen --evidence)",
                 ));
             }
-            _ => {
-                return Err(malformed(
-                    "missing the 'filigree-evidence-key-v1' header".into(),
-                ));
-            }
+            _ => return Err(malformed("missing the 'filigree-evidence-key-v1' header")),
         }
         let seed = unhex::<32>(lines.next().map(str::trim).unwrap_or(""))
-            .ok_or_else(|| malformed("the seed must be 64 hex digits".into()))?;
+            .ok_or_else(|| malformed("the seed must be 64 hex digits"))?;
         if lines.any(|l| !l.trim().is_empty()) {
-            return Err(malformed("unexpected content after the key".into()));
+            return Err(malformed("unexpected content after the key"));
         }
         Ok(EvidenceKey::from_seed(seed))
     }
@@ -147,31 +111,6 @@ pub fn verify(
     let signature = unhex::<64>(signature).ok_or("the signature is not 128 hex digits")?;
     key.verify_strict(message, &Signature::from_bytes(&signature))
         .map_err(|_| "the signature does not match".to_string())
-}
-
-/// Bytes from exactly `2 * N` hex digits (either case).
-pub(crate) fn unhex<const N: usize>(text: &str) -> Option<[u8; N]> {
-    if text.len() != 2 * N || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return None;
-    }
-    let mut bytes = [0u8; N];
-    for (byte, pair) in bytes.iter_mut().zip(text.as_bytes().chunks(2)) {
-        *byte = u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok()?;
-    }
-    Some(bytes)
-}
-
-#[cfg(unix)]
-fn owner_only() -> fs::Permissions {
-    use std::os::unix::fs::PermissionsExt;
-    fs::Permissions::from_mode(0o600)
-}
-
-#[cfg(not(unix))]
-fn owner_only() -> fs::Permissions {
-    let mut p = fs::metadata(".").expect("cwd").permissions();
-    p.set_readonly(false);
-    p
 }
 
 #[cfg(test)]
@@ -211,7 +150,7 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
             assert_eq!(mode, 0o600);
         }
         assert!(EvidenceKey::generate().unwrap().save(&path).is_err());

@@ -19,8 +19,8 @@ use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
 use super::jcs::canonicalize_without;
-use super::key::{ALGORITHM, EvidenceKey, fingerprint_of, unhex, verify};
-use crate::digest::hex;
+use super::key::{ALGORITHM, EvidenceKey, fingerprint_of, verify};
+use crate::digest::{hex, unhex};
 
 /// Name of the member that holds the signature block.
 pub const SIGNATURE_MEMBER: &str = "signature";
