@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::sync::OnceLock;
 
-use filigree::ledger::{self, LedgerEntry, NewEntry};
+use filigree::ledger::{self, NewEntry};
+use filigree_testsupport::ledger_file::{lines, rehash_from, write_lines};
 use serde_json::Value;
 
 use common::*;
@@ -271,39 +272,6 @@ fn append(path: &Path, recipient: u64, label: &str) {
         session: None,
     };
     ledger::append(path, &entry).unwrap();
-}
-
-fn lines(path: &Path) -> Vec<String> {
-    fs::read_to_string(path)
-        .unwrap()
-        .lines()
-        .map(str::to_string)
-        .collect()
-}
-
-fn write_lines(path: &Path, lines: &[String]) {
-    fs::write(path, lines.join("\n") + "\n").unwrap();
-}
-
-/// Rehashes the chain from entry `from` on, as a forger rewriting it consistently would.
-fn rehash_from(path: &Path, from: usize) {
-    let mut entries: Vec<LedgerEntry> = lines(path)
-        .iter()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    for i in from..entries.len() {
-        entries[i].prev_hash = if i == 0 {
-            ledger::GENESIS_HASH.into()
-        } else {
-            entries[i - 1].hash.clone()
-        };
-        entries[i].hash = entries[i].compute_hash();
-    }
-    let text: Vec<String> = entries
-        .iter()
-        .map(|e| serde_json::to_string(e).unwrap())
-        .collect();
-    write_lines(path, &text);
 }
 
 #[test]

@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 use filigree::evidence::{
     self, EvidenceKey, HeadOutcome, LedgerAudit, SignatureCheck, heads_path, parse_head,
 };
-use filigree::ledger::{self, LedgerEntry, NewEntry, ProblemKind};
+use filigree::ledger::{self, NewEntry, ProblemKind};
+use filigree_testsupport::ledger_file::{lines, rehash_from, write_lines};
 use serde_json::Value;
 
 const FINGERPRINT: &str = "0123456789abcdef";
@@ -36,41 +37,6 @@ fn signed_ledger(dir: &tempfile::TempDir, key: &EvidenceKey) -> (PathBuf, String
     }
     let statement = evidence::head_statement(&path, key).unwrap();
     (path, serde_json::to_string(&statement).unwrap())
-}
-
-fn lines(path: &Path) -> Vec<String> {
-    fs::read_to_string(path)
-        .unwrap()
-        .lines()
-        .map(str::to_string)
-        .collect()
-}
-
-fn write_lines(path: &Path, lines: &[String]) {
-    fs::write(path, lines.join("\n") + "\n").unwrap();
-}
-
-/// Recomputes every entry's `prev_hash` and `hash` from line `from` on: what someone
-/// rewriting the file consistently would do.
-fn rehash_from(path: &Path, from: usize) {
-    let mut entries: Vec<LedgerEntry> = lines(path)
-        .iter()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    for i in from..entries.len() {
-        entries[i].prev_hash = if i == 0 {
-            ledger::GENESIS_HASH.to_string()
-        } else {
-            entries[i - 1].hash.clone()
-        };
-        entries[i].seq = i as u64 + 1;
-        entries[i].hash = entries[i].compute_hash();
-    }
-    let text: Vec<String> = entries
-        .iter()
-        .map(|e| serde_json::to_string(e).unwrap())
-        .collect();
-    write_lines(path, &text);
 }
 
 fn audit(path: &Path, statement: &str) -> LedgerAudit {

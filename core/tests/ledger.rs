@@ -9,6 +9,7 @@ use filigree::ledger::{
     VerifyReport,
 };
 use filigree::{Error, LedgerError, digest};
+use filigree_testsupport::ledger_file::{lines, write_lines};
 use serde_json::Value;
 
 const FINGERPRINT: &str = "0123456789abcdef";
@@ -33,18 +34,6 @@ fn three_entries(dir: &tempfile::TempDir) -> PathBuf {
         ledger::append(&path, &new_entry(id, Some(name))).unwrap();
     }
     path
-}
-
-fn lines(path: &Path) -> Vec<String> {
-    fs::read_to_string(path)
-        .unwrap()
-        .lines()
-        .map(str::to_string)
-        .collect()
-}
-
-fn write_lines(path: &Path, lines: &[String]) {
-    fs::write(path, lines.join("\n") + "\n").unwrap();
 }
 
 /// Edits one field of line `index` (0-based) as JSON, keeping everything else, hash included.

@@ -1,7 +1,8 @@
 //! Helpers shared by the workspace's integration tests, whatever crate they test: the
 //! repository's bundled clips and titles made from them, the FFmpeg tools (Debian's `ffmpeg`
 //! package, see `scripts/setup-debian`) and the scripts built on them, a plain HTTP
-//! client for the servers under test, and a virtual screen (Xvfb) recorded with x11grab.
+//! client for the servers under test, a virtual screen (Xvfb) recorded with x11grab, and
+//! the line-level edits of a ledger that tamper tests make.
 //!
 //! This is test code: every failure panics, with the tool's stderr where there is one.
 
@@ -9,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 mod clips;
 mod http;
+pub mod ledger_file;
 mod screen;
 mod tools;
 
