@@ -3,6 +3,8 @@
 
 mod lattice;
 pub mod looks;
+// Only the file pipeline screens frames before accumulating them.
+#[cfg(feature = "ffmpeg")]
 pub(crate) mod screen;
 mod stabilise;
 mod statistics;
