@@ -10,8 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::sync::OnceLock;
 
-use filigree::ledger::{self, NewEntry};
-use filigree_testsupport::ledger_file::{lines, rehash_from, write_lines};
+use filigree_testsupport::ledger_file::{append, lines, rehash_from, write_lines};
 use serde_json::Value;
 
 use common::*;
@@ -260,18 +259,6 @@ fn bad_input_is_one_line_and_exit_2() {
         assert!(!err.contains("panicked"), "{args:?}: {err}");
     }
     assert!(!html.exists());
-}
-
-fn append(path: &Path, recipient: u64, label: &str) {
-    let entry = NewEntry {
-        recipient,
-        label: Some(label),
-        key_fingerprint: "0123456789abcdef",
-        input_sha256: ledger::UNHASHED_STREAM,
-        output_sha256: ledger::UNHASHED_STREAM,
-        session: None,
-    };
-    ledger::append(path, &entry).unwrap();
 }
 
 #[test]

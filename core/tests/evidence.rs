@@ -9,25 +9,9 @@ use std::path::{Path, PathBuf};
 use filigree::evidence::{
     self, EvidenceKey, HeadOutcome, LedgerAudit, SignatureCheck, heads_path, parse_head,
 };
-use filigree::ledger::{self, NewEntry, ProblemKind};
-use filigree_testsupport::ledger_file::{lines, rehash_from, write_lines};
+use filigree::ledger::ProblemKind;
+use filigree_testsupport::ledger_file::{append, lines, rehash_from, write_lines};
 use serde_json::Value;
-
-const FINGERPRINT: &str = "0123456789abcdef";
-const INPUT: &str = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
-const OUTPUT: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
-
-fn append(path: &Path, recipient: u64, label: &str) {
-    let entry = NewEntry {
-        recipient,
-        label: Some(label),
-        key_fingerprint: FINGERPRINT,
-        input_sha256: INPUT,
-        output_sha256: OUTPUT,
-        session: None,
-    };
-    ledger::append(path, &entry).unwrap();
-}
 
 /// A ledger of four entries and the statement of its head, signed by `key`.
 fn signed_ledger(dir: &tempfile::TempDir, key: &EvidenceKey) -> (PathBuf, String) {

@@ -1,9 +1,24 @@
-//! A ledger file edited line by line, as someone tampering with it would.
+//! A ledger file filled with plain entries and edited line by line, as someone tampering
+//! with it would.
 
 use std::fs;
 use std::path::Path;
 
-use filigree::ledger::{self, LedgerEntry};
+use filigree::ledger::{self, LedgerEntry, NewEntry};
+
+/// Appends an entry for `recipient` labelled `label` (a fixed key fingerprint, no file
+/// hashes): what tamper tests need of an issued copy.
+pub fn append(path: &Path, recipient: u64, label: &str) {
+    let entry = NewEntry {
+        recipient,
+        label: Some(label),
+        key_fingerprint: "0123456789abcdef",
+        input_sha256: ledger::UNHASHED_STREAM,
+        output_sha256: ledger::UNHASHED_STREAM,
+        session: None,
+    };
+    ledger::append(path, &entry).unwrap_or_else(|e| panic!("append to {}: {e}", path.display()));
+}
 
 /// The ledger's lines.
 pub fn lines(path: &Path) -> Vec<String> {

@@ -63,21 +63,21 @@ impl EvidenceKey {
     /// Reads a key written by [`EvidenceKey::save`]. The error never quotes the file.
     pub fn load(path: &Path) -> Result<EvidenceKey> {
         let text = read_secret_file(path)?;
-        let malformed = |reason: &str| malformed(path, reason.into());
+        let refuse = |reason: &str| malformed(path, reason.into());
         let mut lines = text.lines();
         match lines.next().map(str::trim) {
             Some(EVIDENCE_KEY_HEADER) => {}
             Some("filigree-key-v1") => {
-                return Err(malformed(
+                return Err(refuse(
                     "this is a marking key; sign with an evidence key (filigree keygen --evidence)",
                 ));
             }
-            _ => return Err(malformed("missing the 'filigree-evidence-key-v1' header")),
+            _ => return Err(refuse("missing the 'filigree-evidence-key-v1' header")),
         }
         let seed = unhex::<32>(lines.next().map(str::trim).unwrap_or(""))
-            .ok_or_else(|| malformed("the seed must be 64 hex digits"))?;
+            .ok_or_else(|| refuse("the seed must be 64 hex digits"))?;
         if lines.any(|l| !l.trim().is_empty()) {
-            return Err(malformed("unexpected content after the key"));
+            return Err(refuse("unexpected content after the key"));
         }
         Ok(EvidenceKey::from_seed(seed))
     }
