@@ -119,13 +119,16 @@ pub fn run(mut config: Config) -> Result<(), ServerError> {
                     source,
                 })?;
         let address = listener.local_addr().map_err(ServerError::BoundAddress)?;
+        // Handlers go in before the address is announced: a client told "listening" may
+        // signal at once, and the default action would kill the server without draining.
+        let shutdown = shutdown_signal();
         eprintln!("filigree: listening on http://{address}");
         if let Some(live) = &state.live {
             eprintln!("filigree: {}", live.describe());
             tokio::spawn(end_idle_sessions(state.clone()));
         }
         let served = axum::serve(listener, router(state.clone()))
-            .with_graceful_shutdown(shutdown_signal())
+            .with_graceful_shutdown(shutdown)
             .await
             .map_err(ServerError::Serve);
         if let Some(live) = &state.live {
@@ -146,19 +149,23 @@ pub async fn end_idle_sessions(state: Arc<AppState>) {
     }
 }
 
-/// Resolves on the first SIGTERM or SIGINT.
-async fn shutdown_signal() {
+/// Installs the SIGTERM and SIGINT handlers now and returns a future that resolves on the
+/// first of them. (Must be called inside the runtime.)
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut int)) = (
+    let handlers = (
         signal(SignalKind::terminate()),
         signal(SignalKind::interrupt()),
-    ) else {
-        // Without signal handlers the process still ends on the default action.
-        return std::future::pending().await;
-    };
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = int.recv() => {}
+    );
+    async move {
+        let (Ok(mut term), Ok(mut int)) = handlers else {
+            // Without signal handlers the process still ends on the default action.
+            return std::future::pending().await;
+        };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+        eprintln!("filigree: shutting down, finishing the requests in flight");
     }
-    eprintln!("filigree: shutting down, finishing the requests in flight");
 }
