@@ -6,6 +6,7 @@
 //! one line on stderr.
 
 mod detect;
+mod edge;
 mod embed;
 mod gpu;
 mod interrupt;
@@ -64,6 +65,9 @@ enum Command {
     },
     /// Serve a two-step package: per-session HLS under signed tokens, and the web player.
     Serve(serve::ServeArgs),
+    /// Write an nginx A/B edge (ETSI TS 104 002) that serves CDN tokens' sessions from
+    /// two-step packages, holding no marking key.
+    Edge(edge::EdgeArgs),
     /// Check a signed evidence report; given the leak and the key, re-run its detection and
     /// say whether it reproduces (exit 1 on any failed check).
     VerifyReport(verify_report::VerifyReportArgs),
@@ -133,6 +137,7 @@ fn main() -> ExitCode {
         Command::Prepare(args) => prepare::run(&args, cli.quiet),
         Command::Session { command } => session::run(&command),
         Command::Serve(args) => serve::run(&args),
+        Command::Edge(args) => edge::run(&args, cli.quiet),
         Command::VerifyReport(args) => verify_report::run(&args),
         Command::Ledger { command } => ledger::run(&command),
     };

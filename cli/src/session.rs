@@ -10,7 +10,8 @@ use filigree::Key;
 use filigree::ledger::LiveRender;
 use filigree::overlay::{OverlayConfig, Position};
 use filigree::twostep::Package;
-use filigree::twostep::session::{open_live_session, open_session};
+use filigree::twostep::cwt::{self, EdgeClaims, EdgeKeys};
+use filigree::twostep::session::{open_live_session, open_session, unix_now};
 
 use crate::Failure;
 
@@ -36,6 +37,11 @@ pub(crate) enum SessionCommand {
         /// How long the token is valid, e.g. 24h, 90m, 7days (default: no expiry).
         #[arg(long, value_parser = humantime_duration)]
         expires_in: Option<u64>,
+        /// Token format: `hex` for `filigree serve`, `cwt` for an A/B edge (`filigree
+        /// edge`): a CBOR Web Token with the ETSI TS 104 002 watermarking claims, the
+        /// session's A/B pattern encrypted in it (needs --expires-in).
+        #[arg(long, value_enum, default_value = "hex", conflicts_with = "live")]
+        token_format: TokenFormat,
         /// A live session: `filigree serve --live` renders it for the viewer as they watch,
         /// this overlay burned into every frame with the full mark of the session ID.
         #[arg(long)]
@@ -68,6 +74,15 @@ pub(crate) enum SessionCommand {
         package: PathBuf,
         output: PathBuf,
     },
+}
+
+/// Who checks the token: `filigree serve` or a CDN edge.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum TokenFormat {
+    /// 64 hex digits, for `filigree serve`.
+    Hex,
+    /// A CWT (base64url) for an A/B edge.
+    Cwt,
 }
 
 pub(crate) fn session_id(text: &str) -> Result<u32, String> {
@@ -113,6 +128,7 @@ pub(crate) fn run(command: &SessionCommand) -> Result<ExitCode, Failure> {
             label,
             session,
             expires_in,
+            token_format,
             live,
             overlay,
             overlay_position,
@@ -121,6 +137,11 @@ pub(crate) fn run(command: &SessionCommand) -> Result<ExitCode, Failure> {
             let key = Key::load(key)?;
             let token_key = Key::load(token_key)?;
             let package = Package::open(package)?;
+            if *token_format == TokenFormat::Cwt && expires_in.is_none() {
+                return Err(Failure(
+                    "a CDN token must expire: give --expires-in (ETSI TS 104 002)".into(),
+                ));
+            }
             let opened = match live {
                 true => {
                     let render = live_render(overlay, overlay_position)?;
@@ -145,13 +166,25 @@ pub(crate) fn run(command: &SessionCommand) -> Result<ExitCode, Failure> {
                     *expires_in,
                 )?,
             };
+            let (token, player) = match token_format {
+                TokenFormat::Hex => (opened.token.clone(), format!("/play/{}", opened.token)),
+                TokenFormat::Cwt => {
+                    let code = package.session_code(&key)?;
+                    let claims =
+                        EdgeClaims::for_session(&package, &code, &opened.claims, unix_now())
+                            .expect("an expiry was given");
+                    let token = cwt::issue(&EdgeKeys::of(&token_key), &claims);
+                    let player = format!("/t/{}/play/{token}", claims.title_id);
+                    (token, player)
+                }
+            };
             let summary = serde_json::json!({
                 "session": format!("{:08x}", opened.claims.session),
                 "title_id": opened.claims.title_id,
                 "label": label,
                 "expires": opened.entry.session.as_ref().and_then(|s| s.expires.clone()),
-                "token": opened.token,
-                "player": format!("/play/{}", opened.token),
+                "token": token,
+                "player": player,
                 "ledger_seq": opened.entry.seq,
                 "live": live,
             });

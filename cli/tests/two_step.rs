@@ -53,9 +53,11 @@ fn a_short_session_copy_is_a_two_step_mark_without_a_session_and_bad_input_is_re
             "240p.m3u8",
             "a",
             "b",
+            "manifest.mpd",
             "master.m3u8",
             "package.json",
             "ranges",
+            "wmpaceinfo",
             "wmpaceinfo.json"
         ]
     );
@@ -86,6 +88,70 @@ fn a_short_session_copy_is_a_two_step_mark_without_a_session_and_bad_input_is_re
     assert_eq!(opened["player"], format!("/play/{token}"));
     let ledger_text = std::fs::read_to_string(&ledger).unwrap();
     assert!(!ledger_text.contains(token), "the ledger holds no token");
+
+    // A CDN token (a CWT for an A/B edge) must expire; its pattern is the session's.
+    let cdn = |extra: &[&str]| {
+        let mut args = vec![
+            "session",
+            "new",
+            "--key",
+            p(&key),
+            "--token-key",
+            p(&tokens),
+            "--ledger",
+            p(&ledger),
+            "--token-format",
+            "cwt",
+        ];
+        args.extend(extra);
+        args.push(p(&package));
+        filigree(&args)
+    };
+    one_line_error(&cdn(&[]), "a CDN token must expire");
+    let out = cdn(&["--expires-in", "1h", "--session", "0000abce"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let opened: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let cdn_token = opened["token"].as_str().unwrap();
+    assert_eq!(opened["player"], format!("/t/4/play/{cdn_token}"));
+    let token_key = filigree::Key::load(&tokens).unwrap();
+    let keys = filigree::twostep::cwt::EdgeKeys::of(&token_key);
+    let claims = filigree::twostep::cwt::verify(&keys, cdn_token, 0).unwrap();
+    let package_opened = filigree::twostep::Package::open(&package).unwrap();
+    let code = package_opened
+        .session_code(&filigree::Key::load(&key).unwrap())
+        .unwrap();
+    assert_eq!((claims.session, claims.title_id), (0xabce, 4));
+    assert_eq!(claims.pattern.len(), 10);
+    for (position, variant) in claims.pattern.iter().enumerate() {
+        assert_eq!(*variant, code.variant(0xabce, position as u32));
+    }
+    // The edge's folder: nginx configuration, script and private keys; never twice.
+    let edge = dir.path().join("edge");
+    let args = [
+        "edge",
+        "--quiet",
+        "--token-key",
+        p(&tokens),
+        "--out",
+        p(&edge),
+    ];
+    let web = filigree_testsupport::repo().join("server/web");
+    let out = filigree(&[&args[..], &["--web", p(&web), p(&package)]].concat());
+    assert!(out.status.success(), "{}", stderr(&out));
+    let conf = std::fs::read_to_string(edge.join("nginx.conf")).unwrap();
+    assert!(conf.contains("location /t/4/"), "{conf}");
+    let keys_file = edge.join("edge-keys.conf");
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&keys_file).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+    let token_key_hex = std::fs::read_to_string(&tokens).unwrap();
+    let token_key_hex = token_key_hex.lines().nth(1).unwrap();
+    for file in ["nginx.conf", "edge-keys.conf", "filigree-edge.js"] {
+        let text = std::fs::read_to_string(edge.join(file)).unwrap();
+        assert!(!text.contains(token_key_hex), "{file} holds the token key");
+    }
+    let out = filigree(&[&args[..], &["--web", p(&web), p(&package)]].concat());
+    one_line_error(&out, "holds an edge already");
 
     let copy = dir.path().join("copy.mp4");
     let out = filigree(&[

@@ -30,7 +30,7 @@ pub fn sha256_file(path: &Path) -> Result<String> {
 }
 
 /// Lowercase hex, two digits per byte.
-pub(crate) fn hex(bytes: &[u8]) -> String {
+pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 

@@ -44,6 +44,12 @@ pub enum Purpose {
     SessionCode,
     /// Playback session tokens, under the token key (not the marking key).
     SessionToken,
+    /// The MAC of CDN-edge tokens (ETSI TS 104 002 CWTs), under the token key: an edge
+    /// holds this subkey, never the token key itself.
+    EdgeTokenMac,
+    /// The encryption of a CDN-edge token's A/B pattern, under the token key: the viewer
+    /// who holds the token cannot read or edit which variant each position serves.
+    EdgePattern,
 }
 
 impl Purpose {
@@ -56,6 +62,8 @@ impl Purpose {
             Purpose::VariantTag => b"filigree/v1/variant-tag",
             Purpose::SessionCode => b"filigree/v1/session-code",
             Purpose::SessionToken => b"filigree/v1/session-token",
+            Purpose::EdgeTokenMac => b"filigree/v1/edge-token-mac",
+            Purpose::EdgePattern => b"filigree/v1/edge-pattern",
         }
     }
 }

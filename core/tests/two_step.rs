@@ -267,7 +267,9 @@ fn a_package_prepared_as_two_ranges_assembles_a_session_copy_that_plays_through_
     for path in [
         "package.json",
         "wmpaceinfo.json",
+        "wmpaceinfo/360p/000079.m4s",
         "master.m3u8",
+        "manifest.mpd",
         "360p.m3u8",
         "a/240p/index.m3u8",
     ] {

@@ -23,6 +23,31 @@ pub enum ServerError {
         path: PathBuf,
     },
 
+    /// An edge folder or one of its files cannot be written, or a path given cannot be read.
+    #[error("edge: {}: {source}", path.display())]
+    EdgeFolder {
+        /// The folder or file.
+        path: PathBuf,
+        /// What the operating system said.
+        #[source]
+        source: io::Error,
+    },
+
+    /// The folder holds an edge's configuration already.
+    #[error("{} holds an edge already: remove it or choose another folder", .0.display())]
+    EdgeExists(PathBuf),
+
+    /// A package prepared before edges read per-segment WMPaceInfo.
+    #[error("{} has no per-segment WMPaceInfo: prepare it again with this filigree", package.display())]
+    EdgeNeedsPaceInfo {
+        /// The package folder.
+        package: PathBuf,
+    },
+
+    /// Two packages of one title.
+    #[error("two packages of title {0}: an edge serves each title from one package")]
+    EdgeTitleTwice(u16),
+
     /// Live sessions were asked for without a ledger (their overlay and label are there).
     #[error("live sessions need a ledger (their overlay and label are there)")]
     LiveNeedsLedger,

@@ -18,6 +18,7 @@
 //! rendered for their viewer as they watch instead ([`live`]): the marking key then stays in
 //! the process, which renders every frame's mark. `/load` reports the live load.
 
+pub mod edge;
 mod error;
 pub mod live;
 mod log;

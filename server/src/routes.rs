@@ -22,11 +22,15 @@ use crate::live::{Live, Refusal};
 use crate::log::Entry;
 
 /// The player's files: URL name and path inside the web folder.
-pub(crate) const PLAYER_FILES: [(&str, &str); 4] = [
+pub(crate) const PLAYER_FILES: [(&str, &str); 5] = [
     ("player.html", "player.html"),
     ("player.js", "player.js"),
     ("player.css", "player.css"),
     ("hls.min.js", "node_modules/hls.js/dist/hls.min.js"),
+    (
+        "dash.all.min.js",
+        "node_modules/dashjs/dist/modern/umd/dash.all.min.js",
+    ),
 ];
 
 const PLAYLIST: &str = "application/vnd.apple.mpegurl";

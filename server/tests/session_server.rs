@@ -3,63 +3,16 @@
 //! the browser fetched after a 720p CRF 28 re-encode. Bad tokens and missing segments are
 //! answered 403 and 404.
 
-use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::path::Path;
 
+mod common;
+
+use common::start;
 use filigree::Key;
 use filigree::twostep::Package;
 use filigree::twostep::prepare::{PreparePlan, prepare};
 use filigree::twostep::session::{SessionClaims, issue, open_session};
-use filigree_testsupport::{http, leak_720p, player, repo, title};
-
-/// Starts the server on a free loopback port, on its own runtime thread.
-fn start(mut config: filigree_server::Config) -> SocketAddr {
-    let state = filigree_server::state(&mut config).unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Runtime::new().unwrap();
-        runtime.block_on(async move {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            tx.send(listener.local_addr().unwrap()).unwrap();
-            axum::serve(listener, filigree_server::router(Arc::clone(&state)))
-                .await
-                .unwrap();
-        });
-    });
-    rx.recv().unwrap()
-}
-
-/// The segments the browser fetched, joined in fetch order behind their rendition's
-/// initialisation segment, for the rendition it played longest.
-fn fetched_stream(dir: &Path) -> PathBuf {
-    let text = std::fs::read_to_string(dir.join("fetched.json")).unwrap();
-    let fetched: Vec<serde_json::Value> = serde_json::from_str(&text).unwrap();
-    let mut renditions: std::collections::BTreeMap<String, (Vec<u8>, Vec<u8>, usize)> =
-        Default::default();
-    for item in &fetched {
-        let url = item["url"].as_str().unwrap();
-        let mut parts = url.rsplit('/');
-        let (name, rendition) = (parts.next().unwrap(), parts.next().unwrap());
-        let bytes = std::fs::read(dir.join(item["file"].as_str().unwrap())).unwrap();
-        let entry = renditions.entry(rendition.to_string()).or_default();
-        if name == "init.mp4" {
-            entry.0 = bytes;
-        } else {
-            entry.1.extend_from_slice(&bytes);
-            entry.2 += 1;
-        }
-    }
-    let (name, (init, segments, count)) = renditions
-        .into_iter()
-        .filter(|(_, r)| !r.0.is_empty())
-        .max_by_key(|(_, r)| r.2)
-        .expect("a rendition with its init segment was fetched");
-    eprintln!("browser played {count} segments of {name}");
-    let path = dir.join("played.mp4");
-    std::fs::write(&path, [init, segments].concat()).unwrap();
-    path
-}
+use filigree_testsupport::{fetched_stream, http, leak_720p, player, repo, title};
 
 #[test]
 fn a_session_played_in_chromium_detects_to_that_session_and_bad_requests_get_4xx() {

@@ -39,6 +39,11 @@
       return video.currentTime;
     },
     levels: function () {
+      if (dash) {
+        return dash.getRepresentationsByType('video').map(function (r) {
+          return { width: r.width, height: r.height, bitrate: r.bandwidth, codecs: r.codecs || null };
+        });
+      }
       if (!hls || !hls.levels) return [];
       return hls.levels.map(function (l) {
         return { width: l.width, height: l.height, bitrate: l.bitrate, codecs: l.codecs || null };
@@ -47,10 +52,15 @@
   };
   window.filigreePlayer = state;
 
-  // The token is the last component of the page's path: /play/{token}.
+  // The token is the last component of the page's path: /play/{token} from `filigree
+  // serve`, /t/{title}/play/{token} from an A/B edge; the stream is beside it under
+  // .../s/{token}/. `?player=dash` plays the DASH manifest with dash.js instead of HLS.
   var parts = location.pathname.split('/').filter(function (p) { return p.length > 0; });
   var token = parts.length > 1 ? decodeURIComponent(parts[parts.length - 1]) : '';
-  var base = '/s/' + encodeURIComponent(token) + '/';
+  var prefix = location.pathname.slice(0, location.pathname.lastIndexOf('/play/'));
+  var base = prefix + '/s/' + encodeURIComponent(token) + '/';
+  var useDash = new URLSearchParams(location.search).get('player') === 'dash';
+  var dash = null;
 
   // Stops everything and shows `text` in place of the video.
   function fail(text, detail) {
@@ -59,6 +69,10 @@
     if (hls) {
       hls.destroy();
       hls = null;
+    }
+    if (dash) {
+      dash.reset();
+      dash = null;
     }
     video.removeAttribute('src');
     frame.hidden = true;
@@ -153,6 +167,33 @@
     hls.attachMedia(video);
   }
 
+  // DASH with dash.js, loaded only when asked for.
+  function startDash() {
+    var script = document.createElement('script');
+    script.src = '/player/dash.all.min.js';
+    script.onerror = function () {
+      fail('Playback failed. Please reload the page.', 'dash.js did not load');
+    };
+    script.onload = function () {
+      dash = dashjs.MediaPlayer().create();
+      dash.on(dashjs.MediaPlayer.events.STREAM_INITIALIZED, function () {
+        state.ready = true;
+        autoplay();
+      });
+      dash.on(dashjs.MediaPlayer.events.ERROR, function (e) {
+        var error = e && e.error ? e.error : {};
+        var detail = 'dash.js ' + (error.code || '?') + ' ' + (error.message || '');
+        if (/403/.test(String(error.message || ''))) {
+          fail(INVALID_LINK, detail);
+        } else {
+          fail('Playback failed. Please reload the page.', detail);
+        }
+      });
+      dash.initialize(video, base + 'manifest.mpd', true);
+    };
+    document.body.appendChild(script);
+  }
+
   function startNative() {
     // Safari (and iOS) play HLS themselves.
     video.addEventListener('loadedmetadata', function () {
@@ -216,7 +257,9 @@
   }
 
   function startPlayback() {
-    if (typeof Hls !== 'undefined' && Hls.isSupported()) {
+    if (useDash) {
+      startDash();
+    } else if (typeof Hls !== 'undefined' && Hls.isSupported()) {
       startHls();
     } else if (video.canPlayType('application/vnd.apple.mpegurl')) {
       startNative();

@@ -3,7 +3,7 @@
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
@@ -43,4 +43,36 @@ pub fn player(url: &str, played: &Path) -> Command {
         .arg(url)
         .arg(played);
     command
+}
+
+/// The segments the browser fetched (`player`'s OUTDIR), joined in fetch order behind their
+/// rendition's initialisation segment, for the rendition it played longest: the stream
+/// the viewer saw, as a file.
+pub fn fetched_stream(dir: &Path) -> PathBuf {
+    let text = std::fs::read_to_string(dir.join("fetched.json")).unwrap();
+    let fetched: Vec<serde_json::Value> = serde_json::from_str(&text).unwrap();
+    let mut renditions: std::collections::BTreeMap<String, (Vec<u8>, Vec<u8>, usize)> =
+        Default::default();
+    for item in &fetched {
+        let url = item["url"].as_str().unwrap();
+        let mut parts = url.rsplit('/');
+        let (name, rendition) = (parts.next().unwrap(), parts.next().unwrap());
+        let bytes = std::fs::read(dir.join(item["file"].as_str().unwrap())).unwrap();
+        let entry = renditions.entry(rendition.to_string()).or_default();
+        if name == "init.mp4" {
+            entry.0 = bytes;
+        } else {
+            entry.1.extend_from_slice(&bytes);
+            entry.2 += 1;
+        }
+    }
+    let (name, (init, segments, count)) = renditions
+        .into_iter()
+        .filter(|(_, r)| !r.0.is_empty())
+        .max_by_key(|(_, r)| r.2)
+        .expect("a rendition with its init segment was fetched");
+    eprintln!("browser played {count} segments of {name}");
+    let path = dir.join("played.mp4");
+    std::fs::write(&path, [init, segments].concat()).unwrap();
+    path
 }

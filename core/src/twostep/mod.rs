@@ -12,6 +12,8 @@
 //! ever wrong, and an excerpt that starts anywhere, a trim, re-timing or inserted material
 //! only removes reads.
 
+pub mod cwt;
+pub mod dash;
 pub mod package;
 #[cfg(feature = "ffmpeg")]
 pub mod prepare;

@@ -4,8 +4,9 @@
 //! ```text
 //! package.json                 the manifest (Manifest): title, positions, renditions
 //! wmpaceinfo.json              per position: index, variants' paths (DASH-IF WMPaceInfo)
+//! wmpaceinfo/<rendition>/000000.m4s ... each segment's WMPaceInfo (CBOR), for an A/B edge
 //! master.m3u8, <rendition>.m3u8 edge-neutral playlists: <rendition>/<position>.m4s, which
-//!                              an A/B edge rewrites to a/ or b/ (DASH-IF edge rule)
+//! manifest.mpd                 an A/B edge rewrites to a/ or b/ (DASH-IF edge rule)
 //! a/<rendition>/init.mp4       CMAF initialisation segment (the same bytes in a/ and b/)
 //! a/<rendition>/000000.m4s ... one CMAF media segment per position, variant A
 //! a/<rendition>/index.m3u8     all-A playlist (and b/... for B)

@@ -578,8 +578,8 @@ fn prepare_audio(
     }))
 }
 
-/// The edge-neutral playlists (segments at `<rendition>/<position>.m4s`, for an edge that
-/// rewrites them to `a/` or `b/`) and the all-A and all-B ones.
+/// The edge-neutral playlists and DASH manifest (segments at `<rendition>/<position>.m4s`,
+/// for an edge that rewrites them to `a/` or `b/`) and the all-A and all-B playlists.
 fn write_playlists(package: &Package) -> Result<()> {
     let dir = package.root();
     write_atomically(
@@ -605,6 +605,10 @@ fn write_playlists(package: &Package) -> Result<()> {
             )?;
         }
     }
+    write_atomically(
+        &dir.join(super::dash::MPD),
+        super::dash::manifest(package.manifest()).as_bytes(),
+    )?;
     for variant in Variant::BOTH {
         write_atomically(
             &dir.join(variant.folder()).join("master.m3u8"),
@@ -616,10 +620,34 @@ fn write_playlists(package: &Package) -> Result<()> {
     Ok(())
 }
 
+/// Folder of the per-segment WMPaceInfo sidecars.
+pub const PACE_INFO_DIR: &str = "wmpaceinfo";
+
 /// `wmpaceinfo.json`: the DASH-IF WMPaceInfo of every position (position index, the
-/// variants' paths, each segment a whole position), for third-party edges.
+/// variants' paths, each segment a whole position), for third-party edges; and the
+/// per-segment sidecars an edge reads before it picks a variant,
+/// `wmpaceinfo/<rendition>/<position>.m4s`: a CBOR map {"position": p, "firstpart": true,
+/// "lastpart": true} (each segment is one whole position).
 fn write_pace_info(package: &Package) -> Result<()> {
     let m = package.manifest();
+    for r in &m.renditions {
+        let folder = package.root().join(PACE_INFO_DIR).join(&r.name);
+        fs::create_dir_all(&folder).map_err(|source| Error::Io {
+            path: folder.clone(),
+            source,
+        })?;
+        for p in 0..m.positions() {
+            use coset::cbor::Value;
+            let info = Value::Map(vec![
+                (Value::Text("position".into()), Value::Integer(p.into())),
+                (Value::Text("firstpart".into()), Value::Bool(true)),
+                (Value::Text("lastpart".into()), Value::Bool(true)),
+            ]);
+            let mut bytes = Vec::new();
+            coset::cbor::into_writer(&info, &mut bytes).expect("CBOR encodes");
+            write_atomically(&folder.join(segment_name(p)), &bytes)?;
+        }
+    }
     let positions: Vec<serde_json::Value> = (0..m.positions())
         .map(|p| {
             serde_json::json!({
