@@ -201,7 +201,9 @@ fn nginx_conf(
          \x20       default \"private, max-age=86400\";\n\
          \x20   }}\n\
          \x20   server {{\n\
-         \x20       listen {listen};\n\
+         \x20       # A backlog for thousands of viewers connecting at once (nginx's default 511\n\
+         \x20       # resets connections under a start-of-event storm).\n\
+         \x20       listen {listen} backlog=8192;\n\
          \x20       location = /healthz {{ default_type text/plain; return 200 \"ok\\n\"; }}\n\
          {locations}\
          \x20       location / {{ default_type text/plain; return 404 \"Not Found\\n\"; }}\n\
