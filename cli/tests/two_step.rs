@@ -64,22 +64,28 @@ fn a_short_session_copy_is_a_two_step_mark_without_a_session_and_bad_input_is_re
     assert_eq!(entries(&package.join("a/240p")).len(), 10 + 2); // segments, init, index
 
     let ledger = dir.path().join("sessions.jsonl");
-    let out = filigree(&[
-        "session",
-        "new",
-        "--key",
-        p(&key),
-        "--token-key",
-        p(&tokens),
-        "--ledger",
-        p(&ledger),
+    let session_new = |extra: &[&str]| {
+        let mut args = vec![
+            "session",
+            "new",
+            "--key",
+            p(&key),
+            "--token-key",
+            p(&tokens),
+            "--ledger",
+            p(&ledger),
+        ];
+        args.extend(extra);
+        args.push(p(&package));
+        filigree(&args)
+    };
+    let out = session_new(&[
         "--label",
         "critic-4",
         "--session",
         "0000abcd",
         "--expires-in",
         "2h",
-        p(&package),
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
     let opened: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -90,25 +96,18 @@ fn a_short_session_copy_is_a_two_step_mark_without_a_session_and_bad_input_is_re
     assert!(!ledger_text.contains(token), "the ledger holds no token");
 
     // A CDN token (a CWT for an A/B edge) must expire; its pattern is the session's.
-    let cdn = |extra: &[&str]| {
-        let mut args = vec![
-            "session",
-            "new",
-            "--key",
-            p(&key),
-            "--token-key",
-            p(&tokens),
-            "--ledger",
-            p(&ledger),
-            "--token-format",
-            "cwt",
-        ];
-        args.extend(extra);
-        args.push(p(&package));
-        filigree(&args)
-    };
-    one_line_error(&cdn(&[]), "a CDN token must expire");
-    let out = cdn(&["--expires-in", "1h", "--session", "0000abce"]);
+    one_line_error(
+        &session_new(&["--token-format", "cwt"]),
+        "a CDN token must expire",
+    );
+    let out = session_new(&[
+        "--token-format",
+        "cwt",
+        "--expires-in",
+        "1h",
+        "--session",
+        "0000abce",
+    ]);
     assert!(out.status.success(), "{}", stderr(&out));
     let opened: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let cdn_token = opened["token"].as_str().unwrap();

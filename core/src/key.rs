@@ -156,10 +156,16 @@ impl fmt::Debug for Key {
     }
 }
 
-/// Writes `header` and `secret` in hex to a new file readable only by its owner (mode
-/// 0600), through a temporary file in the same directory linked into place: never over an
-/// existing file, never a partial key after a crash. Marking and evidence keys alike.
+/// Writes `header` and `secret` in hex to a new owner-only file ([`write_secret_file`]).
+/// Marking and evidence keys alike.
 pub(crate) fn save_secret_file(path: &Path, header: &str, secret: &[u8]) -> Result<()> {
+    write_secret_file(path, &format!("{header}\n{}\n", hex(secret)))
+}
+
+/// Writes `text` (something that holds a secret) to a new file readable only by its owner
+/// (mode 0600), through a temporary file in the same directory linked into place: never
+/// over an existing file, never a partial secret after a crash.
+pub fn write_secret_file(path: &Path, text: &str) -> Result<()> {
     let io_error = |source| {
         Error::Key(KeyError::Io {
             path: path.to_path_buf(),
@@ -175,7 +181,7 @@ pub(crate) fn save_secret_file(path: &Path, header: &str, secret: &[u8]) -> Resu
         .permissions(owner_only())
         .tempfile_in(dir)
         .map_err(io_error)?;
-    writeln!(tmp, "{header}\n{}", hex(secret)).map_err(io_error)?;
+    tmp.write_all(text.as_bytes()).map_err(io_error)?;
     tmp.as_file().sync_all().map_err(io_error)?;
     tmp.persist_noclobber(path).map_err(|e| io_error(e.error))?;
     Ok(())

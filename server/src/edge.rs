@@ -88,20 +88,18 @@ pub fn write(dir: &Path, config: &EdgeConfig) -> Result<(), ServerError> {
         hex(&config.keys.mac),
         hex(&config.keys.pattern)
     );
-    write_new(&dir.join("edge-keys.conf"), keys.as_bytes(), 0o600).map_err(io(&dir))?;
-    write_new(&dir.join("filigree-edge.js"), SCRIPT.as_bytes(), 0o644).map_err(io(&dir))?;
+    filigree::key::write_secret_file(&dir.join("edge-keys.conf"), &keys)?;
+    write_new(&dir.join("filigree-edge.js"), SCRIPT.as_bytes()).map_err(io(&dir))?;
     let text = nginx_conf(&dir, &web, config, &titles);
-    write_new(&conf, text.as_bytes(), 0o644).map_err(io(&conf))?;
+    write_new(&conf, text.as_bytes()).map_err(io(&conf))?;
     Ok(())
 }
 
-/// Creates `path` with `mode`, refusing to replace a file.
-fn write_new(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
+/// Creates `path` (a file anyone may read), refusing to replace one.
+fn write_new(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let mut file = fs::OpenOptions::new()
         .write(true)
         .create_new(true)
-        .mode(mode)
         .open(path)?;
     file.write_all(bytes)?;
     file.sync_all()

@@ -50,14 +50,14 @@ pub const VENDOR: u64 = 0x4647;
 /// Private claim label of the title ID.
 pub const TITLE_CLAIM: i64 = -65_537;
 // Claim labels: RFC 8392's, then ETSI TS 104 002's.
-const SUB_CLAIM: u64 = 2;
-const EXP_CLAIM: u64 = 4;
-const IAT_CLAIM: u64 = 6;
-const WMVER_CLAIM: u64 = 300;
-const WMVND_CLAIM: u64 = 301;
-const WMPATLEN_CLAIM: u64 = 302;
-const WMSEGDURATION_CLAIM: u64 = 303;
-const WMPATTERN_CLAIM: u64 = 304;
+const SUB_CLAIM: i64 = 2;
+const EXP_CLAIM: i64 = 4;
+const IAT_CLAIM: i64 = 6;
+const WMVER_CLAIM: i64 = 300;
+const WMVND_CLAIM: i64 = 301;
+const WMPATLEN_CLAIM: i64 = 302;
+const WMSEGDURATION_CLAIM: i64 = 303;
+const WMPATTERN_CLAIM: i64 = 304;
 /// CBOR tag of a CWT (RFC 8392), as its two encoded bytes.
 const CWT_TAG: [u8; 2] = [0xd8, 0x3d];
 /// Longest token accepted, in characters (a 4-hour title at 1 s positions fits).
@@ -197,29 +197,28 @@ pub fn issue(keys: &EdgeKeys, claims: &EdgeClaims) -> String {
         .to_vec()
         .expect("COSE encodes");
     let int = |n: u64| Value::Integer(n.into());
-    let claims_map = Value::Map(vec![
-        (
-            int(SUB_CLAIM),
-            Value::Text(format!("{:08x}", claims.session)),
-        ),
-        (int(EXP_CLAIM), int(claims.expires)),
-        (int(IAT_CLAIM), int(claims.issued)),
-        (int(WMVER_CLAIM), int(WMVER)),
-        (int(WMVND_CLAIM), int(VENDOR)),
-        (int(WMPATLEN_CLAIM), int(claims.pattern.len() as u64)),
-        (
-            int(WMSEGDURATION_CLAIM),
-            Value::Array(vec![
-                int(claims.segment_duration.0),
-                int(claims.segment_duration.1),
-            ]),
-        ),
-        (int(WMPATTERN_CLAIM), Value::Bytes(pattern)),
-        (
-            Value::Integer(TITLE_CLAIM.into()),
-            int(claims.title_id as u64),
-        ),
-    ]);
+    let claims_map = Value::Map(
+        [
+            (SUB_CLAIM, Value::Text(format!("{:08x}", claims.session))),
+            (EXP_CLAIM, int(claims.expires)),
+            (IAT_CLAIM, int(claims.issued)),
+            (WMVER_CLAIM, int(WMVER)),
+            (WMVND_CLAIM, int(VENDOR)),
+            (WMPATLEN_CLAIM, int(claims.pattern.len() as u64)),
+            (
+                WMSEGDURATION_CLAIM,
+                Value::Array(vec![
+                    int(claims.segment_duration.0),
+                    int(claims.segment_duration.1),
+                ]),
+            ),
+            (WMPATTERN_CLAIM, Value::Bytes(pattern)),
+            (TITLE_CLAIM, int(claims.title_id as u64)),
+        ]
+        .into_iter()
+        .map(|(label, value)| (Value::Integer(label.into()), value))
+        .collect(),
+    );
     let mut set = Vec::new();
     coset::cbor::into_writer(&claims_map, &mut set).expect("claims encode");
     let mac0 = CoseMac0Builder::new()
@@ -284,14 +283,14 @@ fn read_claims(keys: &EdgeKeys, set: &Value) -> Option<EdgeClaims> {
     };
     let number = |value: &Value| value.as_integer().and_then(|i| u64::try_from(i).ok());
     let uint = |label: i64| claim(label).and_then(number);
-    if uint(WMVER_CLAIM as i64)? != WMVER || uint(WMVND_CLAIM as i64)? != VENDOR {
+    if uint(WMVER_CLAIM)? != WMVER || uint(WMVND_CLAIM)? != VENDOR {
         return None;
     }
-    let bits = usize::try_from(uint(WMPATLEN_CLAIM as i64)?).ok()?;
-    let [num, den] = claim(WMSEGDURATION_CLAIM as i64)?.as_array()?.as_slice() else {
+    let bits = usize::try_from(uint(WMPATLEN_CLAIM)?).ok()?;
+    let [num, den] = claim(WMSEGDURATION_CLAIM)?.as_array()?.as_slice() else {
         return None;
     };
-    let encrypted = CoseEncrypt0::from_slice(claim(WMPATTERN_CLAIM as i64)?.as_bytes()?).ok()?;
+    let encrypted = CoseEncrypt0::from_slice(claim(WMPATTERN_CLAIM)?.as_bytes()?).ok()?;
     if encrypted.protected.header.alg != Some(coset::Algorithm::Assigned(iana::Algorithm::A256GCM))
     {
         return None;
@@ -311,14 +310,14 @@ fn read_claims(keys: &EdgeKeys, set: &Value) -> Option<EdgeClaims> {
     if plain.len() != bits.div_ceil(8) {
         return None;
     }
-    let session = claim(SUB_CLAIM as i64)?.as_text()?;
+    let session = claim(SUB_CLAIM)?.as_text()?;
     Some(EdgeClaims {
         session: (session.len() == 8)
             .then(|| u32::from_str_radix(session, 16).ok())
             .flatten()?,
         title_id: u16::try_from(uint(TITLE_CLAIM)?).ok()?,
-        issued: uint(IAT_CLAIM as i64)?,
-        expires: uint(EXP_CLAIM as i64)?,
+        issued: uint(IAT_CLAIM)?,
+        expires: uint(EXP_CLAIM)?,
         segment_duration: (number(num)?, number(den)?),
         pattern: unpack(&plain, bits),
     })
