@@ -1,7 +1,8 @@
 //! The A/B edge (`filigree edge`: nginx with njs) end to end on real footage: for many
 //! sessions it serves, from a CDN token alone, byte for byte what `filigree serve` serves
-//! the same session; what FFmpeg's HLS and DASH clients and dash.js in Chromium fetch
-//! through it detects to the session after a 720p CRF 28 re-encode; forged, expired,
+//! the same session (byte ranges too); what FFmpeg's HLS and DASH clients and dash.js in
+//! Chromium fetch through it detects to the session after a 720p CRF 28 re-encode; hls.js
+//! plays through it the session's own variants, and dash.js a title with 5.1 audio; forged, expired,
 //! truncated, other-title and short-pattern tokens get 403, and no token or key reaches
 //! its logs.
 
@@ -19,7 +20,9 @@ use filigree::twostep::prepare::{PreparePlan, prepare};
 use filigree::twostep::session::{SessionClaims, issue, open_session, unix_now};
 use filigree::twostep::{Package, Variant};
 use filigree_server::edge::{DEBIAN_NJS_MODULE, EdgeConfig};
-use filigree_testsupport::{fetched_stream, ffmpeg, http, leak_720p, p, player, repo, title};
+use filigree_testsupport::{
+    fetched_files, fetched_stream, ffmpeg, http, http_with, leak_720p, p, player, repo, title,
+};
 
 /// nginx running an edge folder in the foreground; stopped (and reaped) on drop.
 struct Edge {
@@ -124,17 +127,31 @@ fn detected(capture: &Path, key: &Key) -> Option<(u16, u32)> {
         &mut |_, _| {},
     )
     .unwrap();
-    found.two_step?.session()
+    let two_step = found.two_step?;
+    if let Some(title) = two_step.titles.first() {
+        eprintln!(
+            "{}: {} positions read, {:?} after {:?} s, FP {:?}",
+            capture.display(),
+            title.positions.len(),
+            title.session,
+            title.seconds_needed,
+            title.false_positive_probability
+        );
+    }
+    two_step.session()
 }
 
 #[test]
 fn an_edge_serves_each_session_the_servers_bytes_and_its_captures_name_the_session() {
     let dir = tempfile::tempdir().unwrap();
-    // Title 5: 40 s of the two shared 360p clips at 0.5 s positions (80), two renditions;
-    // title 6 (for tokens replayed on another title): 10 s, one rendition.
+    // Title 5: 60 s of the two shared 360p clips at 0.5 s positions (120), two renditions
+    // (a session of a 40 s title is named only after 32-37.5 s of its 39.4 s leak: too
+    // little margin for a test);
+    // title 6 (for tokens replayed on another title, and DASH with audio): the 5 s clip
+    // with 5.1 sound, one rendition.
     let master = dir.path().join("title.mp4");
     let (tos, cam) = ("tos_360p24_10s.mp4", "caminandes_360p24_10s.mp4");
-    title(&master, &[tos, cam, tos, cam]);
+    title(&master, &[tos, cam, tos, cam, tos, cam]);
     let key = Key::from_bytes([61; 32]);
     let token_key = Key::from_bytes([62; 32]);
     let plan = |title_id, ladder: Vec<usize>| PreparePlan {
@@ -156,7 +173,7 @@ fn an_edge_serves_each_session_the_servers_bytes_and_its_captures_name_the_sessi
     )
     .unwrap();
     let other_dir = dir.path().join("other");
-    let other_master = filigree_testsupport::testdata(tos);
+    let other_master = filigree_testsupport::testdata("bbb_720p25_5s.mp4");
     prepare(
         &other_master,
         &other_dir,
@@ -169,7 +186,7 @@ fn an_edge_serves_each_session_the_servers_bytes_and_its_captures_name_the_sessi
     let package = Package::open(&package_dir).unwrap();
     let code = package.session_code(&key).unwrap();
     let positions = package.manifest().positions();
-    assert_eq!(positions, 80);
+    assert_eq!(positions, 120);
 
     let server = start(filigree_server::Config {
         package: package_dir.clone(),
@@ -203,7 +220,7 @@ fn an_edge_serves_each_session_the_servers_bytes_and_its_captures_name_the_sessi
         &token_key,
         &ledger,
         Some("critic-9"),
-        None,
+        Some(0x2468_ace0),
         Some(3600),
     )
     .unwrap();
@@ -301,7 +318,7 @@ fn an_edge_serves_each_session_the_servers_bytes_and_its_captures_name_the_sessi
     assert_eq!(status(&format!("/t/6/s/{token}/240p/000000.m4s")), 403);
     assert_eq!(status(&format!("/t/6/s/{token}/master.m3u8")), 403);
     assert_eq!(status(&format!("/t/9/s/{title_9}/master.m3u8")), 404);
-    assert_eq!(status(&format!("/t/5/s/{token}/360p/000080.m4s")), 404);
+    assert_eq!(status(&format!("/t/5/s/{token}/360p/000120.m4s")), 404);
     assert_eq!(status(&format!("/t/5/s/{token}/1080p/000000.m4s")), 404);
     assert_eq!(status(&format!("/t/5/s/{token}/360p/wmpaceinfo")), 403);
     assert_eq!(status(&format!("/t/5/s/{token}/package.json")), 404);
@@ -313,6 +330,11 @@ fn an_edge_serves_each_session_the_servers_bytes_and_its_captures_name_the_sessi
         405
     );
     assert_eq!(status(&format!("/t/5/play/{token}")), 200);
+    // Byte ranges of a segment are ranges of the variant the session is served.
+    let segment = format!("/t/5/s/{token}/360p/000007.m4s");
+    let (code_206, _, part) = http_with(edge.address, "GET", &segment, &["Range: bytes=100-1099"]);
+    assert_eq!(code_206, 206);
+    assert_eq!(part, body(edge.address, &segment)[100..1100]);
 
     // Captures through the edge name the session: FFmpeg's HLS and DASH clients...
     let base = format!("http://{}/t/5/s/{token}", edge.address);
@@ -345,6 +367,69 @@ fn an_edge_serves_each_session_the_servers_bytes_and_its_captures_name_the_sessi
         Some((5, claims.session)),
         "dash.js playback"
     );
+
+    // hls.js plays through the edge too, fetching exactly the session's variants; and
+    // dash.js plays title 6's audio adaptation set beside its video.
+    let played_hls = dir.path().join("played-hls");
+    let node = player(
+        &format!("http://{}/t/5/play/{token}", edge.address),
+        &played_hls,
+    )
+    .args(["--seconds", "6"])
+    .output()
+    .unwrap();
+    assert!(
+        node.status.success(),
+        "hls.js: {}",
+        String::from_utf8_lossy(&node.stderr)
+    );
+    let fetched = fetched_files(&played_hls);
+    assert!(fetched.len() > 8, "{fetched:?}");
+    for (url, bytes) in &fetched {
+        let name = url.rsplit('/').next().unwrap();
+        let rendition = url.rsplit('/').nth(1).unwrap();
+        let file = match name.strip_suffix(".m4s") {
+            Some(position) => {
+                let position: u32 = position.parse().unwrap();
+                let variant = code.variant(claims.session, position);
+                package.segment_path(variant, rendition, position)
+            }
+            None => package.init_path(Variant::A, rendition),
+        };
+        assert!(*bytes == std::fs::read(&file).unwrap(), "{url}");
+    }
+    let claims_6 = SessionClaims {
+        title_id: 6,
+        ..claims
+    };
+    let package_6 = Package::open(&other_dir).unwrap();
+    let code_6 = package_6.session_code(&key).unwrap();
+    let token_6 = cwt::issue(
+        &keys,
+        &EdgeClaims::for_session(&package_6, &code_6, &claims_6, now).unwrap(),
+    );
+    let mpd_6 = body(edge.address, &format!("/t/6/s/{token_6}/manifest.mpd"));
+    assert!(String::from_utf8_lossy(&mpd_6).contains("contentType=\"audio\""));
+    let played_audio = dir.path().join("played-audio");
+    let node = player(
+        &format!("http://{}/t/6/play/{token_6}?player=dash", edge.address),
+        &played_audio,
+    )
+    .output()
+    .unwrap();
+    assert!(
+        node.status.success(),
+        "dash.js with audio: {}",
+        String::from_utf8_lossy(&node.stderr)
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&node.stdout).trim()).unwrap();
+    assert_eq!(report["ended"], true, "{report}");
+    let audio = fetched_files(&played_audio)
+        .iter()
+        .filter(|(url, _)| url.contains("/audio/"))
+        .count();
+    assert!(audio >= 10, "{audio} audio segments fetched");
 
     // No token and no key in the edge's logs.
     let logs = edge.stop();

@@ -10,13 +10,24 @@ use std::time::Duration;
 /// One `method path` request with an empty body, the connection closed after it: the
 /// response's status, its head in lowercase (status line and headers) and its body.
 pub fn http(address: SocketAddr, method: &str, path: &str) -> (u16, String, Vec<u8>) {
+    http_with(address, method, path, &[])
+}
+
+/// [`http`] with extra request header lines (`"Range: bytes=0-99"`).
+pub fn http_with(
+    address: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[&str],
+) -> (u16, String, Vec<u8>) {
     let mut stream = TcpStream::connect(address).unwrap();
     stream
         .set_read_timeout(Some(Duration::from_secs(30)))
         .unwrap();
+    let extra: String = headers.iter().map(|h| format!("{h}\r\n")).collect();
     write!(
         stream,
-        "{method} {path} HTTP/1.1\r\nHost: test\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        "{method} {path} HTTP/1.1\r\nHost: test\r\n{extra}Content-Length: 0\r\nConnection: close\r\n\r\n"
     )
     .unwrap();
     let mut response = Vec::new();
@@ -49,15 +60,11 @@ pub fn player(url: &str, played: &Path) -> Command {
 /// rendition's initialisation segment, for the rendition it played longest: the stream
 /// the viewer saw, as a file.
 pub fn fetched_stream(dir: &Path) -> PathBuf {
-    let text = std::fs::read_to_string(dir.join("fetched.json")).unwrap();
-    let fetched: Vec<serde_json::Value> = serde_json::from_str(&text).unwrap();
     let mut renditions: std::collections::BTreeMap<String, (Vec<u8>, Vec<u8>, usize)> =
         Default::default();
-    for item in &fetched {
-        let url = item["url"].as_str().unwrap();
+    for (url, bytes) in fetched_files(dir) {
         let mut parts = url.rsplit('/');
         let (name, rendition) = (parts.next().unwrap(), parts.next().unwrap());
-        let bytes = std::fs::read(dir.join(item["file"].as_str().unwrap())).unwrap();
         let entry = renditions.entry(rendition.to_string()).or_default();
         if name == "init.mp4" {
             entry.0 = bytes;
@@ -75,4 +82,18 @@ pub fn fetched_stream(dir: &Path) -> PathBuf {
     let path = dir.join("played.mp4");
     std::fs::write(&path, [init, segments].concat()).unwrap();
     path
+}
+
+/// What the player fetched into `dir` (`player`'s OUTDIR): each media response's URL and
+/// bytes, in fetch order.
+pub fn fetched_files(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let text = std::fs::read_to_string(dir.join("fetched.json")).unwrap();
+    let fetched: Vec<serde_json::Value> = serde_json::from_str(&text).unwrap();
+    fetched
+        .iter()
+        .map(|item| {
+            let bytes = std::fs::read(dir.join(item["file"].as_str().unwrap())).unwrap();
+            (item["url"].as_str().unwrap().to_string(), bytes)
+        })
+        .collect()
 }

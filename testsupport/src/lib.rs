@@ -15,7 +15,7 @@ mod screen;
 mod tools;
 
 pub use clips::{X264_LEAK, X264_MASTER, leak_720p, title};
-pub use http::{fetched_stream, http, player};
+pub use http::{fetched_files, fetched_stream, http, http_with, player};
 pub use screen::{Recorded, ScreenRecorder, Xvfb};
 pub use tools::{ffmpeg, ffmpeg_with_input, ffprobe, ffprobe_json, handheld_leak};
 
